@@ -1,0 +1,185 @@
+//! `GpuBuffer` and the size-bucketed buffer pool. A buffer is 32-bit words on the GPU (f32 or
+//! u32 alike; the launcher decides); dropping it returns its storage to the pool.
+//!
+//! Ordering rule that keeps reuse safe: a dropped buffer waits in the pending batch's
+//! quarantine until that batch is submitted, and only then joins the free lists. So a buffer
+//! handed out again is never referenced by commands still being recorded, and an upload into it
+//! (`queue.write_buffer`, which lands before the *next* submit) cannot overwrite data that an
+//! earlier, not yet submitted dispatch still has to read. Uploads therefore never wait.
+
+use crate::context::{Device, lock};
+use crate::counters::AtomicCounters;
+use crate::error::{Result, launch_err};
+use crate::pending::Command;
+
+/// Storage on the GPU. Contents are 32-bit words; `bytes` is the size that was asked for, the
+/// underlying allocation may be larger (its size class).
+pub struct GpuBuffer {
+    raw: wgpu::Buffer,
+    bytes: u64,
+    class: u64,
+    device: Device,
+}
+
+impl std::fmt::Debug for GpuBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GpuBuffer({} bytes)", self.bytes)
+    }
+}
+
+impl GpuBuffer {
+    /// Requested size in bytes.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Requested size in 32-bit words.
+    pub fn words(&self) -> usize {
+        (self.bytes / 4) as usize
+    }
+
+    /// The device this buffer lives on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    pub(crate) fn raw(&self) -> &wgpu::Buffer {
+        &self.raw
+    }
+}
+
+impl Drop for GpuBuffer {
+    fn drop(&mut self) {
+        let mut pending = lock(&self.device.inner.pending);
+        pending.quarantine.push((self.class, self.raw.clone()));
+    }
+}
+
+/// Size class: powers of two up to 64 MiB, then multiples of 16 MiB (bounded waste for datasets).
+pub(crate) fn size_class(bytes: u64) -> u64 {
+    const BIG: u64 = 64 << 20;
+    let b = bytes.max(16).next_multiple_of(4);
+    if b <= BIG { b.next_power_of_two() } else { b.next_multiple_of(16 << 20) }
+}
+
+impl Device {
+    /// A buffer of at least `bytes` bytes from the pool; contents undefined.
+    pub fn alloc(&self, bytes: u64) -> Result<GpuBuffer> {
+        let class = size_class(bytes);
+        let limit = self.info().max_storage_buffer_binding_size.min(self.info().max_buffer_size);
+        if class > limit {
+            return Err(launch_err(
+                "alloc",
+                format!(
+                    "a buffer of {bytes} bytes exceeds this adapter's storage-buffer limit of {limit} bytes; \
+                     use smaller batches or tensors"
+                ),
+            ));
+        }
+        let reused = lock(&self.inner.pool).get_mut(&class).and_then(Vec::pop);
+        let raw = match reused {
+            Some(raw) => raw,
+            None => {
+                AtomicCounters::bump(&self.inner.counters.buffer_allocations);
+                self.raw().create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("kiln"),
+                    size: class,
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            }
+        };
+        Ok(GpuBuffer {
+            raw,
+            bytes,
+            class,
+            device: self.clone(),
+        })
+    }
+
+    /// A buffer holding `data`. Never waits: the copy lands before the next submit.
+    pub fn upload<T: bytemuck::Pod>(&self, data: &[T]) -> Result<GpuBuffer> {
+        let bytes: &[u8] = bytemuck::cast_slice(data);
+        let buf = self.alloc(bytes.len() as u64)?;
+        if bytes.len() % 4 == 0 {
+            self.inner.queue.write_buffer(&buf.raw, 0, bytes);
+        } else {
+            let mut padded = bytes.to_vec();
+            padded.resize(bytes.len().next_multiple_of(4), 0);
+            self.inner.queue.write_buffer(&buf.raw, 0, &padded);
+        }
+        Ok(buf)
+    }
+
+    /// A zero-filled buffer of `bytes` bytes (cleared in command order).
+    pub fn zeros(&self, bytes: u64) -> Result<GpuBuffer> {
+        let buf = self.alloc(bytes)?;
+        if bytes == 0 {
+            return Ok(buf);
+        }
+        self.record(Command::Clear {
+            buffer: buf.raw.clone(),
+            size: buf.bytes.next_multiple_of(4),
+        })?;
+        Ok(buf)
+    }
+
+    /// Overwrites the start of `dst` with `data`, ordered after every command recorded so far
+    /// (so earlier dispatches still see the old contents). Used to set weights in place.
+    pub fn write<T: bytemuck::Pod>(&self, dst: &GpuBuffer, data: &[T]) -> Result<()> {
+        let bytes: &[u8] = bytemuck::cast_slice(data);
+        if bytes.len() as u64 > dst.bytes {
+            return Err(launch_err(
+                "write",
+                format!("{} bytes do not fit a buffer of {} bytes", bytes.len(), dst.bytes),
+            ));
+        }
+        let src = self.upload(data)?;
+        self.copy(&src, 0, dst, 0, bytes.len() as u64)
+    }
+
+    /// Copies `size` bytes between buffers, in command order.
+    pub fn copy(&self, src: &GpuBuffer, src_offset: u64, dst: &GpuBuffer, dst_offset: u64, size: u64) -> Result<()> {
+        if src_offset + size > src.bytes || dst_offset + size > dst.bytes || size % 4 != 0 {
+            return Err(launch_err(
+                "copy",
+                format!(
+                    "{size} bytes from offset {src_offset} of a {}-byte buffer to offset {dst_offset} of a \
+                     {}-byte buffer do not fit (sizes must be whole 32-bit words)",
+                    src.bytes, dst.bytes
+                ),
+            ));
+        }
+        if size == 0 {
+            return Ok(());
+        }
+        self.record(Command::Copy {
+            src: src.raw.clone(),
+            src_offset,
+            dst: dst.raw.clone(),
+            dst_offset,
+            size,
+        })
+    }
+
+    /// Bytes held by free pool buffers.
+    pub fn pooled_bytes(&self) -> u64 {
+        lock(&self.inner.pool).iter().map(|(class, v)| class * v.len() as u64).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_class;
+
+    #[test]
+    fn size_classes_bound_the_waste() {
+        assert_eq!(size_class(1), 16);
+        assert_eq!(size_class(17), 32);
+        assert_eq!(size_class(4096), 4096);
+        assert_eq!(size_class(4097), 8192);
+        let big = 60_000 * 784 * 4;
+        let c = size_class(big);
+        assert!(c >= big && c - big < 16 << 20);
+    }
+}

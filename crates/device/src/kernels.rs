@@ -1,0 +1,227 @@
+//! Every WGSL source (`include_str!`, one file per op family under `shaders/`) and every entry
+//! point, named by one `Kernel` enum, with the binding signature each entry point expects:
+//! binding 0 is the params uniform (dynamic offset into the batch's params arena), then
+//! `inputs` read-only storage buffers, then `outputs` read-write storage buffers.
+
+/// One WGSL file under `shaders/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ShaderFile {
+    /// `elementwise.wgsl`
+    Elementwise,
+    /// `matmul.wgsl`
+    Matmul,
+    /// `reduce.wgsl`
+    Reduce,
+    /// `softmax.wgsl`
+    Softmax,
+    /// `conv2d.wgsl`
+    Conv2d,
+    /// `pool2d.wgsl`
+    Pool2d,
+    /// `shape.wgsl`
+    Shape,
+    /// `random.wgsl`
+    Random,
+    /// `fill.wgsl`
+    Fill,
+    /// `optim.wgsl`
+    Optim,
+}
+
+macro_rules! shader {
+    ($file:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shaders/", $file))
+    };
+}
+
+impl ShaderFile {
+    /// Every shader file.
+    pub const ALL: [ShaderFile; 10] = [
+        ShaderFile::Elementwise,
+        ShaderFile::Matmul,
+        ShaderFile::Reduce,
+        ShaderFile::Softmax,
+        ShaderFile::Conv2d,
+        ShaderFile::Pool2d,
+        ShaderFile::Shape,
+        ShaderFile::Random,
+        ShaderFile::Fill,
+        ShaderFile::Optim,
+    ];
+
+    /// File name under `shaders/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ShaderFile::Elementwise => "elementwise.wgsl",
+            ShaderFile::Matmul => "matmul.wgsl",
+            ShaderFile::Reduce => "reduce.wgsl",
+            ShaderFile::Softmax => "softmax.wgsl",
+            ShaderFile::Conv2d => "conv2d.wgsl",
+            ShaderFile::Pool2d => "pool2d.wgsl",
+            ShaderFile::Shape => "shape.wgsl",
+            ShaderFile::Random => "random.wgsl",
+            ShaderFile::Fill => "fill.wgsl",
+            ShaderFile::Optim => "optim.wgsl",
+        }
+    }
+
+    /// The WGSL source, compiled into the binary.
+    pub fn source(self) -> &'static str {
+        match self {
+            ShaderFile::Elementwise => shader!("elementwise.wgsl"),
+            ShaderFile::Matmul => shader!("matmul.wgsl"),
+            ShaderFile::Reduce => shader!("reduce.wgsl"),
+            ShaderFile::Softmax => shader!("softmax.wgsl"),
+            ShaderFile::Conv2d => shader!("conv2d.wgsl"),
+            ShaderFile::Pool2d => shader!("pool2d.wgsl"),
+            ShaderFile::Shape => shader!("shape.wgsl"),
+            ShaderFile::Random => shader!("random.wgsl"),
+            ShaderFile::Fill => shader!("fill.wgsl"),
+            ShaderFile::Optim => shader!("optim.wgsl"),
+        }
+    }
+}
+
+/// One compute entry point. The variant is the UpperCamel form of the WGSL function name.
+#[allow(missing_docs)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    Unary,
+    UnaryBackward,
+    Binary,
+    BinaryBackward,
+    Accumulate,
+    MatmulRegtile,
+    MatmulTiled,
+    Reduce,
+    Argmax,
+    ReduceBackward,
+    SumToShape,
+    Softmax,
+    SoftmaxBackward,
+    SoftmaxXentSparse,
+    SoftmaxXentDense,
+    SoftmaxXentSparseBackward,
+    SoftmaxXentDenseBackward,
+    Conv2d,
+    Conv2dBackwardInput,
+    Conv2dBackwardWeight,
+    MaxPool2d,
+    MaxPool2dBackward,
+    AvgPool2d,
+    AvgPool2dBackward,
+    StridedCopy,
+    Dropout,
+    Fill,
+    SgdStep,
+    AdamStep,
+    RmspropStep,
+}
+
+/// Where a kernel lives and what it binds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelSpec {
+    /// Source file.
+    pub file: ShaderFile,
+    /// WGSL entry point.
+    pub entry_point: &'static str,
+    /// Read-only storage buffers (bindings 1..=inputs).
+    pub inputs: u32,
+    /// Read-write storage buffers (after the inputs).
+    pub outputs: u32,
+}
+
+const fn spec(file: ShaderFile, entry_point: &'static str, inputs: u32, outputs: u32) -> KernelSpec {
+    KernelSpec {
+        file,
+        entry_point,
+        inputs,
+        outputs,
+    }
+}
+
+impl Kernel {
+    /// Every kernel.
+    pub const ALL: [Kernel; 30] = {
+        use Kernel::*;
+        [
+            Unary, UnaryBackward, Binary, BinaryBackward, Accumulate, MatmulRegtile,
+            MatmulTiled, Reduce, Argmax, ReduceBackward, SumToShape, Softmax, SoftmaxBackward,
+            SoftmaxXentSparse, SoftmaxXentDense, SoftmaxXentSparseBackward,
+            SoftmaxXentDenseBackward, Conv2d, Conv2dBackwardInput, Conv2dBackwardWeight,
+            MaxPool2d, MaxPool2dBackward, AvgPool2d, AvgPool2dBackward, StridedCopy, Dropout,
+            Fill, SgdStep, AdamStep, RmspropStep,
+        ]
+    };
+
+    /// Source file, entry point and binding signature.
+    pub fn spec(self) -> KernelSpec {
+        use Kernel::*;
+        use ShaderFile as F;
+        match self {
+            Unary => spec(F::Elementwise, "unary", 1, 1),
+            UnaryBackward => spec(F::Elementwise, "unary_backward", 3, 1),
+            Binary => spec(F::Elementwise, "binary", 2, 1),
+            BinaryBackward => spec(F::Elementwise, "binary_backward", 3, 1),
+            Accumulate => spec(F::Elementwise, "accumulate", 1, 1),
+            MatmulRegtile => spec(F::Matmul, "matmul_regtile", 2, 1),
+            MatmulTiled => spec(F::Matmul, "matmul_tiled", 2, 1),
+            Reduce => spec(F::Reduce, "reduce", 1, 1),
+            Argmax => spec(F::Reduce, "argmax", 1, 1),
+            ReduceBackward => spec(F::Reduce, "reduce_backward", 2, 1),
+            SumToShape => spec(F::Reduce, "sum_to_shape", 1, 1),
+            Softmax => spec(F::Softmax, "softmax", 1, 1),
+            SoftmaxBackward => spec(F::Softmax, "softmax_backward", 2, 1),
+            SoftmaxXentSparse => spec(F::Softmax, "softmax_xent_sparse", 2, 2),
+            SoftmaxXentDense => spec(F::Softmax, "softmax_xent_dense", 2, 2),
+            SoftmaxXentSparseBackward => spec(F::Softmax, "softmax_xent_sparse_backward", 3, 1),
+            SoftmaxXentDenseBackward => spec(F::Softmax, "softmax_xent_dense_backward", 3, 1),
+            Conv2d => spec(F::Conv2d, "conv2d", 3, 1),
+            Conv2dBackwardInput => spec(F::Conv2d, "conv2d_backward_input", 2, 1),
+            Conv2dBackwardWeight => spec(F::Conv2d, "conv2d_backward_weight", 2, 1),
+            MaxPool2d => spec(F::Pool2d, "max_pool2d", 1, 2),
+            MaxPool2dBackward => spec(F::Pool2d, "max_pool2d_backward", 2, 1),
+            AvgPool2d => spec(F::Pool2d, "avg_pool2d", 1, 1),
+            AvgPool2dBackward => spec(F::Pool2d, "avg_pool2d_backward", 1, 1),
+            StridedCopy => spec(F::Shape, "strided_copy", 1, 1),
+            Dropout => spec(F::Random, "dropout", 1, 2),
+            Fill => spec(F::Fill, "fill", 0, 1),
+            SgdStep => spec(F::Optim, "sgd_step", 1, 2),
+            AdamStep => spec(F::Optim, "adam_step", 1, 3),
+            RmspropStep => spec(F::Optim, "rmsprop_step", 1, 4),
+        }
+    }
+
+    /// WGSL entry point name.
+    pub fn entry_point(self) -> &'static str {
+        self.spec().entry_point
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kernel_is_listed_once() {
+        let mut seen = std::collections::HashSet::new();
+        for k in Kernel::ALL {
+            assert!(seen.insert(k.entry_point()), "{k:?} listed twice");
+        }
+    }
+
+    #[test]
+    fn entry_points_are_snake_case_of_the_variant() {
+        for k in Kernel::ALL {
+            let camel: String = k
+                .entry_point()
+                .split('_')
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+                })
+                .collect();
+            assert_eq!(camel, format!("{k:?}"));
+        }
+    }
+}

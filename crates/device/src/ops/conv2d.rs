@@ -1,0 +1,161 @@
+//! Launchers for `shaders/conv2d.wgsl` (NHWC input, [kh, kw, in, out] kernels), and the Keras
+//! padding arithmetic shared with pooling.
+
+use crate::buffer::GpuBuffer;
+use crate::context::Device;
+use crate::error::{Result, launch_err};
+use crate::grid::grid_1d;
+use crate::kernels::Kernel;
+use crate::ops::{fits_u32, need};
+
+/// Keras padding modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    /// No padding: out = floor((in - k) / stride) + 1.
+    Valid,
+    /// out = ceil(in / stride), zero (or ignored) padding split with the smaller half first.
+    Same,
+}
+
+/// Output size and leading pad of one spatial dim, exactly as TensorFlow computes them:
+/// 'same' pads max((out - 1) * stride + k - in, 0) in total, floor(total / 2) before.
+pub fn output_size(input: usize, k: usize, stride: usize, padding: Padding) -> Option<(usize, usize)> {
+    if k == 0 || stride == 0 {
+        return None;
+    }
+    match padding {
+        Padding::Valid => (input >= k).then(|| ((input - k) / stride + 1, 0)),
+        Padding::Same => {
+            let out = input.div_ceil(stride);
+            let total = ((out.max(1) - 1) * stride + k).saturating_sub(input);
+            (out > 0).then_some((out, total / 2))
+        }
+    }
+}
+
+/// Geometry of a 2-D convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dDims {
+    /// Batch.
+    pub n: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Input channels.
+    pub c: usize,
+    /// Filters (output channels).
+    pub f: usize,
+    /// Kernel height.
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// Vertical stride.
+    pub sh: usize,
+    /// Horizontal stride.
+    pub sw: usize,
+    /// Padding mode.
+    pub padding: Padding,
+}
+
+impl Conv2dDims {
+    /// (out height, out width, pad top, pad left), or `None` when the kernel does not fit.
+    pub fn output(&self) -> Option<(usize, usize, usize, usize)> {
+        let (oh, pt) = output_size(self.h, self.kh, self.sh, self.padding)?;
+        let (ow, pl) = output_size(self.w, self.kw, self.sw, self.padding)?;
+        Some((oh, ow, pt, pl))
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct ConvParams {
+    n: u32,
+    h: u32,
+    w: u32,
+    c: u32,
+    oh: u32,
+    ow: u32,
+    f: u32,
+    kh: u32,
+    kw: u32,
+    sh: u32,
+    sw: u32,
+    pt: u32,
+    pl: u32,
+    has_bias: u32,
+    _pad: [u32; 2],
+}
+
+fn params(op: &'static str, d: &Conv2dDims, has_bias: bool) -> Result<(ConvParams, usize)> {
+    let (oh, ow, pt, pl) = d
+        .output()
+        .ok_or_else(|| launch_err(op, format!("a {}x{} kernel with stride {}x{} does not fit a {}x{} input", d.kh, d.kw, d.sh, d.sw, d.h, d.w)))?;
+    fits_u32(op, (d.n * d.h * d.w * d.c).max(d.n * oh * ow * d.f).max(d.kh * d.kw * d.c * d.f))?;
+    let u = |x: usize| x as u32;
+    Ok((
+        ConvParams {
+            n: u(d.n), h: u(d.h), w: u(d.w), c: u(d.c), oh: u(oh), ow: u(ow), f: u(d.f),
+            kh: u(d.kh), kw: u(d.kw), sh: u(d.sh), sw: u(d.sw), pt: u(pt), pl: u(pl),
+            has_bias: u32::from(has_bias), _pad: [0; 2],
+        },
+        d.n * oh * ow * d.f,
+    ))
+}
+
+/// y = conv2d(x, w) + bias. Without a bias, pass any buffer as `bias` and `has_bias = false`.
+pub fn conv2d(dev: &Device, x: &GpuBuffer, w: &GpuBuffer, bias: &GpuBuffer, has_bias: bool, y: &GpuBuffer, d: &Conv2dDims) -> Result<()> {
+    let (p, out) = params("conv2d", d, has_bias)?;
+    need("conv2d", "x", x, d.n * d.h * d.w * d.c)?;
+    need("conv2d", "w", w, d.kh * d.kw * d.c * d.f)?;
+    if has_bias {
+        need("conv2d", "bias", bias, d.f)?;
+    }
+    need("conv2d", "y", y, out)?;
+    dev.dispatch(Kernel::Conv2d, &p, &[x, w, bias, y], grid_1d(out))
+}
+
+/// dx = gradient of the convolution with respect to its input.
+pub fn conv2d_backward_input(dev: &Device, dy: &GpuBuffer, w: &GpuBuffer, dx: &GpuBuffer, d: &Conv2dDims) -> Result<()> {
+    let (p, out) = params("conv2d_backward_input", d, false)?;
+    need("conv2d_backward_input", "dy", dy, out)?;
+    need("conv2d_backward_input", "w", w, d.kh * d.kw * d.c * d.f)?;
+    need("conv2d_backward_input", "dx", dx, d.n * d.h * d.w * d.c)?;
+    dev.dispatch(Kernel::Conv2dBackwardInput, &p, &[dy, w, dx], grid_1d(d.n * d.h * d.w * d.c))
+}
+
+/// dw = gradient of the convolution with respect to its kernel.
+pub fn conv2d_backward_weight(dev: &Device, x: &GpuBuffer, dy: &GpuBuffer, dw: &GpuBuffer, d: &Conv2dDims) -> Result<()> {
+    let (p, out) = params("conv2d_backward_weight", d, false)?;
+    need("conv2d_backward_weight", "x", x, d.n * d.h * d.w * d.c)?;
+    need("conv2d_backward_weight", "dy", dy, out)?;
+    need("conv2d_backward_weight", "dw", dw, d.kh * d.kw * d.c * d.f)?;
+    dev.dispatch(Kernel::Conv2dBackwardWeight, &p, &[x, dy, dw], grid_1d(d.kh * d.kw * d.c * d.f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_match_the_wgsl_layout() {
+        assert_eq!(std::mem::size_of::<ConvParams>(), 64);
+    }
+
+    #[test]
+    fn padding_matches_tensorflow() {
+        // 28 with k=3, s=1, same: out 28, total pad 2, 1 before.
+        assert_eq!(output_size(28, 3, 1, Padding::Same), Some((28, 1)));
+        // 28 with k=2, s=2, same: out 14, no pad.
+        assert_eq!(output_size(28, 2, 2, Padding::Same), Some((14, 0)));
+        // 5 with k=2, s=2, same: out 3, total pad 1, 0 before (the extra goes after).
+        assert_eq!(output_size(5, 2, 2, Padding::Same), Some((3, 0)));
+        // 6 with k=3, s=2, same: out 3, total pad 1, 0 before.
+        assert_eq!(output_size(6, 3, 2, Padding::Same), Some((3, 0)));
+        // 7 with k=4, s=1, same: total 3, 1 before.
+        assert_eq!(output_size(7, 4, 1, Padding::Same), Some((7, 1)));
+        assert_eq!(output_size(28, 3, 1, Padding::Valid), Some((26, 0)));
+        assert_eq!(output_size(7, 2, 2, Padding::Valid), Some((3, 0)));
+        assert_eq!(output_size(2, 3, 1, Padding::Valid), None);
+    }
+}

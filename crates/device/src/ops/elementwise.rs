@@ -1,0 +1,224 @@
+//! Launchers for `shaders/elementwise.wgsl`: unary math, broadcasting binary math, their
+//! gradients, and in-place accumulation.
+
+use crate::buffer::GpuBuffer;
+use crate::context::Device;
+use crate::error::{Result, launch_err};
+use crate::grid::grid_1d;
+use crate::kernels::Kernel;
+use crate::ops::{MAX_RANK, fits_u32, need, pack8};
+
+/// Pointwise unary functions (codes shared with the WGSL `switch`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UnaryOp {
+    /// -x
+    Neg,
+    /// e^x
+    Exp,
+    /// ln x
+    Log,
+    /// sqrt x
+    Sqrt,
+    /// max(x, 0)
+    Relu,
+    /// x > 0 ? x : alpha x
+    LeakyRelu(f32),
+    /// 1 / (1 + e^-x)
+    Sigmoid,
+    /// tanh x
+    Tanh,
+    /// clamp(x, lo, hi)
+    Clamp(f32, f32),
+    /// x^p
+    Pow(f32),
+    /// a x + b
+    Affine(f32, f32),
+    /// |x|
+    Abs,
+}
+
+impl UnaryOp {
+    /// (code, alpha, beta) as the kernel reads them.
+    pub fn encode(self) -> (u32, f32, f32) {
+        match self {
+            UnaryOp::Neg => (0, 0.0, 0.0),
+            UnaryOp::Exp => (1, 0.0, 0.0),
+            UnaryOp::Log => (2, 0.0, 0.0),
+            UnaryOp::Sqrt => (3, 0.0, 0.0),
+            UnaryOp::Relu => (4, 0.0, 0.0),
+            UnaryOp::LeakyRelu(a) => (5, a, 0.0),
+            UnaryOp::Sigmoid => (6, 0.0, 0.0),
+            UnaryOp::Tanh => (7, 0.0, 0.0),
+            UnaryOp::Clamp(lo, hi) => (8, lo, hi),
+            UnaryOp::Pow(p) => (9, p, 0.0),
+            UnaryOp::Affine(a, b) => (10, a, b),
+            UnaryOp::Abs => (11, 0.0, 0.0),
+        }
+    }
+}
+
+/// Broadcasting binary functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// a + b
+    Add,
+    /// a - b
+    Sub,
+    /// a * b
+    Mul,
+    /// a / b
+    Div,
+    /// max(a, b)
+    Maximum,
+    /// min(a, b)
+    Minimum,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct UnaryParams {
+    n: u32,
+    op: u32,
+    alpha: f32,
+    beta: f32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct BinaryParams {
+    n: u32,
+    op: u32,
+    rank: u32,
+    wrt: u32,
+    shape: [[u32; 4]; 2],
+    a_strides: [[u32; 4]; 2],
+    b_strides: [[u32; 4]; 2],
+}
+
+/// y = op(x) over `n` elements.
+pub fn unary(dev: &Device, op: UnaryOp, x: &GpuBuffer, y: &GpuBuffer, n: usize) -> Result<()> {
+    need("unary", "x", x, n)?;
+    need("unary", "y", y, n)?;
+    fits_u32("unary", n)?;
+    let (code, alpha, beta) = op.encode();
+    let p = UnaryParams { n: n as u32, op: code, alpha, beta };
+    dev.dispatch(Kernel::Unary, &p, &[x, y], grid_1d(n))
+}
+
+/// dx = dy * op'(x), given the forward output y.
+pub fn unary_backward(dev: &Device, op: UnaryOp, x: &GpuBuffer, y: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) -> Result<()> {
+    for (name, b) in [("x", x), ("y", y), ("dy", dy), ("dx", dx)] {
+        need("unary_backward", name, b, n)?;
+    }
+    fits_u32("unary_backward", n)?;
+    let (code, alpha, beta) = op.encode();
+    let p = UnaryParams { n: n as u32, op: code, alpha, beta };
+    dev.dispatch(Kernel::UnaryBackward, &p, &[x, y, dy, dx], grid_1d(n))
+}
+
+/// Broadcast layout of a binary op: output shape and each operand's strides along it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Broadcast {
+    /// Output shape.
+    pub shape: Vec<usize>,
+    /// Strides of `a` aligned to `shape` (0 where broadcast).
+    pub a_strides: Vec<usize>,
+    /// Strides of `b` aligned to `shape` (0 where broadcast).
+    pub b_strides: Vec<usize>,
+}
+
+/// NumPy broadcasting of two shapes; `None` when they are incompatible.
+pub fn broadcast(a: &[usize], b: &[usize]) -> Option<Broadcast> {
+    let rank = a.len().max(b.len());
+    let pad = |s: &[usize]| -> Vec<usize> { std::iter::repeat_n(1, rank - s.len()).chain(s.iter().copied()).collect() };
+    let (pa, pb) = (pad(a), pad(b));
+    let mut shape = Vec::with_capacity(rank);
+    for (&x, &y) in pa.iter().zip(&pb) {
+        shape.push(match (x, y) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => return None,
+        });
+    }
+    let strides = |p: &[usize]| -> Vec<usize> {
+        let c = super::contiguous_strides(p);
+        p.iter().zip(c).map(|(&d, s)| if d == 1 { 0 } else { s }).collect()
+    };
+    Some(Broadcast { a_strides: strides(&pa), b_strides: strides(&pb), shape })
+}
+
+fn binary_params(op: &'static str, code: u32, wrt: u32, bc: &Broadcast) -> Result<(BinaryParams, usize)> {
+    if bc.shape.len() > MAX_RANK {
+        return Err(launch_err(op, format!("rank {} exceeds the maximum of {MAX_RANK}", bc.shape.len())));
+    }
+    let n: usize = bc.shape.iter().product();
+    fits_u32(op, n)?;
+    Ok((
+        BinaryParams {
+            n: n as u32,
+            op: code,
+            rank: bc.shape.len() as u32,
+            wrt,
+            shape: pack8(&bc.shape, 1),
+            a_strides: pack8(&bc.a_strides, 0),
+            b_strides: pack8(&bc.b_strides, 0),
+        },
+        n,
+    ))
+}
+
+fn operand_words(shape: &[usize], strides: &[usize]) -> usize {
+    1 + shape.iter().zip(strides).map(|(&d, &s)| (d.max(1) - 1) * s).sum::<usize>()
+}
+
+/// out = a (op) b with the given broadcast layout.
+pub fn binary(dev: &Device, op: BinaryOp, a: &GpuBuffer, b: &GpuBuffer, out: &GpuBuffer, bc: &Broadcast) -> Result<()> {
+    let (p, n) = binary_params("binary", op as u32, 0, bc)?;
+    need("binary", "a", a, operand_words(&bc.shape, &bc.a_strides))?;
+    need("binary", "b", b, operand_words(&bc.shape, &bc.b_strides))?;
+    need("binary", "out", out, n)?;
+    dev.dispatch(Kernel::Binary, &p, &[a, b, out], grid_1d(n))
+}
+
+/// g = dy * d(a op b)/d(a or b) at full output shape (`wrt_b` selects b).
+pub fn binary_backward(dev: &Device, op: BinaryOp, wrt_b: bool, a: &GpuBuffer, b: &GpuBuffer, dy: &GpuBuffer, g: &GpuBuffer, bc: &Broadcast) -> Result<()> {
+    let (p, n) = binary_params("binary_backward", op as u32, u32::from(wrt_b), bc)?;
+    need("binary_backward", "a", a, operand_words(&bc.shape, &bc.a_strides))?;
+    need("binary_backward", "b", b, operand_words(&bc.shape, &bc.b_strides))?;
+    need("binary_backward", "dy", dy, n)?;
+    need("binary_backward", "g", g, n)?;
+    dev.dispatch(Kernel::BinaryBackward, &p, &[a, b, dy, g], grid_1d(n))
+}
+
+/// y += x over `n` elements (gradient accumulation for fan-out).
+pub fn accumulate(dev: &Device, x: &GpuBuffer, y: &GpuBuffer, n: usize) -> Result<()> {
+    need("accumulate", "x", x, n)?;
+    need("accumulate", "y", y, n)?;
+    fits_u32("accumulate", n)?;
+    dev.dispatch(Kernel::Accumulate, &[n as u32, 0, 0, 0], &[x, y], grid_1d(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_match_the_wgsl_layout() {
+        assert_eq!(std::mem::size_of::<UnaryParams>(), 16);
+        assert_eq!(std::mem::size_of::<BinaryParams>(), 112);
+    }
+
+    #[test]
+    fn broadcasting_follows_numpy() {
+        let bc = broadcast(&[2, 3], &[3]).unwrap();
+        assert_eq!(bc.shape, vec![2, 3]);
+        assert_eq!(bc.a_strides, vec![3, 1]);
+        assert_eq!(bc.b_strides, vec![0, 1]);
+        let bc = broadcast(&[4, 1, 5], &[3, 1]).unwrap();
+        assert_eq!(bc.shape, vec![4, 3, 5]);
+        assert_eq!(bc.a_strides, vec![5, 0, 1]);
+        assert_eq!(bc.b_strides, vec![0, 1, 0]);
+        assert!(broadcast(&[2, 3], &[4]).is_none());
+    }
+}

@@ -1,0 +1,57 @@
+//! Launchers: one module per WGSL file, each with `#[repr(C)]` params structs identical to the
+//! WGSL ones and one function per entry point taking `&Device`, buffers and plain integers.
+//! Launchers check buffer sizes against the params before recording anything.
+
+pub mod conv2d;
+pub mod elementwise;
+pub mod fill;
+pub mod matmul;
+pub mod optim;
+pub mod pool2d;
+pub mod random;
+pub mod reduce;
+pub mod shape;
+pub mod softmax;
+
+use crate::buffer::GpuBuffer;
+use crate::error::{Result, launch_err};
+
+/// Largest rank the shape-walking kernels (broadcast, strided copy, sum_to_shape) accept.
+pub const MAX_RANK: usize = 8;
+
+/// Packs up to 8 dims into the WGSL `array<vec4<u32>, 2>` layout; `fill` pads the rest.
+pub(crate) fn pack8(v: &[usize], fill: u32) -> [[u32; 4]; 2] {
+    let mut out = [[fill; 4]; 2];
+    for (i, &x) in v.iter().enumerate() {
+        out[i / 4][i % 4] = x as u32;
+    }
+    out
+}
+
+/// Checks that `buf` holds at least `words` 32-bit words.
+pub(crate) fn need(op: &'static str, what: &str, buf: &GpuBuffer, words: usize) -> Result<()> {
+    if buf.words() < words {
+        return Err(launch_err(
+            op,
+            format!("buffer `{what}` holds {} elements but the launch needs {words}", buf.words()),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that every index a kernel computes fits in u32.
+pub(crate) fn fits_u32(op: &'static str, n: usize) -> Result<()> {
+    if n > u32::MAX as usize {
+        return Err(launch_err(op, format!("{n} elements exceed the 2^32 index range of a kernel")));
+    }
+    Ok(())
+}
+
+/// Row-major contiguous strides of `shape`.
+pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; shape.len()];
+    for d in (0..shape.len().saturating_sub(1)).rev() {
+        s[d] = s[d + 1] * shape[d + 1];
+    }
+    s
+}

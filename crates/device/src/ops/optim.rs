@@ -1,0 +1,108 @@
+//! Launchers for `shaders/optim.wgsl`: in-place SGD (momentum, Nesterov), Adam/AdamW and RMSprop
+//! updates with Keras 3's formulas. Step-dependent scalars are computed here on the host.
+
+use crate::buffer::GpuBuffer;
+use crate::context::Device;
+use crate::error::Result;
+use crate::grid::grid_1d;
+use crate::kernels::Kernel;
+use crate::ops::{fits_u32, need};
+
+/// SGD hyper-parameters for one step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdStep {
+    /// Learning rate.
+    pub lr: f32,
+    /// Momentum (0 = plain SGD; the velocity buffer is then untouched).
+    pub momentum: f32,
+    /// Nesterov momentum.
+    pub nesterov: bool,
+    /// Decoupled weight decay.
+    pub weight_decay: f32,
+}
+
+/// Adam hyper-parameters for step `t` (1-based).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamStep {
+    /// Learning rate.
+    pub lr: f32,
+    /// First-moment decay.
+    pub beta1: f32,
+    /// Second-moment decay.
+    pub beta2: f32,
+    /// Denominator epsilon (Keras "epsilon hat").
+    pub eps: f32,
+    /// Decoupled weight decay (AdamW).
+    pub weight_decay: f32,
+    /// 1-based step count, for bias correction.
+    pub t: u64,
+}
+
+/// RMSprop hyper-parameters for one step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RmspropStep {
+    /// Learning rate.
+    pub lr: f32,
+    /// Decay of the squared-gradient average.
+    pub rho: f32,
+    /// Momentum (0 = none).
+    pub momentum: f32,
+    /// Epsilon added inside the square root.
+    pub eps: f32,
+    /// Centered variant (subtracts the squared mean gradient).
+    pub centered: bool,
+    /// Decoupled weight decay.
+    pub weight_decay: f32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params8 {
+    n: u32,
+    f: [f32; 6],
+    u: u32,
+}
+
+fn check(op: &'static str, n: usize, bufs: &[(&str, &GpuBuffer)]) -> Result<()> {
+    for (name, b) in bufs {
+        need(op, name, b, n)?;
+    }
+    fits_u32(op, n)
+}
+
+/// p -= update(g); `velocity` is read and written only with momentum.
+pub fn sgd_step(dev: &Device, s: &SgdStep, g: &GpuBuffer, p: &GpuBuffer, velocity: &GpuBuffer, n: usize) -> Result<()> {
+    check("sgd_step", n, &[("g", g), ("p", p), ("velocity", velocity)])?;
+    // WGSL SgdParams: n, lr, momentum, nesterov (u32), weight_decay, pad x3.
+    let mut w = [0u32; 8];
+    w[0] = n as u32;
+    w[1] = s.lr.to_bits();
+    w[2] = s.momentum.to_bits();
+    w[3] = u32::from(s.nesterov);
+    w[4] = s.weight_decay.to_bits();
+    dev.dispatch(Kernel::SgdStep, &w, &[g, p, velocity], grid_1d(n))
+}
+
+/// Keras Adam / AdamW step with bias correction lr_t = lr sqrt(1 - b2^t) / (1 - b1^t).
+pub fn adam_step(dev: &Device, s: &AdamStep, g: &GpuBuffer, p: &GpuBuffer, m: &GpuBuffer, v: &GpuBuffer, n: usize) -> Result<()> {
+    check("adam_step", n, &[("g", g), ("p", p), ("m", m), ("v", v)])?;
+    let t = s.t.max(1) as f64;
+    let lr_t = s.lr as f64 * (1.0 - (s.beta2 as f64).powf(t)).sqrt() / (1.0 - (s.beta1 as f64).powf(t));
+    let params = Params8 { n: n as u32, f: [s.lr, s.beta1, s.beta2, s.eps, lr_t as f32, s.weight_decay], u: 0 };
+    dev.dispatch(Kernel::AdamStep, &params, &[g, p, m, v], grid_1d(n))
+}
+
+/// Keras RMSprop step; `momentum_buf` and `average_gradient` are touched only when used.
+pub fn rmsprop_step(dev: &Device, s: &RmspropStep, g: &GpuBuffer, p: &GpuBuffer, velocity: &GpuBuffer, momentum_buf: &GpuBuffer, average_gradient: &GpuBuffer, n: usize) -> Result<()> {
+    check("rmsprop_step", n, &[("g", g), ("p", p), ("velocity", velocity), ("momentum", momentum_buf), ("average_gradient", average_gradient)])?;
+    // WGSL RmspropParams: n, lr, rho, momentum, eps, centered (u32), weight_decay, pad.
+    let mut w = [0u32; 8];
+    w[0] = n as u32;
+    w[1] = s.lr.to_bits();
+    w[2] = s.rho.to_bits();
+    w[3] = s.momentum.to_bits();
+    w[4] = s.eps.to_bits();
+    w[5] = u32::from(s.centered);
+    w[6] = s.weight_decay.to_bits();
+    dev.dispatch(Kernel::RmspropStep, &w, &[g, p, velocity, momentum_buf, average_gradient], grid_1d(n))
+}

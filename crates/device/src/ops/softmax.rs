@@ -1,0 +1,89 @@
+//! Launchers for `shaders/softmax.wgsl`: softmax / log_softmax over the last axis and fused
+//! softmax-cross-entropy for integer labels (sparse) and target distributions (dense).
+
+use crate::buffer::GpuBuffer;
+use crate::context::Device;
+use crate::error::Result;
+use crate::grid::grid_1d;
+use crate::kernels::Kernel;
+use crate::ops::{fits_u32, need};
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct SoftmaxParams {
+    rows: u32,
+    cols: u32,
+    log: u32,
+    _pad: u32,
+}
+
+fn params(op: &'static str, rows: usize, cols: usize, log: bool) -> Result<SoftmaxParams> {
+    fits_u32(op, rows * cols)?;
+    Ok(SoftmaxParams { rows: rows as u32, cols: cols as u32, log: u32::from(log), _pad: 0 })
+}
+
+/// y = softmax(x) (or log_softmax when `log`) row by row over [rows, cols].
+pub fn softmax(dev: &Device, x: &GpuBuffer, y: &GpuBuffer, rows: usize, cols: usize, log: bool) -> Result<()> {
+    let p = params("softmax", rows, cols, log)?;
+    need("softmax", "x", x, rows * cols)?;
+    need("softmax", "y", y, rows * cols)?;
+    dev.dispatch(Kernel::Softmax, &p, &[x, y], grid_1d(rows))
+}
+
+/// dx from the forward output y and dy.
+pub fn softmax_backward(dev: &Device, y: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, rows: usize, cols: usize, log: bool) -> Result<()> {
+    let p = params("softmax_backward", rows, cols, log)?;
+    for (name, b) in [("y", y), ("dy", dy), ("dx", dx)] {
+        need("softmax_backward", name, b, rows * cols)?;
+    }
+    dev.dispatch(Kernel::SoftmaxBackward, &p, &[y, dy, dx], grid_1d(rows))
+}
+
+/// What the cross-entropy compares the logits with.
+#[derive(Clone, Copy, Debug)]
+pub enum Targets<'a> {
+    /// One u32 class index per row.
+    Sparse(&'a GpuBuffer),
+    /// One probability distribution (f32, [rows, cols]) per row.
+    Dense(&'a GpuBuffer),
+}
+
+impl Targets<'_> {
+    fn check(&self, op: &'static str, rows: usize, cols: usize) -> Result<()> {
+        match self {
+            Targets::Sparse(l) => need(op, "labels", l, rows),
+            Targets::Dense(t) => need(op, "target", t, rows * cols),
+        }
+    }
+}
+
+/// Per-row loss = -sum t log softmax(logits); also writes the softmax probabilities, which the
+/// backward pass reuses.
+pub fn softmax_xent(dev: &Device, logits: &GpuBuffer, targets: Targets<'_>, probs: &GpuBuffer, loss: &GpuBuffer, rows: usize, cols: usize) -> Result<()> {
+    let op = "softmax_xent";
+    let p = params(op, rows, cols, false)?;
+    need(op, "logits", logits, rows * cols)?;
+    need(op, "probs", probs, rows * cols)?;
+    need(op, "loss", loss, rows)?;
+    targets.check(op, rows, cols)?;
+    let (kernel, t) = match targets {
+        Targets::Sparse(t) => (Kernel::SoftmaxXentSparse, t),
+        Targets::Dense(t) => (Kernel::SoftmaxXentDense, t),
+    };
+    dev.dispatch(kernel, &p, &[logits, t, probs, loss], grid_1d(rows))
+}
+
+/// dlogits = (probs * sum(t) - t) * dloss[row].
+pub fn softmax_xent_backward(dev: &Device, probs: &GpuBuffer, targets: Targets<'_>, dloss: &GpuBuffer, dlogits: &GpuBuffer, rows: usize, cols: usize) -> Result<()> {
+    let op = "softmax_xent_backward";
+    let p = params(op, rows, cols, false)?;
+    need(op, "probs", probs, rows * cols)?;
+    need(op, "dloss", dloss, rows)?;
+    need(op, "dlogits", dlogits, rows * cols)?;
+    targets.check(op, rows, cols)?;
+    let (kernel, t) = match targets {
+        Targets::Sparse(t) => (Kernel::SoftmaxXentSparseBackward, t),
+        Targets::Dense(t) => (Kernel::SoftmaxXentDenseBackward, t),
+    };
+    dev.dispatch(kernel, &p, &[probs, t, dloss, dlogits], grid_1d(rows))
+}

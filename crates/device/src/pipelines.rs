@@ -1,0 +1,144 @@
+//! Pipeline cache: shader modules (one per WGSL file) and compute pipelines (one per `Kernel`)
+//! are created on first use and kept. Creation runs inside a wgpu validation error scope, so a
+//! bad shader becomes `DeviceError::ShaderValidation` instead of a panic. Bind-group layouts are
+//! explicit (uniform with dynamic offset, then read-only, then read-write storage) and shared by
+//! every kernel with the same signature.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::context::{Device, lock};
+use crate::counters::AtomicCounters;
+use crate::error::{DeviceError, Result};
+use crate::kernels::{Kernel, ShaderFile};
+
+/// Bytes reserved per dispatch in the params arena; every params struct fits in it and it is a
+/// multiple of every adapter's `min_uniform_buffer_offset_alignment` (at most 256).
+pub const PARAMS_SLOT: u64 = 256;
+
+pub(crate) struct Pipeline {
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+}
+
+pub(crate) struct Pipelines {
+    unchecked: bool,
+    modules: Mutex<HashMap<ShaderFile, wgpu::ShaderModule>>,
+    layouts: Mutex<HashMap<(u32, u32), (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
+    pipelines: Mutex<HashMap<Kernel, Arc<Pipeline>>>,
+}
+
+impl Pipelines {
+    pub fn new(unchecked: bool) -> Self {
+        Self {
+            unchecked,
+            modules: Mutex::new(HashMap::new()),
+            layouts: Mutex::new(HashMap::new()),
+            pipelines: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+impl Device {
+    /// The cached pipeline for `kernel`, created (and validated) on first use.
+    pub(crate) fn pipeline(&self, kernel: Kernel) -> Result<Arc<Pipeline>> {
+        let cache = &self.inner.pipelines;
+        if let Some(p) = lock(&cache.pipelines).get(&kernel) {
+            return Ok(p.clone());
+        }
+        let spec = kernel.spec();
+        let dev = self.raw();
+        let scope = dev.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = {
+            let mut modules = lock(&cache.modules);
+            modules
+                .entry(spec.file)
+                .or_insert_with(|| {
+                    let desc = wgpu::ShaderModuleDescriptor {
+                        label: Some(spec.file.file_name()),
+                        source: wgpu::ShaderSource::Wgsl(spec.file.source().into()),
+                    };
+                    if cache.unchecked {
+                        // SAFETY: only on llvmpipe, which drops out-of-range storage accesses
+                        // itself; every kiln kernel also guards or clamps its own indices.
+                        unsafe { dev.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked()) }
+                    } else {
+                        dev.create_shader_module(desc)
+                    }
+                })
+                .clone()
+        };
+        let (bgl, pl) = {
+            let mut layouts = lock(&cache.layouts);
+            layouts
+                .entry((spec.inputs, spec.outputs))
+                .or_insert_with(|| {
+                    let mut entries = vec![wgpu::BindGroupLayoutEntry {
+                        binding: 0,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: wgpu::BindingType::Buffer {
+                            ty: wgpu::BufferBindingType::Uniform,
+                            has_dynamic_offset: true,
+                            min_binding_size: None,
+                        },
+                        count: None,
+                    }];
+                    for i in 0..spec.inputs + spec.outputs {
+                        entries.push(storage_entry(1 + i, i < spec.inputs));
+                    }
+                    let bgl = dev.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                        label: Some("kiln"),
+                        entries: &entries,
+                    });
+                    let pl = dev.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                        label: Some("kiln"),
+                        bind_group_layouts: &[Some(&bgl)],
+                        immediate_size: 0,
+                    });
+                    (bgl, pl)
+                })
+                .clone()
+        };
+        let pipeline = dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(spec.entry_point),
+            layout: Some(&pl),
+            module: &module,
+            entry_point: Some(spec.entry_point),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        if let Some(err) = pollster::block_on(scope.pop()) {
+            // Drop the module too: a module that failed validation must not be reused.
+            lock(&cache.modules).remove(&spec.file);
+            return Err(DeviceError::ShaderValidation {
+                kernel: spec.entry_point,
+                message: err.to_string(),
+            });
+        }
+        AtomicCounters::bump(&self.inner.counters.pipelines);
+        let p = Arc::new(Pipeline { pipeline, layout: bgl });
+        lock(&cache.pipelines).insert(kernel, p.clone());
+        Ok(p)
+    }
+
+    /// Creates every pipeline now, so the first training step does not pay for compilation.
+    pub fn warm_up(&self, kernels: &[Kernel]) -> Result<()> {
+        for &k in kernels {
+            self.pipeline(k)?;
+        }
+        Ok(())
+    }
+}

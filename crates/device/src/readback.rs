@@ -1,0 +1,98 @@
+//! The one readback: copy any number of buffers into one staging buffer, submit (together with
+//! everything pending), map once, wait once. This is the only place kiln waits for the GPU.
+
+use std::sync::{Arc, Mutex};
+
+use crate::buffer::GpuBuffer;
+use crate::context::{Device, lock};
+use crate::counters::AtomicCounters;
+use crate::error::{DeviceError, Result};
+
+impl Device {
+    /// Reads the contents (the requested `bytes()` of each) of several buffers at once.
+    pub fn read_back(&self, buffers: &[&GpuBuffer]) -> Result<Vec<Vec<u8>>> {
+        let mut offsets = Vec::with_capacity(buffers.len());
+        let mut total = 0u64;
+        for b in buffers {
+            offsets.push(total);
+            total += b.bytes().next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
+        }
+        // Held for the whole readback: concurrent readbacks must not share the staging buffer.
+        let mut slot = lock(&self.inner.staging);
+        let staging = self.staging_buffer(&mut slot, total.max(wgpu::MAP_ALIGNMENT));
+        {
+            let mut pending = lock(&self.inner.pending);
+            self.submit_locked(&mut pending, |enc| {
+                for (b, &off) in buffers.iter().zip(&offsets) {
+                    let size = b.bytes().next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
+                    if size > 0 {
+                        enc.copy_buffer_to_buffer(b.raw(), 0, &staging, off, size);
+                    }
+                }
+            });
+        }
+        let map_len = total.max(wgpu::MAP_ALIGNMENT).next_multiple_of(wgpu::MAP_ALIGNMENT);
+        let status: Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>> = Arc::new(Mutex::new(None));
+        let sink = status.clone();
+        staging.map_async(wgpu::MapMode::Read, 0..map_len, move |r| *lock(&sink) = Some(r));
+        // The one GPU wait in kiln: the host needs these bytes now (a log point, a predict, a
+        // save), and the copies above are ordered after every kernel submitted before them.
+        AtomicCounters::bump(&self.inner.counters.waits);
+        self.raw()
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| DeviceError::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        self.take_gpu_error()?;
+        match lock(&status).take() {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(DeviceError::Gpu(format!("mapping the readback buffer failed: {e}"))),
+            None => return Err(DeviceError::Gpu("the readback map never completed".into())),
+        }
+        let out = {
+            let view = staging
+                .get_mapped_range(0..map_len)
+                .map_err(|e| DeviceError::Gpu(format!("reading the mapped buffer failed: {e}")))?;
+            buffers
+                .iter()
+                .zip(&offsets)
+                .map(|(b, &off)| view[off as usize..(off + b.bytes()) as usize].to_vec())
+                .collect()
+        };
+        staging.unmap();
+        Ok(out)
+    }
+
+    /// Reads one buffer as f32 values.
+    pub fn read_f32(&self, buffer: &GpuBuffer) -> Result<Vec<f32>> {
+        let bytes = self.read_back(&[buffer])?.pop().unwrap_or_default();
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+
+    /// Reads one buffer as u32 values.
+    pub fn read_u32(&self, buffer: &GpuBuffer) -> Result<Vec<u32>> {
+        let bytes = self.read_back(&[buffer])?.pop().unwrap_or_default();
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+
+    /// Submits pending work and waits until the GPU has finished it (benchmarks end their timed
+    /// regions with this). Implemented as an empty readback so there is still one wait site.
+    pub fn synchronize(&self) -> Result<()> {
+        self.read_back(&[]).map(|_| ())
+    }
+
+    fn staging_buffer(&self, slot: &mut Option<wgpu::Buffer>, size: u64) -> wgpu::Buffer {
+        match slot.as_ref() {
+            Some(b) if b.size() >= size => b.clone(),
+            _ => {
+                AtomicCounters::bump(&self.inner.counters.buffer_allocations);
+                let b = self.raw().create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("kiln readback"),
+                    size: size.next_power_of_two().max(4096),
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                *slot = Some(b.clone());
+                b
+            }
+        }
+    }
+}

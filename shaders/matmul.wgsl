@@ -1,0 +1,139 @@
+// matmul.wgsl — batched C = op(A) x op(B), f32, row-major, op = identity or transpose.
+//
+// Stored layouts: A is [M, K] (or [K, M] when trans_a = 1), B is [K, N] (or [N, K] when
+// trans_b = 1), C is [M, N]; batch b adds b * *_batch_stride to every index (stride 0 = the
+// operand is shared by all batches). Launcher: crates/device/src/ops/matmul.rs.
+// Bindings (both entries): 0 params, 1 a, 2 b, 3 c.
+//
+// Two designs, chosen by adapter type (see the README's matmul figures):
+//   matmul_regtile  CPU-type adapters (lavapipe). Workgroup = 8 invocations = one 256-bit vector
+//                   on llvmpipe; each invocation keeps a 16x8 register tile of C. Per-lane
+//                   storage loads are the cost on llvmpipe, not FMAs, so a large tile that reuses
+//                   every loaded value 8-16 times wins even though it spills.
+//                   Grid: (ceil(N / 64), ceil(M / 16), batch).
+//   matmul_tiled    GPUs. Workgroup 16x16; a 64x64 block of C staged through 64x16 shared-memory
+//                   panels of A and B, 4x4 outputs per invocation.
+//                   Grid: (ceil(N / 64), ceil(M / 64), batch).
+// Loads clamp their row/column to the matrix so no access leaves the operand, whatever the
+// module's bounds-check mode; only in-range outputs are stored.
+
+struct MatmulParams {
+    m: u32, n: u32, k: u32, batch: u32,
+    trans_a: u32, trans_b: u32, a_batch_stride: u32, b_batch_stride: u32,
+    c_batch_stride: u32, _p0: u32, _p1: u32, _p2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: MatmulParams;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+
+// Element (row, col) of op(A) in batch `bo` (bo = element offset of the batch).
+fn load_a(bo: u32, row: u32, col: u32) -> f32 {
+    let r = min(row, p.m - 1u);
+    if p.trans_a == 0u {
+        return a[bo + r * p.k + col];
+    }
+    return a[bo + col * p.m + r];
+}
+
+fn load_b(bo: u32, row: u32, col: u32) -> f32 {
+    let cc = min(col, p.n - 1u);
+    if p.trans_b == 0u {
+        return b[bo + row * p.n + cc];
+    }
+    return b[bo + cc * p.k + row];
+}
+
+const RT_M: u32 = 16u;
+const RT_N: u32 = 8u;
+
+@compute @workgroup_size(8, 1, 1)
+fn matmul_regtile(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let row0 = wid.y * RT_M;
+    let col0 = wid.x * (8u * RT_N) + lid.x * RT_N;
+    let ao = wid.z * p.a_batch_stride;
+    let bo = wid.z * p.b_batch_stride;
+    var acc: array<f32, 128>;
+    for (var i = 0u; i < RT_M * RT_N; i++) {
+        acc[i] = 0.0;
+    }
+    for (var kk = 0u; kk < p.k; kk++) {
+        var bv: array<f32, 8>;
+        for (var j = 0u; j < RT_N; j++) {
+            bv[j] = load_b(bo, kk, col0 + j);
+        }
+        for (var i = 0u; i < RT_M; i++) {
+            let av = load_a(ao, row0 + i, kk);
+            for (var j = 0u; j < RT_N; j++) {
+                acc[i * RT_N + j] = fma(av, bv[j], acc[i * RT_N + j]);
+            }
+        }
+    }
+    let co = wid.z * p.c_batch_stride;
+    for (var i = 0u; i < RT_M; i++) {
+        let r = row0 + i;
+        if r >= p.m { break; }
+        for (var j = 0u; j < RT_N; j++) {
+            let cc = col0 + j;
+            if cc < p.n {
+                c[co + r * p.n + cc] = acc[i * RT_N + j];
+            }
+        }
+    }
+}
+
+const TILE: u32 = 64u;
+const DEPTH: u32 = 16u;
+var<workgroup> sa: array<f32, 1024>; // [DEPTH][TILE]: sa[k * 64 + row]
+var<workgroup> sb: array<f32, 1024>; // [DEPTH][TILE]: sb[k * 64 + col]
+
+@compute @workgroup_size(16, 16, 1)
+fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+                @builtin(local_invocation_index) li: u32) {
+    let row0 = wid.y * TILE;
+    let col0 = wid.x * TILE;
+    let ao = wid.z * p.a_batch_stride;
+    let bo = wid.z * p.b_batch_stride;
+    var acc: array<f32, 16>;
+    for (var i = 0u; i < 16u; i++) {
+        acc[i] = 0.0;
+    }
+    for (var k0 = 0u; k0 < p.k; k0 += DEPTH) {
+        // 256 invocations load 1024 values of each panel: 4 each; out-of-range depth loads 0.
+        for (var t = 0u; t < 4u; t++) {
+            let e = li + t * 256u;
+            let kk = e / TILE;
+            let x = e % TILE;
+            let inside = k0 + kk < p.k;
+            let kc = min(k0 + kk, p.k - 1u);
+            sa[e] = select(0.0, load_a(ao, row0 + x, kc), inside);
+            sb[e] = select(0.0, load_b(bo, kc, col0 + x), inside);
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < DEPTH; kk++) {
+            var av: array<f32, 4>;
+            var bv: array<f32, 4>;
+            for (var i = 0u; i < 4u; i++) {
+                av[i] = sa[kk * TILE + lid.y * 4u + i];
+                bv[i] = sb[kk * TILE + lid.x * 4u + i];
+            }
+            for (var i = 0u; i < 4u; i++) {
+                for (var j = 0u; j < 4u; j++) {
+                    acc[i * 4u + j] = fma(av[i], bv[j], acc[i * 4u + j]);
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+    let co = wid.z * p.c_batch_stride;
+    for (var i = 0u; i < 4u; i++) {
+        let r = row0 + lid.y * 4u + i;
+        for (var j = 0u; j < 4u; j++) {
+            let cc = col0 + lid.x * 4u + j;
+            if r < p.m && cc < p.n {
+                c[co + r * p.n + cc] = acc[i * 4u + j];
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+// optim.wgsl — in-place optimizer updates, following Keras 3's formulas exactly.
+//
+// Every entry updates the parameter p in place from its gradient g and its state buffers; the
+// host passes step-dependent scalars (learning rate, Adam's bias corrections) in the params, so
+// a schedule costs nothing on the GPU. Decoupled weight decay (Keras `weight_decay`, AdamW) is
+// applied first: p -= lr * wd * p. Launcher: crates/device/src/ops/optim.rs.
+// One element per invocation, 64 per workgroup, grid folded to 2-D past 65,535 workgroups.
+//   sgd_step      0 params, 1 g, 2 p, 3 velocity
+//   adam_step     0 params, 1 g, 2 p, 3 m, 4 v
+//   rmsprop_step  0 params, 1 g, 2 p, 3 velocity, 4 momentum, 5 average_gradient
+
+fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+    return (wid.y * nwg.x + wid.x) * 64u + lid;
+}
+
+struct SgdParams { n: u32, lr: f32, momentum: f32, nesterov: u32, weight_decay: f32, _p0: u32, _p1: u32, _p2: u32 }
+
+@group(0) @binding(0) var<uniform> sp: SgdParams;
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read_write> param: array<f32>;
+@group(0) @binding(3) var<storage, read_write> s1: array<f32>;
+@group(0) @binding(4) var<storage, read_write> s2: array<f32>;
+@group(0) @binding(5) var<storage, read_write> s3: array<f32>;
+
+// Keras SGD: v = momentum * v - lr * g;  p += nesterov ? momentum * v - lr * g : v.
+// Without momentum: p -= lr * g (v untouched).
+@compute @workgroup_size(64)
+fn sgd_step(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid);
+    if i >= sp.n { return; }
+    var w = param[i];
+    w -= sp.lr * sp.weight_decay * w;
+    let gi = g[i];
+    if sp.momentum == 0.0 {
+        param[i] = w - sp.lr * gi;
+        return;
+    }
+    let v = sp.momentum * s1[i] - sp.lr * gi;
+    s1[i] = v;
+    if sp.nesterov == 1u {
+        param[i] = w + sp.momentum * v - sp.lr * gi;
+    } else {
+        param[i] = w + v;
+    }
+}
+
+// lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t) is computed on the host (bias correction).
+struct AdamParams { n: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, lr_t: f32, weight_decay: f32, _p0: u32 }
+
+@group(0) @binding(0) var<uniform> ap: AdamParams;
+
+// Keras Adam: m += (g - m)(1 - b1);  v += (g^2 - v)(1 - b2);  p -= lr_t m / (sqrt(v) + eps)
+@compute @workgroup_size(64)
+fn adam_step(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid);
+    if i >= ap.n { return; }
+    var w = param[i];
+    w -= ap.lr * ap.weight_decay * w;
+    let gi = g[i];
+    let m = s1[i] + (gi - s1[i]) * (1.0 - ap.beta1);
+    let v = s2[i] + (gi * gi - s2[i]) * (1.0 - ap.beta2);
+    s1[i] = m;
+    s2[i] = v;
+    param[i] = w - ap.lr_t * m / (sqrt(v) + ap.eps);
+}
+
+struct RmspropParams { n: u32, lr: f32, rho: f32, momentum: f32, eps: f32, centered: u32, weight_decay: f32, _p0: u32 }
+
+@group(0) @binding(0) var<uniform> rp: RmspropParams;
+
+// Keras RMSprop: v = rho v + (1 - rho) g^2; centered: a = rho a + (1 - rho) g, denom = v - a^2 + eps,
+// else denom = v + eps; inc = lr g / sqrt(denom); momentum > 0: m = momentum m + inc, p -= m;
+// else p -= inc.
+@compute @workgroup_size(64)
+fn rmsprop_step(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid);
+    if i >= rp.n { return; }
+    var w = param[i];
+    w -= rp.lr * rp.weight_decay * w;
+    let gi = g[i];
+    let v = rp.rho * s1[i] + (1.0 - rp.rho) * gi * gi;
+    s1[i] = v;
+    var denom = v + rp.eps;
+    if rp.centered == 1u {
+        let a = rp.rho * s3[i] + (1.0 - rp.rho) * gi;
+        s3[i] = a;
+        denom = v - a * a + rp.eps;
+    }
+    let inc = rp.lr * gi / sqrt(denom);
+    if rp.momentum > 0.0 {
+        let m = rp.momentum * s2[i] + inc;
+        s2[i] = m;
+        param[i] = w - m;
+    } else {
+        param[i] = w - inc;
+    }
+}

@@ -1,0 +1,162 @@
+// softmax.wgsl — softmax / log_softmax over the last axis, and fused softmax-cross-entropy.
+//
+// Tensors are [rows, cols]; one invocation per row (rows folded to a 2-D grid past 65,535
+// workgroups of 64). All forms subtract the row maximum first, so exp never overflows.
+// Launcher: crates/device/src/ops/softmax.rs.
+//   softmax                      0 params, 1 x, 2 y               y = softmax(x) or log_softmax(x)
+//   softmax_backward             0 params, 1 y, 2 dy, 3 dx
+//   softmax_xent_sparse          0 params, 1 logits, 2 labels (u32), 3 probs, 4 loss[rows]
+//   softmax_xent_dense           0 params, 1 logits, 2 target, 3 probs, 4 loss[rows]
+//   softmax_xent_sparse_backward 0 params, 1 probs, 2 labels (u32), 3 dloss[rows], 4 dlogits
+//   softmax_xent_dense_backward  0 params, 1 probs, 2 target, 3 dloss[rows], 4 dlogits
+// A label >= cols has no class to pick: its row loss is NaN, so a bad label cannot pass silently
+// (the nn crate rejects such labels on the host before they get here).
+
+fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+    return (wid.y * nwg.x + wid.x) * 64u + lid;
+}
+
+struct SoftmaxParams { rows: u32, cols: u32, log: u32, _p0: u32 }
+
+@group(0) @binding(0) var<uniform> p: SoftmaxParams;
+@group(0) @binding(1) var<storage, read> s_x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> s_y: array<f32>;
+
+// log(sum(exp(x - max))) + max over one row.
+fn row_logsumexp(base: u32) -> f32 {
+    var m = s_x[base];
+    for (var j = 1u; j < p.cols; j++) {
+        m = max(m, s_x[base + j]);
+    }
+    var s = 0.0;
+    for (var j = 0u; j < p.cols; j++) {
+        s += exp(s_x[base + j] - m);
+    }
+    return log(s) + m;
+}
+
+@compute @workgroup_size(64)
+fn softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_index) lid: u32) {
+    let r = linear_id(wid, nwg, lid);
+    if r >= p.rows { return; }
+    let base = r * p.cols;
+    let lse = row_logsumexp(base);
+    for (var j = 0u; j < p.cols; j++) {
+        let ls = s_x[base + j] - lse;
+        s_y[base + j] = select(exp(ls), ls, p.log == 1u);
+    }
+}
+
+@group(0) @binding(1) var<storage, read> sb_y: array<f32>;
+@group(0) @binding(2) var<storage, read> sb_dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> sb_dx: array<f32>;
+
+// softmax:     dy_j/dx_i = y_j (delta_ij - y_i)  =>  dx_i = y_i (dy_i - sum_j dy_j y_j)
+// log_softmax: dy_j/dx_i = delta_ij - softmax_i  =>  dx_i = dy_i - exp(y_i) sum_j dy_j
+@compute @workgroup_size(64)
+fn softmax_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_index) lid: u32) {
+    let r = linear_id(wid, nwg, lid);
+    if r >= p.rows { return; }
+    let base = r * p.cols;
+    var dot = 0.0;
+    for (var j = 0u; j < p.cols; j++) {
+        if p.log == 1u {
+            dot += sb_dy[base + j];
+        } else {
+            dot += sb_dy[base + j] * sb_y[base + j];
+        }
+    }
+    for (var j = 0u; j < p.cols; j++) {
+        let y = sb_y[base + j];
+        if p.log == 1u {
+            sb_dx[base + j] = sb_dy[base + j] - exp(y) * dot;
+        } else {
+            sb_dx[base + j] = y * (sb_dy[base + j] - dot);
+        }
+    }
+}
+
+@group(0) @binding(2) var<storage, read> x_labels: array<u32>;
+@group(0) @binding(2) var<storage, read> x_target: array<f32>;
+@group(0) @binding(3) var<storage, read_write> x_probs: array<f32>;
+@group(0) @binding(4) var<storage, read_write> x_loss: array<f32>;
+
+// Writes probs for the row and returns log-sum-exp.
+fn row_probs(base: u32) -> f32 {
+    let lse = row_logsumexp(base);
+    for (var j = 0u; j < p.cols; j++) {
+        x_probs[base + j] = exp(s_x[base + j] - lse);
+    }
+    return lse;
+}
+
+// loss_r = -log softmax(z)_label = lse(z) - z_label
+@compute @workgroup_size(64)
+fn softmax_xent_sparse(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                       @builtin(local_invocation_index) lid: u32) {
+    let r = linear_id(wid, nwg, lid);
+    if r >= p.rows { return; }
+    let base = r * p.cols;
+    let lse = row_probs(base);
+    let label = x_labels[r];
+    if label < p.cols {
+        x_loss[r] = lse - s_x[base + label];
+    } else {
+        x_loss[r] = bitcast<f32>(0x7fc00000u);
+    }
+}
+
+// loss_r = -sum_j t_j log softmax(z)_j = sum_j t_j (lse - z_j)
+@compute @workgroup_size(64)
+fn softmax_xent_dense(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_index) lid: u32) {
+    let r = linear_id(wid, nwg, lid);
+    if r >= p.rows { return; }
+    let base = r * p.cols;
+    let lse = row_probs(base);
+    var loss = 0.0;
+    for (var j = 0u; j < p.cols; j++) {
+        loss += x_target[base + j] * (lse - s_x[base + j]);
+    }
+    x_loss[r] = loss;
+}
+
+@group(0) @binding(1) var<storage, read> xb_probs: array<f32>;
+@group(0) @binding(3) var<storage, read> xb_dloss: array<f32>;
+@group(0) @binding(4) var<storage, read_write> xb_dlogits: array<f32>;
+
+// d loss_r / d z_j = softmax_j - [j == label]
+@compute @workgroup_size(64)
+fn softmax_xent_sparse_backward(@builtin(workgroup_id) wid: vec3<u32>,
+                                @builtin(num_workgroups) nwg: vec3<u32>,
+                                @builtin(local_invocation_index) lid: u32) {
+    let r = linear_id(wid, nwg, lid);
+    if r >= p.rows { return; }
+    let base = r * p.cols;
+    let label = x_labels[r];
+    let g = xb_dloss[r];
+    for (var j = 0u; j < p.cols; j++) {
+        let hot = select(0.0, 1.0, j == label);
+        xb_dlogits[base + j] = (xb_probs[base + j] - hot) * g;
+    }
+}
+
+// d loss_r / d z_j = softmax_j * sum_i t_i - t_j   (sum_i t_i = 1 for a distribution)
+@compute @workgroup_size(64)
+fn softmax_xent_dense_backward(@builtin(workgroup_id) wid: vec3<u32>,
+                               @builtin(num_workgroups) nwg: vec3<u32>,
+                               @builtin(local_invocation_index) lid: u32) {
+    let r = linear_id(wid, nwg, lid);
+    if r >= p.rows { return; }
+    let base = r * p.cols;
+    var tsum = 0.0;
+    for (var j = 0u; j < p.cols; j++) {
+        tsum += x_target[base + j];
+    }
+    let g = xb_dloss[r];
+    for (var j = 0u; j < p.cols; j++) {
+        xb_dlogits[base + j] = (xb_probs[base + j] * tsum - x_target[base + j]) * g;
+    }
+}
