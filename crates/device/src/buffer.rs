@@ -59,14 +59,21 @@ impl Drop for GpuBuffer {
 pub(crate) fn size_class(bytes: u64) -> u64 {
     const BIG: u64 = 64 << 20;
     let b = bytes.max(16).next_multiple_of(4);
-    if b <= BIG { b.next_power_of_two() } else { b.next_multiple_of(16 << 20) }
+    if b <= BIG {
+        b.next_power_of_two()
+    } else {
+        b.next_multiple_of(16 << 20)
+    }
 }
 
 impl Device {
     /// A buffer of at least `bytes` bytes from the pool; contents undefined.
     pub fn alloc(&self, bytes: u64) -> Result<GpuBuffer> {
         let class = size_class(bytes);
-        let limit = self.info().max_storage_buffer_binding_size.min(self.info().max_buffer_size);
+        let limit = self
+            .info()
+            .max_storage_buffer_binding_size
+            .min(self.info().max_buffer_size);
         if class > limit {
             return Err(launch_err(
                 "alloc",
@@ -84,7 +91,9 @@ impl Device {
                 self.raw().create_buffer(&wgpu::BufferDescriptor {
                     label: Some("kiln"),
                     size: class,
-                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                    usage: wgpu::BufferUsages::STORAGE
+                        | wgpu::BufferUsages::COPY_SRC
+                        | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 })
             }
@@ -131,7 +140,11 @@ impl Device {
         if bytes.len() as u64 > dst.bytes {
             return Err(launch_err(
                 "write",
-                format!("{} bytes do not fit a buffer of {} bytes", bytes.len(), dst.bytes),
+                format!(
+                    "{} bytes do not fit a buffer of {} bytes",
+                    bytes.len(),
+                    dst.bytes
+                ),
             ));
         }
         let src = self.upload(data)?;
@@ -139,7 +152,14 @@ impl Device {
     }
 
     /// Copies `size` bytes between buffers, in command order.
-    pub fn copy(&self, src: &GpuBuffer, src_offset: u64, dst: &GpuBuffer, dst_offset: u64, size: u64) -> Result<()> {
+    pub fn copy(
+        &self,
+        src: &GpuBuffer,
+        src_offset: u64,
+        dst: &GpuBuffer,
+        dst_offset: u64,
+        size: u64,
+    ) -> Result<()> {
         if src_offset + size > src.bytes || dst_offset + size > dst.bytes || size % 4 != 0 {
             return Err(launch_err(
                 "copy",
@@ -164,7 +184,10 @@ impl Device {
 
     /// Bytes held by free pool buffers.
     pub fn pooled_bytes(&self) -> u64 {
-        lock(&self.inner.pool).iter().map(|(class, v)| class * v.len() as u64).sum()
+        lock(&self.inner.pool)
+            .iter()
+            .map(|(class, v)| class * v.len() as u64)
+            .sum()
     }
 }
 

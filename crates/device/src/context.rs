@@ -125,7 +125,10 @@ fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
 }
 
 /// Index of the adapter to use among `infos`, or why none fits.
-pub(crate) fn choose_adapter(infos: &[wgpu::AdapterInfo], name: Option<&str>) -> std::result::Result<usize, String> {
+pub(crate) fn choose_adapter(
+    infos: &[wgpu::AdapterInfo],
+    name: Option<&str>,
+) -> std::result::Result<usize, String> {
     let wanted = name.map(str::to_lowercase);
     let candidates = infos.iter().enumerate().filter(|(_, i)| match &wanted {
         Some(w) => i.name.to_lowercase().contains(w.as_str()),
@@ -135,7 +138,10 @@ pub(crate) fn choose_adapter(infos: &[wgpu::AdapterInfo], name: Option<&str>) ->
         Some((idx, _)) => Ok(idx),
         None if infos.is_empty() => Err(String::new()),
         None => {
-            let names: Vec<String> = infos.iter().map(|i| format!("'{}' ({:?})", i.name, i.backend)).collect();
+            let names: Vec<String> = infos
+                .iter()
+                .map(|i| format!("'{}' ({:?})", i.name, i.backend))
+                .collect();
             Err(format!(
                 ": KILN_ADAPTER={:?} matches none of the adapters present: {}",
                 name.unwrap_or_default(),
@@ -153,12 +159,29 @@ impl Device {
 
     /// Opens an adapter chosen by `options`.
     pub fn with_options(options: &DeviceOptions) -> Result<Device> {
-        let backends = options.backend.unwrap_or(wgpu::Backends::all());
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
-            backends,
-            ..wgpu::InstanceDescriptor::new_without_display_handle()
-        });
-        let adapters = pollster::block_on(instance.enumerate_adapters(backends));
+        // Native APIs first; GL only when asked for or when no native adapter exists (probing
+        // GL needs a display connection and is noisy on headless machines).
+        let mut adapters = Vec::new();
+        let tries = match options.backend {
+            Some(b) => vec![b],
+            None => vec![wgpu::Backends::PRIMARY, wgpu::Backends::GL],
+        };
+        for backends in tries {
+            let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+                backends,
+                ..wgpu::InstanceDescriptor::new_without_display_handle()
+            });
+            adapters = pollster::block_on(instance.enumerate_adapters(backends));
+            let wanted = options.adapter.as_deref().map(str::to_lowercase);
+            let matched = adapters.iter().any(|a| {
+                wanted
+                    .as_ref()
+                    .is_none_or(|w| a.get_info().name.to_lowercase().contains(w))
+            });
+            if matched {
+                break;
+            }
+        }
         let infos: Vec<wgpu::AdapterInfo> = adapters.iter().map(|a| a.get_info()).collect();
         let idx = choose_adapter(&infos, options.adapter.as_deref())
             .map_err(|detail| DeviceError::NoAdapter { detail })?;
@@ -185,7 +208,9 @@ impl Device {
             name: a_info.name.clone(),
             backend: format!("{:?}", a_info.backend),
             device_type: a_info.device_type,
-            driver: format!("{} {}", a_info.driver, a_info.driver_info).trim().to_string(),
+            driver: format!("{} {}", a_info.driver, a_info.driver_info)
+                .trim()
+                .to_string(),
             max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size as u64,
             max_buffer_size: limits.max_buffer_size,
             max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
@@ -267,10 +292,16 @@ mod tests {
     #[test]
     fn adapter_filter_is_a_case_insensitive_substring() {
         use wgpu::{Backend as B, DeviceType as T};
-        let infos = [info("NVIDIA H100", T::DiscreteGpu, B::Vulkan), info("llvmpipe (LLVM 15)", T::Cpu, B::Vulkan)];
+        let infos = [
+            info("NVIDIA H100", T::DiscreteGpu, B::Vulkan),
+            info("llvmpipe (LLVM 15)", T::Cpu, B::Vulkan),
+        ];
         assert_eq!(choose_adapter(&infos, Some("LLVMPIPE")), Ok(1));
         let err = choose_adapter(&infos, Some("radeon")).unwrap_err();
-        assert!(err.contains("radeon") && err.contains("NVIDIA H100"), "{err}");
+        assert!(
+            err.contains("radeon") && err.contains("NVIDIA H100"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -30,7 +30,11 @@ pub enum ShaderFile {
 
 macro_rules! shader {
     ($file:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shaders/", $file))
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shaders/",
+            $file
+        ))
     };
 }
 
@@ -131,7 +135,12 @@ pub struct KernelSpec {
     pub outputs: u32,
 }
 
-const fn spec(file: ShaderFile, entry_point: &'static str, inputs: u32, outputs: u32) -> KernelSpec {
+const fn spec(
+    file: ShaderFile,
+    entry_point: &'static str,
+    inputs: u32,
+    outputs: u32,
+) -> KernelSpec {
     KernelSpec {
         file,
         entry_point,
@@ -145,12 +154,36 @@ impl Kernel {
     pub const ALL: [Kernel; 30] = {
         use Kernel::*;
         [
-            Unary, UnaryBackward, Binary, BinaryBackward, Accumulate, MatmulRegtile,
-            MatmulTiled, Reduce, Argmax, ReduceBackward, SumToShape, Softmax, SoftmaxBackward,
-            SoftmaxXentSparse, SoftmaxXentDense, SoftmaxXentSparseBackward,
-            SoftmaxXentDenseBackward, Conv2d, Conv2dBackwardInput, Conv2dBackwardWeight,
-            MaxPool2d, MaxPool2dBackward, AvgPool2d, AvgPool2dBackward, StridedCopy, Dropout,
-            Fill, SgdStep, AdamStep, RmspropStep,
+            Unary,
+            UnaryBackward,
+            Binary,
+            BinaryBackward,
+            Accumulate,
+            MatmulRegtile,
+            MatmulTiled,
+            Reduce,
+            Argmax,
+            ReduceBackward,
+            SumToShape,
+            Softmax,
+            SoftmaxBackward,
+            SoftmaxXentSparse,
+            SoftmaxXentDense,
+            SoftmaxXentSparseBackward,
+            SoftmaxXentDenseBackward,
+            Conv2d,
+            Conv2dBackwardInput,
+            Conv2dBackwardWeight,
+            MaxPool2d,
+            MaxPool2dBackward,
+            AvgPool2d,
+            AvgPool2dBackward,
+            StridedCopy,
+            Dropout,
+            Fill,
+            SgdStep,
+            AdamStep,
+            RmspropStep,
         ]
     };
 
@@ -218,7 +251,9 @@ mod tests {
                 .split('_')
                 .map(|w| {
                     let mut c = w.chars();
-                    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+                    c.next()
+                        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                        .unwrap_or_default()
                 })
                 .collect();
             assert_eq!(camel, format!("{k:?}"));

@@ -9,12 +9,12 @@
 
 use std::sync::Arc;
 
+use crate::buffer::GpuBuffer;
 use crate::context::{Device, lock};
 use crate::counters::AtomicCounters;
 use crate::error::{DeviceError, Result, launch_err};
 use crate::kernels::Kernel;
 use crate::pipelines::{PARAMS_SLOT, Pipeline};
-use crate::buffer::GpuBuffer;
 
 /// Past this many recorded commands the batch is submitted early, so eager code that never
 /// reads back still frees its quarantined buffers.
@@ -51,24 +51,59 @@ pub(crate) struct Pending {
 impl Device {
     /// Records one dispatch of `kernel`. `buffers` are the kernel's inputs then outputs, in
     /// binding order; `groups` is the workgroup grid (see `grid`). Nothing runs until `submit`.
-    pub fn dispatch<P: bytemuck::Pod>(&self, kernel: Kernel, params: &P, buffers: &[&GpuBuffer], groups: [u32; 3]) -> Result<()> {
+    pub fn dispatch<P: bytemuck::Pod>(
+        &self,
+        kernel: Kernel,
+        params: &P,
+        buffers: &[&GpuBuffer],
+        groups: [u32; 3],
+    ) -> Result<()> {
         let spec = kernel.spec();
         let op = spec.entry_point;
         if buffers.len() != (spec.inputs + spec.outputs) as usize {
-            return Err(launch_err(op, format!("expects {} buffers, got {}", spec.inputs + spec.outputs, buffers.len())));
+            return Err(launch_err(
+                op,
+                format!(
+                    "expects {} buffers, got {}",
+                    spec.inputs + spec.outputs,
+                    buffers.len()
+                ),
+            ));
         }
         let bytes = bytemuck::bytes_of(params);
         if bytes.len() as u64 > PARAMS_SLOT {
-            return Err(launch_err(op, format!("params of {} bytes exceed the {PARAMS_SLOT}-byte slot", bytes.len())));
+            return Err(launch_err(
+                op,
+                format!(
+                    "params of {} bytes exceed the {PARAMS_SLOT}-byte slot",
+                    bytes.len()
+                ),
+            ));
         }
         let max = self.info().max_compute_workgroups_per_dimension;
         if groups.iter().any(|&g| g > max) {
-            return Err(launch_err(op, format!("grid {groups:?} exceeds {max} workgroups per dimension")));
+            return Err(launch_err(
+                op,
+                format!("grid {groups:?} exceeds {max} workgroups per dimension"),
+            ));
         }
         // An output bound twice (or also as an input) is a write hazard wgpu rejects.
         for (i, out) in buffers.iter().enumerate().skip(spec.inputs as usize) {
-            if buffers.iter().enumerate().any(|(j, b)| j != i && b.raw() == out.raw()) {
-                return Err(launch_err(op, format!("output buffer {i} is also bound as buffer {}", buffers.iter().position(|b| b.raw() == out.raw()).unwrap_or(i))));
+            if buffers
+                .iter()
+                .enumerate()
+                .any(|(j, b)| j != i && b.raw() == out.raw())
+            {
+                return Err(launch_err(
+                    op,
+                    format!(
+                        "output buffer {i} is also bound as buffer {}",
+                        buffers
+                            .iter()
+                            .position(|b| b.raw() == out.raw())
+                            .unwrap_or(i)
+                    ),
+                ));
             }
         }
         if groups.contains(&0) {
@@ -109,20 +144,35 @@ impl Device {
 
     /// Encodes the pending commands, lets `tail` append more (the readback's copies), submits
     /// once, and releases the quarantined buffers to the pool.
-    pub(crate) fn submit_locked(&self, pending: &mut Pending, tail: impl FnOnce(&mut wgpu::CommandEncoder)) {
+    pub(crate) fn submit_locked(
+        &self,
+        pending: &mut Pending,
+        tail: impl FnOnce(&mut wgpu::CommandEncoder),
+    ) {
         let dev = self.raw();
         let uniform = self.params_buffer(pending.arena.len() as u64);
         if !pending.arena.is_empty() {
             self.inner.queue.write_buffer(&uniform, 0, &pending.arena);
         }
-        let mut encoder = dev.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("kiln step") });
+        let mut encoder = dev.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("kiln step"),
+        });
         let mut i = 0;
         let commands = std::mem::take(&mut pending.commands);
         while i < commands.len() {
             match &commands[i] {
                 Command::Dispatch { .. } => {
-                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
-                    while let Some(Command::Dispatch { pipeline, offset, buffers, groups }) = commands.get(i) {
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: None,
+                        timestamp_writes: None,
+                    });
+                    while let Some(Command::Dispatch {
+                        pipeline,
+                        offset,
+                        buffers,
+                        groups,
+                    }) = commands.get(i)
+                    {
                         let mut entries = vec![wgpu::BindGroupEntry {
                             binding: 0,
                             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -132,16 +182,29 @@ impl Device {
                             }),
                         }];
                         for (k, b) in buffers.iter().enumerate() {
-                            entries.push(wgpu::BindGroupEntry { binding: 1 + k as u32, resource: b.as_entire_binding() });
+                            entries.push(wgpu::BindGroupEntry {
+                                binding: 1 + k as u32,
+                                resource: b.as_entire_binding(),
+                            });
                         }
-                        let bg = dev.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.layout, entries: &entries });
+                        let bg = dev.create_bind_group(&wgpu::BindGroupDescriptor {
+                            label: None,
+                            layout: &pipeline.layout,
+                            entries: &entries,
+                        });
                         pass.set_pipeline(&pipeline.pipeline);
                         pass.set_bind_group(0, &bg, &[*offset]);
                         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
                         i += 1;
                     }
                 }
-                Command::Copy { src, src_offset, dst, dst_offset, size } => {
+                Command::Copy {
+                    src,
+                    src_offset,
+                    dst,
+                    dst_offset,
+                    size,
+                } => {
                     encoder.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *size);
                     i += 1;
                 }

@@ -74,7 +74,12 @@ impl Device {
                     if cache.unchecked {
                         // SAFETY: only on llvmpipe, which drops out-of-range storage accesses
                         // itself; every kiln kernel also guards or clamps its own indices.
-                        unsafe { dev.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked()) }
+                        unsafe {
+                            dev.create_shader_module_trusted(
+                                desc,
+                                wgpu::ShaderRuntimeChecks::unchecked(),
+                            )
+                        }
                     } else {
                         dev.create_shader_module(desc)
                     }
@@ -129,7 +134,10 @@ impl Device {
             });
         }
         AtomicCounters::bump(&self.inner.counters.pipelines);
-        let p = Arc::new(Pipeline { pipeline, layout: bgl });
+        let p = Arc::new(Pipeline {
+            pipeline,
+            layout: bgl,
+        });
         lock(&cache.pipelines).insert(kernel, p.clone());
         Ok(p)
     }

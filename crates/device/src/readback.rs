@@ -31,10 +31,15 @@ impl Device {
                 }
             });
         }
-        let map_len = total.max(wgpu::MAP_ALIGNMENT).next_multiple_of(wgpu::MAP_ALIGNMENT);
-        let status: Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>> = Arc::new(Mutex::new(None));
+        let map_len = total
+            .max(wgpu::MAP_ALIGNMENT)
+            .next_multiple_of(wgpu::MAP_ALIGNMENT);
+        let status: Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>> =
+            Arc::new(Mutex::new(None));
         let sink = status.clone();
-        staging.map_async(wgpu::MapMode::Read, 0..map_len, move |r| *lock(&sink) = Some(r));
+        staging.map_async(wgpu::MapMode::Read, 0..map_len, move |r| {
+            *lock(&sink) = Some(r)
+        });
         // The one GPU wait in kiln: the host needs these bytes now (a log point, a predict, a
         // save), and the copies above are ordered after every kernel submitted before them.
         AtomicCounters::bump(&self.inner.counters.waits);
@@ -44,7 +49,11 @@ impl Device {
         self.take_gpu_error()?;
         match lock(&status).take() {
             Some(Ok(())) => {}
-            Some(Err(e)) => return Err(DeviceError::Gpu(format!("mapping the readback buffer failed: {e}"))),
+            Some(Err(e)) => {
+                return Err(DeviceError::Gpu(format!(
+                    "mapping the readback buffer failed: {e}"
+                )));
+            }
             None => return Err(DeviceError::Gpu("the readback map never completed".into())),
         }
         let out = {

@@ -49,7 +49,9 @@ impl Rng {
 
     /// `n` values uniform in [lo, hi), rounded to f32 so GPU and reference see the same inputs.
     pub fn vec(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f64> {
-        (0..n).map(|_| (lo + (hi - lo) * self.uniform()) as f32 as f64).collect()
+        (0..n)
+            .map(|_| (lo + (hi - lo) * self.uniform()) as f32 as f64)
+            .collect()
     }
 
     /// Uniform integer in [0, n).
@@ -65,10 +67,19 @@ pub fn to_f32(v: &[f64]) -> Vec<f32> {
 
 /// Panics with the first mismatch when |got - want| > atol + rtol |want| anywhere.
 pub fn assert_close(what: &str, got: &[f32], want: &[f64], atol: f64, rtol: f64) {
-    assert_eq!(got.len(), want.len(), "{what}: length {} vs expected {}", got.len(), want.len());
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{what}: length {} vs expected {}",
+        got.len(),
+        want.len()
+    );
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
         let g = g as f64;
         let ok = (g - w).abs() <= atol + rtol * w.abs() || (g.is_nan() && w.is_nan());
-        assert!(ok, "{what}: element {i} is {g}, expected {w} (atol {atol}, rtol {rtol})");
+        assert!(
+            ok,
+            "{what}: element {i} is {g}, expected {w} (atol {atol}, rtol {rtol})"
+        );
     }
 }

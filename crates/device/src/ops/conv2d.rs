@@ -19,7 +19,12 @@ pub enum Padding {
 
 /// Output size and leading pad of one spatial dim, exactly as TensorFlow computes them:
 /// 'same' pads max((out - 1) * stride + k - in, 0) in total, floor(total / 2) before.
-pub fn output_size(input: usize, k: usize, stride: usize, padding: Padding) -> Option<(usize, usize)> {
+pub fn output_size(
+    input: usize,
+    k: usize,
+    stride: usize,
+    padding: Padding,
+) -> Option<(usize, usize)> {
     if k == 0 || stride == 0 {
         return None;
     }
@@ -88,23 +93,54 @@ struct ConvParams {
 }
 
 fn params(op: &'static str, d: &Conv2dDims, has_bias: bool) -> Result<(ConvParams, usize)> {
-    let (oh, ow, pt, pl) = d
-        .output()
-        .ok_or_else(|| launch_err(op, format!("a {}x{} kernel with stride {}x{} does not fit a {}x{} input", d.kh, d.kw, d.sh, d.sw, d.h, d.w)))?;
-    fits_u32(op, (d.n * d.h * d.w * d.c).max(d.n * oh * ow * d.f).max(d.kh * d.kw * d.c * d.f))?;
+    let (oh, ow, pt, pl) = d.output().ok_or_else(|| {
+        launch_err(
+            op,
+            format!(
+                "a {}x{} kernel with stride {}x{} does not fit a {}x{} input",
+                d.kh, d.kw, d.sh, d.sw, d.h, d.w
+            ),
+        )
+    })?;
+    fits_u32(
+        op,
+        (d.n * d.h * d.w * d.c)
+            .max(d.n * oh * ow * d.f)
+            .max(d.kh * d.kw * d.c * d.f),
+    )?;
     let u = |x: usize| x as u32;
     Ok((
         ConvParams {
-            n: u(d.n), h: u(d.h), w: u(d.w), c: u(d.c), oh: u(oh), ow: u(ow), f: u(d.f),
-            kh: u(d.kh), kw: u(d.kw), sh: u(d.sh), sw: u(d.sw), pt: u(pt), pl: u(pl),
-            has_bias: u32::from(has_bias), _pad: [0; 2],
+            n: u(d.n),
+            h: u(d.h),
+            w: u(d.w),
+            c: u(d.c),
+            oh: u(oh),
+            ow: u(ow),
+            f: u(d.f),
+            kh: u(d.kh),
+            kw: u(d.kw),
+            sh: u(d.sh),
+            sw: u(d.sw),
+            pt: u(pt),
+            pl: u(pl),
+            has_bias: u32::from(has_bias),
+            _pad: [0; 2],
         },
         d.n * oh * ow * d.f,
     ))
 }
 
 /// y = conv2d(x, w) + bias. Without a bias, pass any buffer as `bias` and `has_bias = false`.
-pub fn conv2d(dev: &Device, x: &GpuBuffer, w: &GpuBuffer, bias: &GpuBuffer, has_bias: bool, y: &GpuBuffer, d: &Conv2dDims) -> Result<()> {
+pub fn conv2d(
+    dev: &Device,
+    x: &GpuBuffer,
+    w: &GpuBuffer,
+    bias: &GpuBuffer,
+    has_bias: bool,
+    y: &GpuBuffer,
+    d: &Conv2dDims,
+) -> Result<()> {
     let (p, out) = params("conv2d", d, has_bias)?;
     need("conv2d", "x", x, d.n * d.h * d.w * d.c)?;
     need("conv2d", "w", w, d.kh * d.kw * d.c * d.f)?;
@@ -116,21 +152,43 @@ pub fn conv2d(dev: &Device, x: &GpuBuffer, w: &GpuBuffer, bias: &GpuBuffer, has_
 }
 
 /// dx = gradient of the convolution with respect to its input.
-pub fn conv2d_backward_input(dev: &Device, dy: &GpuBuffer, w: &GpuBuffer, dx: &GpuBuffer, d: &Conv2dDims) -> Result<()> {
+pub fn conv2d_backward_input(
+    dev: &Device,
+    dy: &GpuBuffer,
+    w: &GpuBuffer,
+    dx: &GpuBuffer,
+    d: &Conv2dDims,
+) -> Result<()> {
     let (p, out) = params("conv2d_backward_input", d, false)?;
     need("conv2d_backward_input", "dy", dy, out)?;
     need("conv2d_backward_input", "w", w, d.kh * d.kw * d.c * d.f)?;
     need("conv2d_backward_input", "dx", dx, d.n * d.h * d.w * d.c)?;
-    dev.dispatch(Kernel::Conv2dBackwardInput, &p, &[dy, w, dx], grid_1d(d.n * d.h * d.w * d.c))
+    dev.dispatch(
+        Kernel::Conv2dBackwardInput,
+        &p,
+        &[dy, w, dx],
+        grid_1d(d.n * d.h * d.w * d.c),
+    )
 }
 
 /// dw = gradient of the convolution with respect to its kernel.
-pub fn conv2d_backward_weight(dev: &Device, x: &GpuBuffer, dy: &GpuBuffer, dw: &GpuBuffer, d: &Conv2dDims) -> Result<()> {
+pub fn conv2d_backward_weight(
+    dev: &Device,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    dw: &GpuBuffer,
+    d: &Conv2dDims,
+) -> Result<()> {
     let (p, out) = params("conv2d_backward_weight", d, false)?;
     need("conv2d_backward_weight", "x", x, d.n * d.h * d.w * d.c)?;
     need("conv2d_backward_weight", "dy", dy, out)?;
     need("conv2d_backward_weight", "dw", dw, d.kh * d.kw * d.c * d.f)?;
-    dev.dispatch(Kernel::Conv2dBackwardWeight, &p, &[x, dy, dw], grid_1d(d.kh * d.kw * d.c * d.f))
+    dev.dispatch(
+        Kernel::Conv2dBackwardWeight,
+        &p,
+        &[x, dy, dw],
+        grid_1d(d.kh * d.kw * d.c * d.f),
+    )
 }
 
 #[cfg(test)]

@@ -101,18 +101,36 @@ pub fn unary(dev: &Device, op: UnaryOp, x: &GpuBuffer, y: &GpuBuffer, n: usize) 
     need("unary", "y", y, n)?;
     fits_u32("unary", n)?;
     let (code, alpha, beta) = op.encode();
-    let p = UnaryParams { n: n as u32, op: code, alpha, beta };
+    let p = UnaryParams {
+        n: n as u32,
+        op: code,
+        alpha,
+        beta,
+    };
     dev.dispatch(Kernel::Unary, &p, &[x, y], grid_1d(n))
 }
 
 /// dx = dy * op'(x), given the forward output y.
-pub fn unary_backward(dev: &Device, op: UnaryOp, x: &GpuBuffer, y: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, n: usize) -> Result<()> {
+pub fn unary_backward(
+    dev: &Device,
+    op: UnaryOp,
+    x: &GpuBuffer,
+    y: &GpuBuffer,
+    dy: &GpuBuffer,
+    dx: &GpuBuffer,
+    n: usize,
+) -> Result<()> {
     for (name, b) in [("x", x), ("y", y), ("dy", dy), ("dx", dx)] {
         need("unary_backward", name, b, n)?;
     }
     fits_u32("unary_backward", n)?;
     let (code, alpha, beta) = op.encode();
-    let p = UnaryParams { n: n as u32, op: code, alpha, beta };
+    let p = UnaryParams {
+        n: n as u32,
+        op: code,
+        alpha,
+        beta,
+    };
     dev.dispatch(Kernel::UnaryBackward, &p, &[x, y, dy, dx], grid_1d(n))
 }
 
@@ -130,7 +148,11 @@ pub struct Broadcast {
 /// NumPy broadcasting of two shapes; `None` when they are incompatible.
 pub fn broadcast(a: &[usize], b: &[usize]) -> Option<Broadcast> {
     let rank = a.len().max(b.len());
-    let pad = |s: &[usize]| -> Vec<usize> { std::iter::repeat_n(1, rank - s.len()).chain(s.iter().copied()).collect() };
+    let pad = |s: &[usize]| -> Vec<usize> {
+        std::iter::repeat_n(1, rank - s.len())
+            .chain(s.iter().copied())
+            .collect()
+    };
     let (pa, pb) = (pad(a), pad(b));
     let mut shape = Vec::with_capacity(rank);
     for (&x, &y) in pa.iter().zip(&pb) {
@@ -143,14 +165,29 @@ pub fn broadcast(a: &[usize], b: &[usize]) -> Option<Broadcast> {
     }
     let strides = |p: &[usize]| -> Vec<usize> {
         let c = super::contiguous_strides(p);
-        p.iter().zip(c).map(|(&d, s)| if d == 1 { 0 } else { s }).collect()
+        p.iter()
+            .zip(c)
+            .map(|(&d, s)| if d == 1 { 0 } else { s })
+            .collect()
     };
-    Some(Broadcast { a_strides: strides(&pa), b_strides: strides(&pb), shape })
+    Some(Broadcast {
+        a_strides: strides(&pa),
+        b_strides: strides(&pb),
+        shape,
+    })
 }
 
-fn binary_params(op: &'static str, code: u32, wrt: u32, bc: &Broadcast) -> Result<(BinaryParams, usize)> {
+fn binary_params(
+    op: &'static str,
+    code: u32,
+    wrt: u32,
+    bc: &Broadcast,
+) -> Result<(BinaryParams, usize)> {
     if bc.shape.len() > MAX_RANK {
-        return Err(launch_err(op, format!("rank {} exceeds the maximum of {MAX_RANK}", bc.shape.len())));
+        return Err(launch_err(
+            op,
+            format!("rank {} exceeds the maximum of {MAX_RANK}", bc.shape.len()),
+        ));
     }
     let n: usize = bc.shape.iter().product();
     fits_u32(op, n)?;
@@ -169,11 +206,22 @@ fn binary_params(op: &'static str, code: u32, wrt: u32, bc: &Broadcast) -> Resul
 }
 
 fn operand_words(shape: &[usize], strides: &[usize]) -> usize {
-    1 + shape.iter().zip(strides).map(|(&d, &s)| (d.max(1) - 1) * s).sum::<usize>()
+    1 + shape
+        .iter()
+        .zip(strides)
+        .map(|(&d, &s)| (d.max(1) - 1) * s)
+        .sum::<usize>()
 }
 
 /// out = a (op) b with the given broadcast layout.
-pub fn binary(dev: &Device, op: BinaryOp, a: &GpuBuffer, b: &GpuBuffer, out: &GpuBuffer, bc: &Broadcast) -> Result<()> {
+pub fn binary(
+    dev: &Device,
+    op: BinaryOp,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    out: &GpuBuffer,
+    bc: &Broadcast,
+) -> Result<()> {
     let (p, n) = binary_params("binary", op as u32, 0, bc)?;
     need("binary", "a", a, operand_words(&bc.shape, &bc.a_strides))?;
     need("binary", "b", b, operand_words(&bc.shape, &bc.b_strides))?;
@@ -182,10 +230,29 @@ pub fn binary(dev: &Device, op: BinaryOp, a: &GpuBuffer, b: &GpuBuffer, out: &Gp
 }
 
 /// g = dy * d(a op b)/d(a or b) at full output shape (`wrt_b` selects b).
-pub fn binary_backward(dev: &Device, op: BinaryOp, wrt_b: bool, a: &GpuBuffer, b: &GpuBuffer, dy: &GpuBuffer, g: &GpuBuffer, bc: &Broadcast) -> Result<()> {
+pub fn binary_backward(
+    dev: &Device,
+    op: BinaryOp,
+    wrt_b: bool,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &GpuBuffer,
+    bc: &Broadcast,
+) -> Result<()> {
     let (p, n) = binary_params("binary_backward", op as u32, u32::from(wrt_b), bc)?;
-    need("binary_backward", "a", a, operand_words(&bc.shape, &bc.a_strides))?;
-    need("binary_backward", "b", b, operand_words(&bc.shape, &bc.b_strides))?;
+    need(
+        "binary_backward",
+        "a",
+        a,
+        operand_words(&bc.shape, &bc.a_strides),
+    )?;
+    need(
+        "binary_backward",
+        "b",
+        b,
+        operand_words(&bc.shape, &bc.b_strides),
+    )?;
     need("binary_backward", "dy", dy, n)?;
     need("binary_backward", "g", g, n)?;
     dev.dispatch(Kernel::BinaryBackward, &p, &[a, b, dy, g], grid_1d(n))
@@ -196,7 +263,12 @@ pub fn accumulate(dev: &Device, x: &GpuBuffer, y: &GpuBuffer, n: usize) -> Resul
     need("accumulate", "x", x, n)?;
     need("accumulate", "y", y, n)?;
     fits_u32("accumulate", n)?;
-    dev.dispatch(Kernel::Accumulate, &[n as u32, 0, 0, 0], &[x, y], grid_1d(n))
+    dev.dispatch(
+        Kernel::Accumulate,
+        &[n as u32, 0, 0, 0],
+        &[x, y],
+        grid_1d(n),
+    )
 }
 
 #[cfg(test)]

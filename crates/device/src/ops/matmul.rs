@@ -34,7 +34,16 @@ pub struct MatmulDims {
 impl MatmulDims {
     /// A single (unbatched) product.
     pub fn new(m: usize, n: usize, k: usize, trans_a: bool, trans_b: bool) -> Self {
-        Self { m, n, k, batch: 1, trans_a, trans_b, a_batch_stride: 0, b_batch_stride: 0 }
+        Self {
+            m,
+            n,
+            k,
+            batch: 1,
+            trans_a,
+            trans_b,
+            a_batch_stride: 0,
+            b_batch_stride: 0,
+        }
     }
 
     /// Floating-point operations (2 m n k per product).
@@ -70,28 +79,59 @@ struct MatmulParams {
 }
 
 /// C = op(A) x op(B) with the design chosen for this adapter.
-pub fn matmul(dev: &Device, a: &GpuBuffer, b: &GpuBuffer, c: &GpuBuffer, d: &MatmulDims) -> Result<()> {
+pub fn matmul(
+    dev: &Device,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    c: &GpuBuffer,
+    d: &MatmulDims,
+) -> Result<()> {
     matmul_with(dev, MatmulVariant::Auto, a, b, c, d)
 }
 
 /// C = op(A) x op(B) with an explicit kernel design (benchmarks and tests compare them).
-pub fn matmul_with(dev: &Device, variant: MatmulVariant, a: &GpuBuffer, b: &GpuBuffer, c: &GpuBuffer, d: &MatmulDims) -> Result<()> {
+pub fn matmul_with(
+    dev: &Device,
+    variant: MatmulVariant,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    c: &GpuBuffer,
+    d: &MatmulDims,
+) -> Result<()> {
     let op = "matmul";
-    let last = |stride: usize, size: usize| if d.batch == 0 { 0 } else { (d.batch - 1) * stride + size };
+    let last = |stride: usize, size: usize| {
+        if d.batch == 0 {
+            0
+        } else {
+            (d.batch - 1) * stride + size
+        }
+    };
     need(op, "a", a, last(d.a_batch_stride, d.m * d.k))?;
     need(op, "b", b, last(d.b_batch_stride, d.k * d.n))?;
     need(op, "c", c, d.batch * d.m * d.n)?;
     fits_u32(op, d.batch * d.m * d.n)?;
-    fits_u32(op, last(d.a_batch_stride, d.m * d.k).max(last(d.b_batch_stride, d.k * d.n)))?;
+    fits_u32(
+        op,
+        last(d.a_batch_stride, d.m * d.k).max(last(d.b_batch_stride, d.k * d.n)),
+    )?;
     if d.batch > 65_535 {
-        return Err(launch_err(op, format!("batch of {} products exceeds 65,535", d.batch)));
+        return Err(launch_err(
+            op,
+            format!("batch of {} products exceeds 65,535", d.batch),
+        ));
     }
     if d.m == 0 || d.n == 0 || d.batch == 0 {
         return Ok(());
     }
     if d.k == 0 {
         // An empty inner dimension: C is all zeros.
-        return dev.copy(&dev.zeros(c.bytes())?, 0, c, 0, (d.batch * d.m * d.n * 4) as u64);
+        return dev.copy(
+            &dev.zeros(c.bytes())?,
+            0,
+            c,
+            0,
+            (d.batch * d.m * d.n * 4) as u64,
+        );
     }
     let p = MatmulParams {
         m: d.m as u32,
@@ -111,14 +151,27 @@ pub fn matmul_with(dev: &Device, variant: MatmulVariant, a: &GpuBuffer, b: &GpuB
         v => v,
     };
     let (kernel, groups) = match variant {
-        MatmulVariant::RegisterTile => (Kernel::MatmulRegtile, [d.n.div_ceil(64), d.m.div_ceil(16)]),
+        MatmulVariant::RegisterTile => {
+            (Kernel::MatmulRegtile, [d.n.div_ceil(64), d.m.div_ceil(16)])
+        }
         _ => (Kernel::MatmulTiled, [d.n.div_ceil(64), d.m.div_ceil(64)]),
     };
     let max = dev.info().max_compute_workgroups_per_dimension as usize;
     if groups.iter().any(|&g| g > max) {
-        return Err(launch_err(op, format!("a {}x{} result needs more than {max} workgroups per dimension", d.m, d.n)));
+        return Err(launch_err(
+            op,
+            format!(
+                "a {}x{} result needs more than {max} workgroups per dimension",
+                d.m, d.n
+            ),
+        ));
     }
-    dev.dispatch(kernel, &p, &[a, b, c], [groups[0] as u32, groups[1] as u32, d.batch as u32])
+    dev.dispatch(
+        kernel,
+        &p,
+        &[a, b, c],
+        [groups[0] as u32, groups[1] as u32, d.batch as u32],
+    )
 }
 
 #[cfg(test)]

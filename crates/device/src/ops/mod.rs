@@ -33,7 +33,10 @@ pub(crate) fn need(op: &'static str, what: &str, buf: &GpuBuffer, words: usize) 
     if buf.words() < words {
         return Err(launch_err(
             op,
-            format!("buffer `{what}` holds {} elements but the launch needs {words}", buf.words()),
+            format!(
+                "buffer `{what}` holds {} elements but the launch needs {words}",
+                buf.words()
+            ),
         ));
     }
     Ok(())
@@ -42,7 +45,10 @@ pub(crate) fn need(op: &'static str, what: &str, buf: &GpuBuffer, words: usize) 
 /// Checks that every index a kernel computes fits in u32.
 pub(crate) fn fits_u32(op: &'static str, n: usize) -> Result<()> {
     if n > u32::MAX as usize {
-        return Err(launch_err(op, format!("{n} elements exceed the 2^32 index range of a kernel")));
+        return Err(launch_err(
+            op,
+            format!("{n} elements exceed the 2^32 index range of a kernel"),
+        ));
     }
     Ok(())
 }

@@ -71,7 +71,14 @@ fn check(op: &'static str, n: usize, bufs: &[(&str, &GpuBuffer)]) -> Result<()> 
 }
 
 /// p -= update(g); `velocity` is read and written only with momentum.
-pub fn sgd_step(dev: &Device, s: &SgdStep, g: &GpuBuffer, p: &GpuBuffer, velocity: &GpuBuffer, n: usize) -> Result<()> {
+pub fn sgd_step(
+    dev: &Device,
+    s: &SgdStep,
+    g: &GpuBuffer,
+    p: &GpuBuffer,
+    velocity: &GpuBuffer,
+    n: usize,
+) -> Result<()> {
     check("sgd_step", n, &[("g", g), ("p", p), ("velocity", velocity)])?;
     // WGSL SgdParams: n, lr, momentum, nesterov (u32), weight_decay, pad x3.
     let mut w = [0u32; 8];
@@ -84,17 +91,49 @@ pub fn sgd_step(dev: &Device, s: &SgdStep, g: &GpuBuffer, p: &GpuBuffer, velocit
 }
 
 /// Keras Adam / AdamW step with bias correction lr_t = lr sqrt(1 - b2^t) / (1 - b1^t).
-pub fn adam_step(dev: &Device, s: &AdamStep, g: &GpuBuffer, p: &GpuBuffer, m: &GpuBuffer, v: &GpuBuffer, n: usize) -> Result<()> {
+pub fn adam_step(
+    dev: &Device,
+    s: &AdamStep,
+    g: &GpuBuffer,
+    p: &GpuBuffer,
+    m: &GpuBuffer,
+    v: &GpuBuffer,
+    n: usize,
+) -> Result<()> {
     check("adam_step", n, &[("g", g), ("p", p), ("m", m), ("v", v)])?;
     let t = s.t.max(1) as f64;
-    let lr_t = s.lr as f64 * (1.0 - (s.beta2 as f64).powf(t)).sqrt() / (1.0 - (s.beta1 as f64).powf(t));
-    let params = Params8 { n: n as u32, f: [s.lr, s.beta1, s.beta2, s.eps, lr_t as f32, s.weight_decay], u: 0 };
+    let lr_t =
+        s.lr as f64 * (1.0 - (s.beta2 as f64).powf(t)).sqrt() / (1.0 - (s.beta1 as f64).powf(t));
+    let params = Params8 {
+        n: n as u32,
+        f: [s.lr, s.beta1, s.beta2, s.eps, lr_t as f32, s.weight_decay],
+        u: 0,
+    };
     dev.dispatch(Kernel::AdamStep, &params, &[g, p, m, v], grid_1d(n))
 }
 
 /// Keras RMSprop step; `momentum_buf` and `average_gradient` are touched only when used.
-pub fn rmsprop_step(dev: &Device, s: &RmspropStep, g: &GpuBuffer, p: &GpuBuffer, velocity: &GpuBuffer, momentum_buf: &GpuBuffer, average_gradient: &GpuBuffer, n: usize) -> Result<()> {
-    check("rmsprop_step", n, &[("g", g), ("p", p), ("velocity", velocity), ("momentum", momentum_buf), ("average_gradient", average_gradient)])?;
+pub fn rmsprop_step(
+    dev: &Device,
+    s: &RmspropStep,
+    g: &GpuBuffer,
+    p: &GpuBuffer,
+    velocity: &GpuBuffer,
+    momentum_buf: &GpuBuffer,
+    average_gradient: &GpuBuffer,
+    n: usize,
+) -> Result<()> {
+    check(
+        "rmsprop_step",
+        n,
+        &[
+            ("g", g),
+            ("p", p),
+            ("velocity", velocity),
+            ("momentum", momentum_buf),
+            ("average_gradient", average_gradient),
+        ],
+    )?;
     // WGSL RmspropParams: n, lr, rho, momentum, eps, centered (u32), weight_decay, pad.
     let mut w = [0u32; 8];
     w[0] = n as u32;
@@ -104,5 +143,10 @@ pub fn rmsprop_step(dev: &Device, s: &RmspropStep, g: &GpuBuffer, p: &GpuBuffer,
     w[4] = s.eps.to_bits();
     w[5] = u32::from(s.centered);
     w[6] = s.weight_decay.to_bits();
-    dev.dispatch(Kernel::RmspropStep, &w, &[g, p, velocity, momentum_buf, average_gradient], grid_1d(n))
+    dev.dispatch(
+        Kernel::RmspropStep,
+        &w,
+        &[g, p, velocity, momentum_buf, average_gradient],
+        grid_1d(n),
+    )
 }

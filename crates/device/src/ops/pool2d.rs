@@ -59,21 +59,43 @@ struct PoolParams {
 }
 
 fn params(op: &'static str, d: &Pool2dDims) -> Result<(PoolParams, usize, usize)> {
-    let (oh, ow, pt, pl) = d
-        .output()
-        .ok_or_else(|| launch_err(op, format!("a {}x{} window with stride {}x{} does not fit a {}x{} input", d.ph, d.pw, d.sh, d.sw, d.h, d.w)))?;
+    let (oh, ow, pt, pl) = d.output().ok_or_else(|| {
+        launch_err(
+            op,
+            format!(
+                "a {}x{} window with stride {}x{} does not fit a {}x{} input",
+                d.ph, d.pw, d.sh, d.sw, d.h, d.w
+            ),
+        )
+    })?;
     let input = d.n * d.h * d.w * d.c;
     fits_u32(op, input.max(d.n * oh * ow * d.c))?;
     let u = |x: usize| x as u32;
     let p = PoolParams {
-        n: u(d.n), h: u(d.h), w: u(d.w), c: u(d.c), oh: u(oh), ow: u(ow),
-        ph: u(d.ph), pw: u(d.pw), sh: u(d.sh), sw: u(d.sw), pt: u(pt), pl: u(pl),
+        n: u(d.n),
+        h: u(d.h),
+        w: u(d.w),
+        c: u(d.c),
+        oh: u(oh),
+        ow: u(ow),
+        ph: u(d.ph),
+        pw: u(d.pw),
+        sh: u(d.sh),
+        sw: u(d.sw),
+        pt: u(pt),
+        pl: u(pl),
     };
     Ok((p, input, d.n * oh * ow * d.c))
 }
 
 /// y = max over each window; `argmax` (u32) records the flat input index of each maximum.
-pub fn max_pool2d(dev: &Device, x: &GpuBuffer, y: &GpuBuffer, argmax: &GpuBuffer, d: &Pool2dDims) -> Result<()> {
+pub fn max_pool2d(
+    dev: &Device,
+    x: &GpuBuffer,
+    y: &GpuBuffer,
+    argmax: &GpuBuffer,
+    d: &Pool2dDims,
+) -> Result<()> {
     let (p, input, out) = params("max_pool2d", d)?;
     need("max_pool2d", "x", x, input)?;
     need("max_pool2d", "y", y, out)?;
@@ -82,12 +104,23 @@ pub fn max_pool2d(dev: &Device, x: &GpuBuffer, y: &GpuBuffer, argmax: &GpuBuffer
 }
 
 /// dx[i] = sum of dy over the windows whose maximum was input element i.
-pub fn max_pool2d_backward(dev: &Device, dy: &GpuBuffer, argmax: &GpuBuffer, dx: &GpuBuffer, d: &Pool2dDims) -> Result<()> {
+pub fn max_pool2d_backward(
+    dev: &Device,
+    dy: &GpuBuffer,
+    argmax: &GpuBuffer,
+    dx: &GpuBuffer,
+    d: &Pool2dDims,
+) -> Result<()> {
     let (p, input, out) = params("max_pool2d_backward", d)?;
     need("max_pool2d_backward", "dy", dy, out)?;
     need("max_pool2d_backward", "argmax", argmax, out)?;
     need("max_pool2d_backward", "dx", dx, input)?;
-    dev.dispatch(Kernel::MaxPool2dBackward, &p, &[dy, argmax, dx], grid_1d(input))
+    dev.dispatch(
+        Kernel::MaxPool2dBackward,
+        &p,
+        &[dy, argmax, dx],
+        grid_1d(input),
+    )
 }
 
 /// y = mean over each window's real (unpadded) cells.
@@ -99,7 +132,12 @@ pub fn avg_pool2d(dev: &Device, x: &GpuBuffer, y: &GpuBuffer, d: &Pool2dDims) ->
 }
 
 /// dx = sum over covering windows of dy / window cell count.
-pub fn avg_pool2d_backward(dev: &Device, dy: &GpuBuffer, dx: &GpuBuffer, d: &Pool2dDims) -> Result<()> {
+pub fn avg_pool2d_backward(
+    dev: &Device,
+    dy: &GpuBuffer,
+    dx: &GpuBuffer,
+    d: &Pool2dDims,
+) -> Result<()> {
     let (p, input, out) = params("avg_pool2d_backward", d)?;
     need("avg_pool2d_backward", "dy", dy, out)?;
     need("avg_pool2d_backward", "dx", dx, input)?;

@@ -18,14 +18,30 @@ struct DropoutParams {
 }
 
 /// y = x * mask, mask = 0 with probability `rate`, else 1 / (1 - rate) (inverted dropout).
-pub fn dropout(dev: &Device, x: &GpuBuffer, y: &GpuBuffer, mask: &GpuBuffer, n: usize, rate: f32, seed: u32) -> Result<()> {
+pub fn dropout(
+    dev: &Device,
+    x: &GpuBuffer,
+    y: &GpuBuffer,
+    mask: &GpuBuffer,
+    n: usize,
+    rate: f32,
+    seed: u32,
+) -> Result<()> {
     if !(0.0..1.0).contains(&rate) {
-        return Err(launch_err("dropout", format!("rate must be in [0, 1), got {rate}")));
+        return Err(launch_err(
+            "dropout",
+            format!("rate must be in [0, 1), got {rate}"),
+        ));
     }
     for (name, b) in [("x", x), ("y", y), ("mask", mask)] {
         need("dropout", name, b, n)?;
     }
     fits_u32("dropout", n)?;
-    let p = DropoutParams { n: n as u32, seed, rate, scale: 1.0 / (1.0 - rate) };
+    let p = DropoutParams {
+        n: n as u32,
+        seed,
+        rate,
+        scale: 1.0 / (1.0 - rate),
+    };
     dev.dispatch(Kernel::Dropout, &p, &[x, y, mask], grid_1d(n))
 }

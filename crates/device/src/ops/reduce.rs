@@ -59,7 +59,10 @@ struct ReduceParams {
 fn params(op: &'static str, v: &AxisView, code: u32) -> Result<ReduceParams> {
     fits_u32(op, v.outer * v.len * v.inner)?;
     if v.len == 0 && code != 0 {
-        return Err(launch_err(op, "cannot take a mean or maximum over an empty axis"));
+        return Err(launch_err(
+            op,
+            "cannot take a mean or maximum over an empty axis",
+        ));
     }
     Ok(ReduceParams {
         outer: v.outer as u32,
@@ -72,7 +75,13 @@ fn params(op: &'static str, v: &AxisView, code: u32) -> Result<ReduceParams> {
 }
 
 /// out[o, i] = op over the axis of x[o, :, i].
-pub fn reduce(dev: &Device, op: ReduceOp, x: &GpuBuffer, out: &GpuBuffer, v: &AxisView) -> Result<()> {
+pub fn reduce(
+    dev: &Device,
+    op: ReduceOp,
+    x: &GpuBuffer,
+    out: &GpuBuffer,
+    v: &AxisView,
+) -> Result<()> {
     let p = params("reduce", v, op as u32)?;
     need("reduce", "x", x, v.outer * v.len * v.inner)?;
     need("reduce", "out", out, v.outputs())?;
@@ -89,14 +98,26 @@ pub fn argmax(dev: &Device, x: &GpuBuffer, out: &GpuBuffer, v: &AxisView) -> Res
 
 /// dx from dy for a reduction; `argmax` (u32, from `argmax`) is read only for `Max` (pass any
 /// buffer otherwise).
-pub fn reduce_backward(dev: &Device, op: ReduceOp, dy: &GpuBuffer, argmax: &GpuBuffer, dx: &GpuBuffer, v: &AxisView) -> Result<()> {
+pub fn reduce_backward(
+    dev: &Device,
+    op: ReduceOp,
+    dy: &GpuBuffer,
+    argmax: &GpuBuffer,
+    dx: &GpuBuffer,
+    v: &AxisView,
+) -> Result<()> {
     let p = params("reduce_backward", v, op as u32)?;
     need("reduce_backward", "dy", dy, v.outputs())?;
     if op == ReduceOp::Max {
         need("reduce_backward", "argmax", argmax, v.outputs())?;
     }
     need("reduce_backward", "dx", dx, v.outer * v.len * v.inner)?;
-    dev.dispatch(Kernel::ReduceBackward, &p, &[dy, argmax, dx], grid_1d(v.outer * v.len * v.inner))
+    dev.dispatch(
+        Kernel::ReduceBackward,
+        &p,
+        &[dy, argmax, dx],
+        grid_1d(v.outer * v.len * v.inner),
+    )
 }
 
 #[repr(C)]
@@ -114,19 +135,30 @@ struct SumToShapeParams {
 
 /// Sums `src` (contiguous, shape `from`) down to `dst` of shape `to`, where `to` broadcasts to
 /// `from` (NumPy rules: `to` is right-aligned, its dims are 1 or equal).
-pub fn sum_to_shape(dev: &Device, src: &GpuBuffer, from: &[usize], dst: &GpuBuffer, to: &[usize]) -> Result<()> {
+pub fn sum_to_shape(
+    dev: &Device,
+    src: &GpuBuffer,
+    from: &[usize],
+    dst: &GpuBuffer,
+    to: &[usize],
+) -> Result<()> {
     let op = "sum_to_shape";
     if from.len() > MAX_RANK || to.len() > from.len() {
         return Err(launch_err(op, format!("cannot sum {from:?} to {to:?}")));
     }
     let rank = from.len();
-    let padded: Vec<usize> = std::iter::repeat_n(1, rank - to.len()).chain(to.iter().copied()).collect();
+    let padded: Vec<usize> = std::iter::repeat_n(1, rank - to.len())
+        .chain(to.iter().copied())
+        .collect();
     let strides = contiguous_strides(from);
     let (mut red_shape, mut red_strides) = (Vec::new(), Vec::new());
     for d in 0..rank {
         if padded[d] != from[d] {
             if padded[d] != 1 {
-                return Err(launch_err(op, format!("{to:?} does not broadcast to {from:?}")));
+                return Err(launch_err(
+                    op,
+                    format!("{to:?} does not broadcast to {from:?}"),
+                ));
             }
             red_shape.push(from[d]);
             red_strides.push(strides[d]);

@@ -18,7 +18,12 @@ pub struct StridedView {
 
 impl StridedView {
     fn last(&self, shape: &[usize]) -> usize {
-        self.offset + shape.iter().zip(&self.strides).map(|(&d, &s)| (d.max(1) - 1) * s).sum::<usize>()
+        self.offset
+            + shape
+                .iter()
+                .zip(&self.strides)
+                .map(|(&d, &s)| (d.max(1) - 1) * s)
+                .sum::<usize>()
     }
 }
 
@@ -35,10 +40,26 @@ struct CopyParams {
 }
 
 /// For every coordinate c in `shape`: dst[dst_view(c)] = src[src_view(c)].
-pub fn strided_copy(dev: &Device, src: &GpuBuffer, src_view: &StridedView, dst: &GpuBuffer, dst_view: &StridedView, shape: &[usize]) -> Result<()> {
+pub fn strided_copy(
+    dev: &Device,
+    src: &GpuBuffer,
+    src_view: &StridedView,
+    dst: &GpuBuffer,
+    dst_view: &StridedView,
+    shape: &[usize],
+) -> Result<()> {
     let op = "strided_copy";
-    if shape.len() > MAX_RANK || src_view.strides.len() != shape.len() || dst_view.strides.len() != shape.len() {
-        return Err(launch_err(op, format!("shape {shape:?} and strides {:?} / {:?} disagree (max rank {MAX_RANK})", src_view.strides, dst_view.strides)));
+    if shape.len() > MAX_RANK
+        || src_view.strides.len() != shape.len()
+        || dst_view.strides.len() != shape.len()
+    {
+        return Err(launch_err(
+            op,
+            format!(
+                "shape {shape:?} and strides {:?} / {:?} disagree (max rank {MAX_RANK})",
+                src_view.strides, dst_view.strides
+            ),
+        ));
     }
     let n: usize = shape.iter().product();
     if n == 0 {

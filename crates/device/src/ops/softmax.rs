@@ -19,11 +19,23 @@ struct SoftmaxParams {
 
 fn params(op: &'static str, rows: usize, cols: usize, log: bool) -> Result<SoftmaxParams> {
     fits_u32(op, rows * cols)?;
-    Ok(SoftmaxParams { rows: rows as u32, cols: cols as u32, log: u32::from(log), _pad: 0 })
+    Ok(SoftmaxParams {
+        rows: rows as u32,
+        cols: cols as u32,
+        log: u32::from(log),
+        _pad: 0,
+    })
 }
 
 /// y = softmax(x) (or log_softmax when `log`) row by row over [rows, cols].
-pub fn softmax(dev: &Device, x: &GpuBuffer, y: &GpuBuffer, rows: usize, cols: usize, log: bool) -> Result<()> {
+pub fn softmax(
+    dev: &Device,
+    x: &GpuBuffer,
+    y: &GpuBuffer,
+    rows: usize,
+    cols: usize,
+    log: bool,
+) -> Result<()> {
     let p = params("softmax", rows, cols, log)?;
     need("softmax", "x", x, rows * cols)?;
     need("softmax", "y", y, rows * cols)?;
@@ -31,7 +43,15 @@ pub fn softmax(dev: &Device, x: &GpuBuffer, y: &GpuBuffer, rows: usize, cols: us
 }
 
 /// dx from the forward output y and dy.
-pub fn softmax_backward(dev: &Device, y: &GpuBuffer, dy: &GpuBuffer, dx: &GpuBuffer, rows: usize, cols: usize, log: bool) -> Result<()> {
+pub fn softmax_backward(
+    dev: &Device,
+    y: &GpuBuffer,
+    dy: &GpuBuffer,
+    dx: &GpuBuffer,
+    rows: usize,
+    cols: usize,
+    log: bool,
+) -> Result<()> {
     let p = params("softmax_backward", rows, cols, log)?;
     for (name, b) in [("y", y), ("dy", dy), ("dx", dx)] {
         need("softmax_backward", name, b, rows * cols)?;
@@ -59,7 +79,15 @@ impl Targets<'_> {
 
 /// Per-row loss = -sum t log softmax(logits); also writes the softmax probabilities, which the
 /// backward pass reuses.
-pub fn softmax_xent(dev: &Device, logits: &GpuBuffer, targets: Targets<'_>, probs: &GpuBuffer, loss: &GpuBuffer, rows: usize, cols: usize) -> Result<()> {
+pub fn softmax_xent(
+    dev: &Device,
+    logits: &GpuBuffer,
+    targets: Targets<'_>,
+    probs: &GpuBuffer,
+    loss: &GpuBuffer,
+    rows: usize,
+    cols: usize,
+) -> Result<()> {
     let op = "softmax_xent";
     let p = params(op, rows, cols, false)?;
     need(op, "logits", logits, rows * cols)?;
@@ -74,7 +102,15 @@ pub fn softmax_xent(dev: &Device, logits: &GpuBuffer, targets: Targets<'_>, prob
 }
 
 /// dlogits = (probs * sum(t) - t) * dloss[row].
-pub fn softmax_xent_backward(dev: &Device, probs: &GpuBuffer, targets: Targets<'_>, dloss: &GpuBuffer, dlogits: &GpuBuffer, rows: usize, cols: usize) -> Result<()> {
+pub fn softmax_xent_backward(
+    dev: &Device,
+    probs: &GpuBuffer,
+    targets: Targets<'_>,
+    dloss: &GpuBuffer,
+    dlogits: &GpuBuffer,
+    rows: usize,
+    cols: usize,
+) -> Result<()> {
     let op = "softmax_xent_backward";
     let p = params(op, rows, cols, false)?;
     need(op, "probs", probs, rows * cols)?;

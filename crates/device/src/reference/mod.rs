@@ -22,7 +22,13 @@ pub fn unary(op: UnaryOp, x: &[f64]) -> Vec<f64> {
             UnaryOp::Log => v.ln(),
             UnaryOp::Sqrt => v.sqrt(),
             UnaryOp::Relu => v.max(0.0),
-            UnaryOp::LeakyRelu(a) => if v > 0.0 { v } else { a as f64 * v },
+            UnaryOp::LeakyRelu(a) => {
+                if v > 0.0 {
+                    v
+                } else {
+                    a as f64 * v
+                }
+            }
             UnaryOp::Sigmoid => 1.0 / (1.0 + (-v).exp()),
             UnaryOp::Tanh => v.tanh(),
             UnaryOp::Clamp(lo, hi) => v.clamp(lo as f64, hi as f64),
@@ -34,7 +40,13 @@ pub fn unary(op: UnaryOp, x: &[f64]) -> Vec<f64> {
 }
 
 /// out = a (op) b with NumPy broadcasting; returns the output and its shape.
-pub fn binary(op: BinaryOp, a: &[f64], a_shape: &[usize], b: &[f64], b_shape: &[usize]) -> (Vec<f64>, Vec<usize>) {
+pub fn binary(
+    op: BinaryOp,
+    a: &[f64],
+    a_shape: &[usize],
+    b: &[f64],
+    b_shape: &[usize],
+) -> (Vec<f64>, Vec<usize>) {
     let bc = broadcast(a_shape, b_shape).expect("reference::binary: shapes do not broadcast");
     let n: usize = bc.shape.iter().product();
     let strides = contiguous_strides(&bc.shape);
@@ -95,7 +107,9 @@ pub fn argmax(x: &[f64], v: &AxisView) -> Vec<u32> {
 
 /// Sums `src` of shape `from` down to the broadcastable shape `to`.
 pub fn sum_to_shape(src: &[f64], from: &[usize], to: &[usize]) -> Vec<f64> {
-    let padded: Vec<usize> = std::iter::repeat_n(1, from.len() - to.len()).chain(to.iter().copied()).collect();
+    let padded: Vec<usize> = std::iter::repeat_n(1, from.len() - to.len())
+        .chain(to.iter().copied())
+        .collect();
     let n: usize = padded.iter().product();
     let (sf, st) = (contiguous_strides(from), contiguous_strides(&padded));
     let mut out = vec![0.0; n];
@@ -111,7 +125,13 @@ pub fn sum_to_shape(src: &[f64], from: &[usize], to: &[usize]) -> Vec<f64> {
 }
 
 /// dst[dst_view(c)] = src[src_view(c)] for every c in `shape` (dst is modified in place).
-pub fn strided_copy(src: &[f64], sv: &StridedView, dst: &mut [f64], dv: &StridedView, shape: &[usize]) {
+pub fn strided_copy(
+    src: &[f64],
+    sv: &StridedView,
+    dst: &mut [f64],
+    dv: &StridedView,
+    shape: &[usize],
+) {
     let n: usize = shape.iter().product();
     let strides = contiguous_strides(shape);
     for i in 0..n {

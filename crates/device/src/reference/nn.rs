@@ -13,8 +13,16 @@ pub fn matmul(a: &[f64], b: &[f64], d: &MatmulDims) -> Vec<f64> {
             for j in 0..d.n {
                 let mut acc = 0.0;
                 for k in 0..d.k {
-                    let av = if d.trans_a { a[ao + k * d.m + i] } else { a[ao + i * d.k + k] };
-                    let bv = if d.trans_b { b[bo + j * d.k + k] } else { b[bo + k * d.n + j] };
+                    let av = if d.trans_a {
+                        a[ao + k * d.m + i]
+                    } else {
+                        a[ao + i * d.k + k]
+                    };
+                    let bv = if d.trans_b {
+                        b[bo + j * d.k + k]
+                    } else {
+                        b[bo + k * d.n + j]
+                    };
                     acc += av * bv;
                 }
                 c[(bt * d.m + i) * d.n + j] = acc;
@@ -31,7 +39,10 @@ pub fn softmax(x: &[f64], rows: usize, cols: usize, log: bool) -> Vec<f64> {
         let row = &x[r * cols..(r + 1) * cols];
         let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         let lse = row.iter().map(|v| (v - m).exp()).sum::<f64>().ln() + m;
-        y.extend(row.iter().map(|v| if log { v - lse } else { (v - lse).exp() }));
+        y.extend(
+            row.iter()
+                .map(|v| if log { v - lse } else { (v - lse).exp() }),
+        );
     }
     y
 }
@@ -39,13 +50,21 @@ pub fn softmax(x: &[f64], rows: usize, cols: usize, log: bool) -> Vec<f64> {
 /// Per-row -log softmax(logits)[label].
 pub fn softmax_xent_sparse(logits: &[f64], labels: &[u32], rows: usize, cols: usize) -> Vec<f64> {
     let ls = softmax(logits, rows, cols, true);
-    (0..rows).map(|r| -ls[r * cols + labels[r] as usize]).collect()
+    (0..rows)
+        .map(|r| -ls[r * cols + labels[r] as usize])
+        .collect()
 }
 
 /// Per-row -sum_j t_j log softmax(logits)_j.
 pub fn softmax_xent_dense(logits: &[f64], target: &[f64], rows: usize, cols: usize) -> Vec<f64> {
     let ls = softmax(logits, rows, cols, true);
-    (0..rows).map(|r| -(0..cols).map(|j| target[r * cols + j] * ls[r * cols + j]).sum::<f64>()).collect()
+    (0..rows)
+        .map(|r| {
+            -(0..cols)
+                .map(|j| target[r * cols + j] * ls[r * cols + j])
+                .sum::<f64>()
+        })
+        .collect()
 }
 
 /// NHWC convolution with [kh, kw, in, out] kernels and optional bias.
@@ -123,6 +142,8 @@ pub fn max_pool2d(x: &[f64], d: &Pool2dDims) -> (Vec<f64>, Vec<u32>) {
 /// Average pooling over real (unpadded) cells.
 pub fn avg_pool2d(x: &[f64], d: &Pool2dDims) -> Vec<f64> {
     let mut y = Vec::new();
-    pool_windows(d, |_, cells| y.push(cells.iter().map(|&i| x[i]).sum::<f64>() / cells.len() as f64));
+    pool_windows(d, |_, cells| {
+        y.push(cells.iter().map(|&i| x[i]).sum::<f64>() / cells.len() as f64)
+    });
     y
 }

@@ -12,7 +12,11 @@ pub fn sgd_step(s: &SgdStep, g: &[f64], p: &mut [f64], v: &mut [f64]) {
             continue;
         }
         v[i] = mom * v[i] - lr * g[i];
-        p[i] += if s.nesterov { mom * v[i] - lr * g[i] } else { v[i] };
+        p[i] += if s.nesterov {
+            mom * v[i] - lr * g[i]
+        } else {
+            v[i]
+        };
     }
 }
 
@@ -29,7 +33,14 @@ pub fn adam_step(s: &AdamStep, g: &[f64], p: &mut [f64], m: &mut [f64], v: &mut 
 }
 
 /// One RMSprop step.
-pub fn rmsprop_step(s: &RmspropStep, g: &[f64], p: &mut [f64], vel: &mut [f64], mom: &mut [f64], avg: &mut [f64]) {
+pub fn rmsprop_step(
+    s: &RmspropStep,
+    g: &[f64],
+    p: &mut [f64],
+    vel: &mut [f64],
+    mom: &mut [f64],
+    avg: &mut [f64],
+) {
     let (lr, rho) = (s.lr as f64, s.rho as f64);
     for i in 0..p.len() {
         p[i] -= lr * s.weight_decay as f64 * p[i];

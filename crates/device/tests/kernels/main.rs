@@ -1,0 +1,32 @@
+//! Every forward kernel against the f64 CPU reference (`kiln_device::reference`) on seeded
+//! random data with odd sizes (1, 7, 65, 257) and one launch that needs the 2-D grid fold.
+//! Backward kernels are checked against f64 central differences in kiln-graph's gradcheck.
+//! One test binary, one module per shader family.
+
+mod elementwise;
+mod matmul;
+mod nn;
+mod optim;
+mod reduce;
+
+use kiln_device::testing::{Rng, test_device, to_f32};
+use kiln_device::{Device, GpuBuffer};
+
+/// Odd sizes that miss every tile and workgroup boundary.
+pub const SIZES: [usize; 4] = [1, 7, 65, 257];
+
+pub fn up(dev: &Device, v: &[f64]) -> GpuBuffer {
+    dev.upload(&to_f32(v)).expect("upload")
+}
+
+pub fn out(dev: &Device, words: usize) -> GpuBuffer {
+    dev.alloc((words * 4) as u64).expect("alloc")
+}
+
+pub fn read(dev: &Device, b: &GpuBuffer) -> Vec<f32> {
+    dev.read_f32(b).expect("read_back")
+}
+
+pub fn setup(seed: u64) -> Option<(Device, Rng)> {
+    test_device().map(|d| (d, Rng::new(seed)))
+}

@@ -1,0 +1,124 @@
+//! matmul.wgsl: both designs, every transpose combination, batches, odd sizes.
+
+use kiln_device::ops::matmul::{MatmulDims, MatmulVariant, matmul_with};
+use kiln_device::reference;
+use kiln_device::testing::assert_close;
+
+use crate::{SIZES, out, read, setup, up};
+
+fn check(
+    dev: &kiln_device::Device,
+    rng: &mut kiln_device::testing::Rng,
+    variant: MatmulVariant,
+    d: MatmulDims,
+) {
+    let a_len = (d.batch - 1) * d.a_batch_stride + d.m * d.k;
+    let b_len = (d.batch - 1) * d.b_batch_stride + d.k * d.n;
+    let a = rng.vec(a_len, -1.0, 1.0);
+    let b = rng.vec(b_len, -1.0, 1.0);
+    let c = out(dev, d.batch * d.m * d.n);
+    matmul_with(dev, variant, &up(dev, &a), &up(dev, &b), &c, &d).unwrap();
+    let tol = 1e-5 * (d.k as f64).sqrt();
+    assert_close(
+        &format!("{variant:?} {d:?}"),
+        &read(dev, &c),
+        &reference::matmul(&a, &b, &d),
+        tol,
+        1e-4,
+    );
+}
+
+#[test]
+fn matmul_matches_reference_on_odd_shapes_in_both_designs() {
+    let Some((dev, mut rng)) = setup(10) else {
+        return;
+    };
+    for variant in [MatmulVariant::RegisterTile, MatmulVariant::SharedTiles] {
+        for &m in &SIZES {
+            for &(n, k) in &[(1, 7), (65, 1), (7, 257), (257, 65)] {
+                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    check(&dev, &mut rng, variant, MatmulDims::new(m, n, k, ta, tb));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn batched_matmul_strides_and_shared_operands() {
+    let Some((dev, mut rng)) = setup(11) else {
+        return;
+    };
+    for variant in [MatmulVariant::RegisterTile, MatmulVariant::SharedTiles] {
+        let (m, n, k) = (7, 65, 9);
+        let mut d = MatmulDims::new(m, n, k, false, true);
+        d.batch = 3;
+        d.a_batch_stride = m * k;
+        d.b_batch_stride = 0; // B shared by every batch
+        check(&dev, &mut rng, variant, d);
+        let mut d = MatmulDims::new(m, n, k, true, false);
+        d.batch = 4;
+        d.a_batch_stride = m * k;
+        d.b_batch_stride = k * n;
+        check(&dev, &mut rng, variant, d);
+    }
+}
+
+#[test]
+fn matmul_training_shapes_and_a_zero_inner_dimension() {
+    let Some((dev, mut rng)) = setup(12) else {
+        return;
+    };
+    // Forward and both backward products of a 784 -> 128 dense layer at batch 32.
+    check(
+        &dev,
+        &mut rng,
+        MatmulVariant::Auto,
+        MatmulDims::new(32, 128, 784, false, false),
+    );
+    check(
+        &dev,
+        &mut rng,
+        MatmulVariant::Auto,
+        MatmulDims::new(784, 128, 32, true, false),
+    );
+    check(
+        &dev,
+        &mut rng,
+        MatmulVariant::Auto,
+        MatmulDims::new(32, 784, 128, false, true),
+    );
+    let c = dev.upload(&[5.0f32; 6]).unwrap();
+    let d = MatmulDims::new(2, 3, 0, false, false);
+    matmul_with(
+        &dev,
+        MatmulVariant::Auto,
+        &dev.zeros(4).unwrap(),
+        &dev.zeros(4).unwrap(),
+        &c,
+        &d,
+    )
+    .unwrap();
+    assert_eq!(read(&dev, &c), vec![0.0; 6]);
+}
+
+#[test]
+fn matmul_rejects_buffers_too_small_for_the_shape() {
+    let Some((dev, _)) = setup(13) else { return };
+    let a = dev.zeros(4 * 6).unwrap();
+    let err = matmul_with(
+        &dev,
+        MatmulVariant::Auto,
+        &a,
+        &a,
+        &dev.zeros(4 * 9).unwrap(),
+        &MatmulDims::new(3, 3, 3, false, false),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("matmul") && err.contains("`a`") && err.contains("9"),
+        "{err}"
+    );
+    assert_eq!(dev.counters().dispatches, 0, "nothing may be dispatched");
+}

@@ -1,0 +1,254 @@
+//! softmax.wgsl, conv2d.wgsl and pool2d.wgsl forward kernels against the reference.
+
+use kiln_device::ops::conv2d::{Conv2dDims, Padding, conv2d};
+use kiln_device::ops::pool2d::{Pool2dDims, avg_pool2d, max_pool2d};
+use kiln_device::ops::softmax::{Targets, softmax, softmax_xent};
+use kiln_device::reference;
+use kiln_device::testing::assert_close;
+
+use crate::{SIZES, out, read, setup, up};
+
+#[test]
+fn softmax_and_log_softmax_match_reference_and_survive_large_logits() {
+    let Some((dev, mut rng)) = setup(30) else {
+        return;
+    };
+    for rows in SIZES {
+        for cols in [1, 10, 65] {
+            let mut x = rng.vec(rows * cols, -10.0, 10.0);
+            x[0] = 1000.0; // would overflow exp without the max shift
+            for log in [false, true] {
+                let o = out(&dev, rows * cols);
+                softmax(&dev, &up(&dev, &x), &o, rows, cols, log).unwrap();
+                assert_close(
+                    &format!("softmax log={log} {rows}x{cols}"),
+                    &read(&dev, &o),
+                    &reference::softmax(&x, rows, cols, log),
+                    1e-5,
+                    1e-4,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_cross_entropy_matches_reference_for_sparse_and_dense_targets() {
+    let Some((dev, mut rng)) = setup(31) else {
+        return;
+    };
+    for rows in SIZES {
+        let cols = 10;
+        let logits = rng.vec(rows * cols, -6.0, 6.0);
+        let labels: Vec<u32> = (0..rows).map(|_| rng.below(cols as u64) as u32).collect();
+        let (probs, loss) = (out(&dev, rows * cols), out(&dev, rows));
+        let bl = dev.upload(&labels).unwrap();
+        softmax_xent(
+            &dev,
+            &up(&dev, &logits),
+            Targets::Sparse(&bl),
+            &probs,
+            &loss,
+            rows,
+            cols,
+        )
+        .unwrap();
+        assert_close(
+            "sparse loss",
+            &read(&dev, &loss),
+            &reference::softmax_xent_sparse(&logits, &labels, rows, cols),
+            1e-5,
+            1e-5,
+        );
+        assert_close(
+            "probs",
+            &read(&dev, &probs),
+            &reference::softmax(&logits, rows, cols, false),
+            1e-6,
+            1e-5,
+        );
+        let mut target = rng.vec(rows * cols, 0.0, 1.0);
+        for r in 0..rows {
+            let s: f64 = target[r * cols..(r + 1) * cols].iter().sum();
+            target[r * cols..(r + 1) * cols]
+                .iter_mut()
+                .for_each(|t| *t /= s);
+        }
+        softmax_xent(
+            &dev,
+            &up(&dev, &logits),
+            Targets::Dense(&up(&dev, &target)),
+            &probs,
+            &loss,
+            rows,
+            cols,
+        )
+        .unwrap();
+        assert_close(
+            "dense loss",
+            &read(&dev, &loss),
+            &reference::softmax_xent_dense(&logits, &target, rows, cols),
+            1e-5,
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn an_out_of_range_label_gives_a_nan_loss_not_garbage() {
+    let Some((dev, _)) = setup(32) else { return };
+    let (probs, loss) = (out(&dev, 6), out(&dev, 2));
+    let labels = dev.upload(&[1u32, 3]).unwrap();
+    softmax_xent(
+        &dev,
+        &up(&dev, &[0.0; 6]),
+        Targets::Sparse(&labels),
+        &probs,
+        &loss,
+        2,
+        3,
+    )
+    .unwrap();
+    let l = read(&dev, &loss);
+    assert!((l[0] - 3f32.ln()).abs() < 1e-6 && l[1].is_nan(), "{l:?}");
+}
+
+fn conv_cases() -> Vec<Conv2dDims> {
+    let mut v = Vec::new();
+    for (h, w) in [(1, 1), (7, 5), (9, 9)] {
+        for (kh, kw) in [(1, 1), (3, 3), (2, 3)] {
+            for (sh, sw) in [(1, 1), (2, 2), (2, 1)] {
+                for padding in [Padding::Valid, Padding::Same] {
+                    let d = Conv2dDims {
+                        n: 2,
+                        h,
+                        w,
+                        c: 3,
+                        f: 5,
+                        kh,
+                        kw,
+                        sh,
+                        sw,
+                        padding,
+                    };
+                    if d.output().is_some() {
+                        v.push(d);
+                    }
+                }
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn conv2d_matches_reference_for_strides_and_keras_padding() {
+    let Some((dev, mut rng)) = setup(33) else {
+        return;
+    };
+    for d in conv_cases() {
+        let x = rng.vec(d.n * d.h * d.w * d.c, -1.0, 1.0);
+        let w = rng.vec(d.kh * d.kw * d.c * d.f, -1.0, 1.0);
+        let b = rng.vec(d.f, -1.0, 1.0);
+        let (oh, ow, _, _) = d.output().unwrap();
+        let y = out(&dev, d.n * oh * ow * d.f);
+        conv2d(
+            &dev,
+            &up(&dev, &x),
+            &up(&dev, &w),
+            &up(&dev, &b),
+            true,
+            &y,
+            &d,
+        )
+        .unwrap();
+        assert_close(
+            &format!("{d:?}"),
+            &read(&dev, &y),
+            &reference::conv2d(&x, &w, Some(&b), &d),
+            1e-5,
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn conv2d_on_a_fashion_mnist_sized_batch() {
+    let Some((dev, mut rng)) = setup(34) else {
+        return;
+    };
+    let d = Conv2dDims {
+        n: 4,
+        h: 28,
+        w: 28,
+        c: 1,
+        f: 32,
+        kh: 3,
+        kw: 3,
+        sh: 1,
+        sw: 1,
+        padding: Padding::Same,
+    };
+    let x = rng.vec(4 * 28 * 28, 0.0, 1.0);
+    let w = rng.vec(9 * 32, -0.3, 0.3);
+    let y = out(&dev, 4 * 28 * 28 * 32);
+    conv2d(
+        &dev,
+        &up(&dev, &x),
+        &up(&dev, &w),
+        &dev.zeros(4).unwrap(),
+        false,
+        &y,
+        &d,
+    )
+    .unwrap();
+    assert_close(
+        "28x28 same",
+        &read(&dev, &y),
+        &reference::conv2d(&x, &w, None, &d),
+        1e-5,
+        1e-5,
+    );
+}
+
+#[test]
+fn pooling_matches_reference_and_ignores_padding() {
+    let Some((dev, mut rng)) = setup(35) else {
+        return;
+    };
+    for (h, w) in [(1, 1), (7, 7), (6, 9)] {
+        for (p, s) in [(2, 2), (3, 2), (3, 1)] {
+            for padding in [Padding::Valid, Padding::Same] {
+                let d = Pool2dDims {
+                    n: 2,
+                    h,
+                    w,
+                    c: 3,
+                    ph: p,
+                    pw: p,
+                    sh: s,
+                    sw: s,
+                    padding,
+                };
+                let Some((oh, ow, _, _)) = d.output() else {
+                    continue;
+                };
+                let x = rng.vec(2 * h * w * 3, -1.0, 1.0);
+                let bx = up(&dev, &x);
+                let (y, arg) = (out(&dev, 2 * oh * ow * 3), out(&dev, 2 * oh * ow * 3));
+                max_pool2d(&dev, &bx, &y, &arg, &d).unwrap();
+                let (want_y, want_arg) = reference::max_pool2d(&x, &d);
+                assert_close(&format!("max {d:?}"), &read(&dev, &y), &want_y, 0.0, 0.0);
+                assert_eq!(dev.read_u32(&arg).unwrap(), want_arg, "argmax {d:?}");
+                avg_pool2d(&dev, &bx, &y, &d).unwrap();
+                assert_close(
+                    &format!("avg {d:?}"),
+                    &read(&dev, &y),
+                    &reference::avg_pool2d(&x, &d),
+                    1e-6,
+                    1e-5,
+                );
+            }
+        }
+    }
+}
