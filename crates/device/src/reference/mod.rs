@@ -2,6 +2,9 @@
 //! against and whose central differences the gradient checks use. Written for clarity, not
 //! speed; layouts and conventions are exactly the kernels' (row-major, NHWC, [kh, kw, in, out]).
 
+// Index loops mirror the kernels' index arithmetic on purpose: the oracle should read like it.
+#![allow(clippy::needless_range_loop)]
+
 mod nn;
 mod optim;
 

@@ -1,0 +1,127 @@
+//! Softmax, log_softmax and the fused softmax-cross-entropy over the last axis.
+
+use kiln_device::ops::softmax::{
+    Targets, softmax as launch, softmax_backward as launch_backward, softmax_xent,
+    softmax_xent_backward,
+};
+
+use crate::error::{Result, shape_err};
+use crate::op::Op;
+use crate::ops::alloc;
+use crate::tensor::{DType, Tensor};
+
+impl Tensor {
+    fn rows_cols(&self, op: &'static str) -> Result<(usize, usize)> {
+        let cols = *self
+            .shape()
+            .last()
+            .ok_or_else(|| shape_err(op, "needs at least one axis", &[self.shape()]))?;
+        if cols == 0 {
+            return Err(shape_err(op, "the last axis is empty", &[self.shape()]));
+        }
+        Ok((self.numel() / cols, cols))
+    }
+
+    fn softmax_impl(&self, log: bool) -> Result<Tensor> {
+        let op = if log { "log_softmax" } else { "softmax" };
+        self.expect_dtype(op, DType::F32)?;
+        let (rows, cols) = self.rows_cols(op)?;
+        let dev = self.device();
+        let out = alloc(dev, self.numel())?;
+        launch(dev, self.buffer(), &out, rows, cols, log)?;
+        Ok(Tensor::output(
+            dev,
+            out,
+            self.shape().to_vec(),
+            Op::Softmax {
+                x: self.clone(),
+                log,
+            },
+        ))
+    }
+
+    /// Softmax over the last axis.
+    pub fn softmax(&self) -> Result<Tensor> {
+        self.softmax_impl(false)
+    }
+
+    /// log(softmax(x)) over the last axis, computed stably.
+    pub fn log_softmax(&self) -> Result<Tensor> {
+        self.softmax_impl(true)
+    }
+
+    /// Per-row cross-entropy of softmax(self) against `targets`: u32 class labels of shape
+    /// `self.shape()[..-1]`, or f32 distributions of `self`'s shape. Returns the row losses
+    /// (shape `self.shape()[..-1]`); take `mean_all` for Keras's default reduction.
+    pub fn softmax_cross_entropy(&self, targets: &Tensor) -> Result<Tensor> {
+        let op = "softmax_cross_entropy";
+        self.expect_dtype(op, DType::F32)?;
+        let (rows, cols) = self.rows_cols(op)?;
+        let row_shape = self.shape()[..self.shape().len() - 1].to_vec();
+        let t = match targets.dtype() {
+            DType::U32 if targets.shape() == row_shape.as_slice() => {
+                Targets::Sparse(targets.buffer())
+            }
+            DType::F32 if targets.shape() == self.shape() => Targets::Dense(targets.buffer()),
+            _ => {
+                return Err(shape_err(
+                    op,
+                    "targets must be u32 labels shaped like the logits without their last axis, or f32 distributions shaped like the logits",
+                    &[self.shape(), targets.shape()],
+                ));
+            }
+        };
+        let dev = self.device();
+        let (probs, loss) = (alloc(dev, self.numel())?, alloc(dev, rows)?);
+        softmax_xent(dev, self.buffer(), t, &probs, &loss, rows, cols)?;
+        Ok(Tensor::output(
+            dev,
+            loss,
+            row_shape,
+            Op::SoftmaxXent {
+                logits: self.clone(),
+                targets: targets.clone(),
+                probs,
+            },
+        ))
+    }
+}
+
+/// softmax: dx = y (g - sum(g y)); log_softmax: dx = g - softmax(x) sum(g) (see softmax.wgsl).
+pub(crate) fn softmax_backward(y: &Tensor, log: bool, g: &Tensor) -> Result<Tensor> {
+    let (rows, cols) = y.rows_cols("softmax_backward")?;
+    let dev = y.device();
+    let dx = alloc(dev, y.numel())?;
+    launch_backward(dev, y.buffer(), g.buffer(), &dx, rows, cols, log)?;
+    Ok(Tensor::from_parts(
+        dev,
+        dx,
+        y.shape().to_vec(),
+        DType::F32,
+        None,
+    ))
+}
+
+/// d loss_r / d logits_rj = (softmax_rj sum_i t_ri - t_rj) g_r, from the saved probabilities.
+pub(crate) fn xent_backward(
+    logits: &Tensor,
+    targets: &Tensor,
+    probs: &kiln_device::GpuBuffer,
+    g: &Tensor,
+) -> Result<Tensor> {
+    let (rows, cols) = logits.rows_cols("softmax_cross_entropy_backward")?;
+    let t = match targets.dtype() {
+        DType::U32 => Targets::Sparse(targets.buffer()),
+        DType::F32 => Targets::Dense(targets.buffer()),
+    };
+    let dev = logits.device();
+    let dx = alloc(dev, logits.numel())?;
+    softmax_xent_backward(dev, probs, t, g.buffer(), &dx, rows, cols)?;
+    Ok(Tensor::from_parts(
+        dev,
+        dx,
+        logits.shape().to_vec(),
+        DType::F32,
+        None,
+    ))
+}

@@ -1,0 +1,114 @@
+//! Matrix products: `matmul` (2-D, rows folded from leading dims, or batched 3-D), with
+//! transpose flags so the backward pass never materialises a transpose.
+
+use kiln_device::ops::matmul::{MatmulDims, matmul as launch};
+
+use crate::error::{Result, shape_err};
+use crate::op::Op;
+use crate::ops::alloc;
+use crate::tensor::{DType, Tensor};
+
+/// Dims of op(a) x op(b) for the supported layouts, or a shape error.
+fn dims(a: &[usize], b: &[usize], ta: bool, tb: bool) -> Option<(MatmulDims, Vec<usize>)> {
+    let mat = |s: &[usize], t: bool| if t { (s[1], s[0]) } else { (s[0], s[1]) };
+    match (a.len(), b.len()) {
+        // [.., K] x [K, N]: leading dims of a fold into rows (a Dense layer on any rank).
+        (ra, 2) if ra >= 2 && !(ta && ra > 2) => {
+            let lead: usize = a[..ra - 2].iter().product();
+            let (m0, k) = mat(&a[ra - 2..], ta);
+            let (kb, n) = mat(b, tb);
+            if k != kb {
+                return None;
+            }
+            let mut out = a[..ra - 2].to_vec();
+            out.extend([m0, n]);
+            Some((MatmulDims::new(lead * m0, n, k, ta, tb), out))
+        }
+        // [B, M, K] x [B, K, N]
+        (3, 3) if a[0] == b[0] => {
+            let (m, k) = mat(&a[1..], ta);
+            let (kb, n) = mat(&b[1..], tb);
+            if k != kb {
+                return None;
+            }
+            let mut d = MatmulDims::new(m, n, k, ta, tb);
+            d.batch = a[0];
+            d.a_batch_stride = m * k;
+            d.b_batch_stride = k * n;
+            Some((d, vec![a[0], m, n]))
+        }
+        _ => None,
+    }
+}
+
+impl Tensor {
+    /// self x other.
+    pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
+        self.matmul_t(other, false, false)
+    }
+
+    /// op(self) x op(other), op = transpose when the flag is set. 2-D operands, a >2-D `self`
+    /// times a 2-D `other` (leading dims fold into rows), or two 3-D batches.
+    pub fn matmul_t(&self, other: &Tensor, trans_a: bool, trans_b: bool) -> Result<Tensor> {
+        self.expect_dtype("matmul", DType::F32)?;
+        other.expect_dtype("matmul", DType::F32)?;
+        let (d, shape) = dims(self.shape(), other.shape(), trans_a, trans_b).ok_or_else(|| {
+            shape_err(
+                "matmul",
+                format!("inner dimensions must agree (transposes: {trans_a}, {trans_b}); supported: [.., M, K] x [K, N] and [B, M, K] x [B, K, N]"),
+                &[self.shape(), other.shape()],
+            )
+        })?;
+        let dev = self.device();
+        let out = alloc(dev, shape.iter().product())?;
+        launch(dev, self.buffer(), other.buffer(), &out, &d)?;
+        Ok(Tensor::output(
+            dev,
+            out,
+            shape,
+            Op::Matmul {
+                a: self.clone(),
+                b: other.clone(),
+                trans_a,
+                trans_b,
+            },
+        ))
+    }
+}
+
+/// Gradients of C = op_a(A) op_b(B), from dA' = dC op_b(B)^T and dB' = op_a(A)^T dC
+/// (A' = op_a(A)), transposed back when the operand was stored transposed:
+///   dA = trans_a ? op_b(B) dC^T : dC op_b(B)^T
+///   dB = trans_b ? dC^T op_a(A) : op_a(A)^T dC
+/// For a folded >2-D A, dA has A's shape and dB sums over the folded rows automatically.
+pub(crate) fn matmul_backward(
+    a: &Tensor,
+    b: &Tensor,
+    ta: bool,
+    tb: bool,
+    g: &Tensor,
+    wrt_b: bool,
+) -> Result<Tensor> {
+    let folded = a.shape().len() > 2 && b.shape().len() == 2;
+    let a2 = if folded { flatten_rows(a)? } else { a.clone() };
+    let g2 = if folded { flatten_rows(g)? } else { g.clone() };
+    let r = if !wrt_b {
+        let da = if ta {
+            b.matmul_t(&g2, tb, true)?
+        } else {
+            g2.matmul_t(b, false, !tb)?
+        };
+        da.reshape(a.shape())?
+    } else if tb {
+        g2.matmul_t(&a2, true, ta)?
+    } else {
+        a2.matmul_t(&g2, !ta, false)?
+    };
+    Ok(r)
+}
+
+fn flatten_rows(t: &Tensor) -> Result<Tensor> {
+    let s = t.shape();
+    let last = s[s.len() - 1];
+    t.reshape(&[t.numel() / last.max(1), last])
+}

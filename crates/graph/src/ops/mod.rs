@@ -1,0 +1,20 @@
+//! Tensor operations. Each module holds, per op, the forward constructor (host shape check ->
+//! output from the pool -> device launcher -> record) and the backward function beside it.
+
+pub mod arith;
+pub mod conv;
+pub mod loss;
+pub mod matmul;
+pub mod reduce;
+pub mod shape;
+
+use std::sync::Arc;
+
+use kiln_device::{Device, GpuBuffer};
+
+use crate::error::Result;
+
+/// A pooled output buffer for `n` 32-bit elements.
+pub(crate) fn alloc(device: &Device, n: usize) -> Result<Arc<GpuBuffer>> {
+    Ok(Arc::new(device.alloc((n * 4) as u64)?))
+}

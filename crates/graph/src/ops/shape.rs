@@ -1,0 +1,228 @@
+//! Layout ops: reshape (no copy), permute, slice and concat (strided copies).
+
+use kiln_device::ops::contiguous_strides;
+use kiln_device::ops::shape::{StridedView, strided_copy};
+
+use crate::error::{Result, shape_err};
+use crate::op::Op;
+use crate::ops::alloc;
+use crate::tensor::{DType, Tensor};
+
+fn contiguous(shape: &[usize]) -> StridedView {
+    StridedView {
+        offset: 0,
+        strides: contiguous_strides(shape),
+    }
+}
+
+impl Tensor {
+    /// Same data, new shape with the same element count (no copy).
+    pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
+        if shape.iter().product::<usize>() != self.numel() {
+            return Err(shape_err(
+                "reshape",
+                "the element count must stay the same",
+                &[self.shape(), shape],
+            ));
+        }
+        let dev = self.device();
+        if self.dtype() == DType::U32 || !self.tracks_grad() {
+            return Ok(Tensor::from_parts(
+                dev,
+                self.0.buffer.clone(),
+                shape.to_vec(),
+                self.dtype(),
+                None,
+            ));
+        }
+        Ok(Tensor::output(
+            dev,
+            self.0.buffer.clone(),
+            shape.to_vec(),
+            Op::Reshape { x: self.clone() },
+        ))
+    }
+
+    /// Reorders axes: output axis i is input axis `perm[i]`.
+    pub fn permute(&self, perm: &[usize]) -> Result<Tensor> {
+        self.expect_dtype("permute", DType::F32)?;
+        let s = self.shape();
+        let mut seen = vec![false; s.len()];
+        if perm.len() != s.len()
+            || perm
+                .iter()
+                .any(|&p| p >= s.len() || std::mem::replace(&mut seen[p], true))
+        {
+            return Err(shape_err(
+                "permute",
+                format!("{perm:?} is not a permutation of the axes"),
+                &[s],
+            ));
+        }
+        let out_shape: Vec<usize> = perm.iter().map(|&p| s[p]).collect();
+        let in_strides = contiguous_strides(s);
+        let src = StridedView {
+            offset: 0,
+            strides: perm.iter().map(|&p| in_strides[p]).collect(),
+        };
+        let dev = self.device();
+        let out = alloc(dev, self.numel())?;
+        strided_copy(
+            dev,
+            self.buffer(),
+            &src,
+            &out,
+            &contiguous(&out_shape),
+            &out_shape,
+        )?;
+        Ok(Tensor::output(
+            dev,
+            out,
+            out_shape,
+            Op::Permute {
+                x: self.clone(),
+                perm: perm.to_vec(),
+            },
+        ))
+    }
+
+    /// Swaps the last two axes.
+    pub fn transpose(&self) -> Result<Tensor> {
+        let r = self.shape().len();
+        if r < 2 {
+            return Err(shape_err(
+                "transpose",
+                "needs at least two axes",
+                &[self.shape()],
+            ));
+        }
+        let mut perm: Vec<usize> = (0..r).collect();
+        perm.swap(r - 2, r - 1);
+        self.permute(&perm)
+    }
+
+    /// Elements `start..end` along `axis`.
+    pub fn slice(&self, axis: usize, start: usize, end: usize) -> Result<Tensor> {
+        self.expect_dtype("slice", DType::F32)?;
+        let s = self.shape();
+        if axis >= s.len() || start > end || end > s[axis] {
+            return Err(shape_err(
+                "slice",
+                format!("range {start}..{end} on axis {axis} is out of bounds"),
+                &[s],
+            ));
+        }
+        let mut out_shape = s.to_vec();
+        out_shape[axis] = end - start;
+        let strides = contiguous_strides(s);
+        let src = StridedView {
+            offset: start * strides[axis],
+            strides,
+        };
+        let dev = self.device();
+        let out = alloc(dev, out_shape.iter().product())?;
+        strided_copy(
+            dev,
+            self.buffer(),
+            &src,
+            &out,
+            &contiguous(&out_shape),
+            &out_shape,
+        )?;
+        Ok(Tensor::output(
+            dev,
+            out,
+            out_shape,
+            Op::Slice {
+                x: self.clone(),
+                axis,
+                start,
+            },
+        ))
+    }
+
+    /// Joins tensors along `axis`; all other dims must agree.
+    pub fn concat(xs: &[Tensor], axis: usize) -> Result<Tensor> {
+        let first = xs
+            .first()
+            .ok_or_else(|| shape_err("concat", "needs at least one tensor", &[]))?;
+        let s0 = first.shape();
+        let shapes: Vec<&[usize]> = xs.iter().map(|t| t.shape()).collect();
+        let agree = xs.iter().all(|t| {
+            t.dtype() == DType::F32
+                && t.shape().len() == s0.len()
+                && axis < s0.len()
+                && t.shape()
+                    .iter()
+                    .zip(s0)
+                    .enumerate()
+                    .all(|(d, (a, b))| d == axis || a == b)
+        });
+        if !agree {
+            return Err(shape_err(
+                "concat",
+                format!("f32 tensors must agree on every axis but {axis}"),
+                &shapes,
+            ));
+        }
+        let mut out_shape = s0.to_vec();
+        out_shape[axis] = xs.iter().map(|t| t.shape()[axis]).sum();
+        let dev = first.device();
+        let out = alloc(dev, out_shape.iter().product())?;
+        let out_strides = contiguous_strides(&out_shape);
+        let mut at = 0;
+        for t in xs {
+            let dst = StridedView {
+                offset: at * out_strides[axis],
+                strides: out_strides.clone(),
+            };
+            strided_copy(
+                dev,
+                t.buffer(),
+                &contiguous(t.shape()),
+                &out,
+                &dst,
+                t.shape(),
+            )?;
+            at += t.shape()[axis];
+        }
+        Ok(Tensor::output(
+            dev,
+            out,
+            out_shape,
+            Op::Concat {
+                xs: xs.to_vec(),
+                axis,
+            },
+        ))
+    }
+}
+
+/// permute: the gradient goes back through the inverse permutation.
+pub(crate) fn permute_backward(perm: &[usize], g: &Tensor) -> Result<Tensor> {
+    let mut inv = vec![0; perm.len()];
+    for (i, &p) in perm.iter().enumerate() {
+        inv[p] = i;
+    }
+    g.permute(&inv)
+}
+
+/// slice: the gradient lands in the sliced region of a zero tensor of the input's shape.
+pub(crate) fn slice_backward(x: &Tensor, axis: usize, start: usize, g: &Tensor) -> Result<Tensor> {
+    let dev = x.device();
+    let dx = Tensor::zeros(dev, x.shape())?;
+    let strides = contiguous_strides(x.shape());
+    let dst = StridedView {
+        offset: start * strides[axis],
+        strides,
+    };
+    strided_copy(
+        dev,
+        g.buffer(),
+        &contiguous(g.shape()),
+        dx.buffer(),
+        &dst,
+        g.shape(),
+    )?;
+    Ok(dx)
+}

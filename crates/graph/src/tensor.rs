@@ -1,0 +1,276 @@
+//! `Tensor`: an n-dimensional, contiguous, row-major array on the GPU, plus (when it was computed
+//! from tensors that need gradients) the op that produced it. Cheap to clone (`Arc` inside).
+//! Transposes are matmul flags or explicit permutes, never strided views.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use kiln_device::{Device, GpuBuffer};
+
+use crate::error::{GraphError, Result, shape_err};
+use crate::op::Op;
+
+/// Element type of a tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DType {
+    /// 32-bit float (everything differentiable).
+    F32,
+    /// 32-bit unsigned integer (labels, indices).
+    U32,
+}
+
+impl DType {
+    /// Name used in error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "f32",
+            DType::U32 => "u32",
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub id: u64,
+    pub shape: Vec<usize>,
+    pub dtype: DType,
+    pub buffer: Arc<GpuBuffer>,
+    pub device: Device,
+    pub op: Option<Op>,
+    pub requires_grad: bool,
+}
+
+/// A tensor on the GPU.
+#[derive(Clone)]
+pub struct Tensor(pub(crate) Arc<Inner>);
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Runs `f` with gradient recording off: ops inside record nothing (evaluation, predict,
+/// optimizer updates, the backward pass itself).
+pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
+    let previous = GRAD_ENABLED.with(|g| g.replace(false));
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            GRAD_ENABLED.with(|g| g.set(self.0));
+        }
+    }
+    let _restore = Restore(previous);
+    f()
+}
+
+/// Whether ops currently record.
+pub fn grad_enabled() -> bool {
+    GRAD_ENABLED.with(Cell::get)
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let op = self
+            .0
+            .op
+            .as_ref()
+            .map_or("leaf".to_string(), |o| o.to_string());
+        write!(
+            f,
+            "Tensor(#{} {:?} {} {op})",
+            self.0.id,
+            self.0.shape,
+            self.0.dtype.name()
+        )
+    }
+}
+
+impl Tensor {
+    pub(crate) fn from_parts(
+        device: &Device,
+        buffer: Arc<GpuBuffer>,
+        shape: Vec<usize>,
+        dtype: DType,
+        op: Option<Op>,
+    ) -> Tensor {
+        let requires_grad = op.is_some();
+        Tensor(Arc::new(Inner {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            shape,
+            dtype,
+            buffer,
+            device: device.clone(),
+            op,
+            requires_grad,
+        }))
+    }
+
+    fn check_len(op: &'static str, len: usize, shape: &[usize]) -> Result<()> {
+        let n: usize = shape.iter().product();
+        if n != len {
+            return Err(shape_err(
+                op,
+                format!("{len} values cannot fill shape {shape:?} ({n} elements)"),
+                &[shape],
+            ));
+        }
+        Ok(())
+    }
+
+    /// An f32 tensor holding `data` (row-major) with `shape`.
+    pub fn from_f32(device: &Device, data: &[f32], shape: &[usize]) -> Result<Tensor> {
+        Self::check_len("from_f32", data.len(), shape)?;
+        Ok(Self::from_parts(
+            device,
+            Arc::new(device.upload(data)?),
+            shape.to_vec(),
+            DType::F32,
+            None,
+        ))
+    }
+
+    /// A u32 tensor (labels, indices).
+    pub fn from_u32(device: &Device, data: &[u32], shape: &[usize]) -> Result<Tensor> {
+        Self::check_len("from_u32", data.len(), shape)?;
+        Ok(Self::from_parts(
+            device,
+            Arc::new(device.upload(data)?),
+            shape.to_vec(),
+            DType::U32,
+            None,
+        ))
+    }
+
+    /// An f32 tensor of zeros.
+    pub fn zeros(device: &Device, shape: &[usize]) -> Result<Tensor> {
+        let n: usize = shape.iter().product();
+        Ok(Self::from_parts(
+            device,
+            Arc::new(device.zeros((n * 4) as u64)?),
+            shape.to_vec(),
+            DType::F32,
+            None,
+        ))
+    }
+
+    /// An f32 tensor filled with `value`.
+    pub fn full(device: &Device, shape: &[usize], value: f32) -> Result<Tensor> {
+        let n: usize = shape.iter().product();
+        let buf = device.alloc((n * 4) as u64)?;
+        kiln_device::ops::fill::fill(device, &buf, n, value)?;
+        Ok(Self::from_parts(
+            device,
+            Arc::new(buf),
+            shape.to_vec(),
+            DType::F32,
+            None,
+        ))
+    }
+
+    /// This tensor as a trainable leaf: gradients flow to it. (Same storage.)
+    pub fn requires_grad(self) -> Tensor {
+        let i = &self.0;
+        Tensor(Arc::new(Inner {
+            id: i.id,
+            shape: i.shape.clone(),
+            dtype: i.dtype,
+            buffer: i.buffer.clone(),
+            device: i.device.clone(),
+            op: None,
+            requires_grad: true,
+        }))
+    }
+
+    /// Same storage, cut from the graph: no gradient flows through the result.
+    pub fn detach(&self) -> Tensor {
+        let i = &self.0;
+        Self::from_parts(&i.device, i.buffer.clone(), i.shape.clone(), i.dtype, None)
+    }
+
+    /// Whether gradients flow to or through this tensor.
+    pub fn tracks_grad(&self) -> bool {
+        self.0.requires_grad
+    }
+
+    /// Unique id (gradients are looked up by it).
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+
+    /// Dimensions.
+    pub fn shape(&self) -> &[usize] {
+        &self.0.shape
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.0.shape.iter().product()
+    }
+
+    /// Element type.
+    pub fn dtype(&self) -> DType {
+        self.0.dtype
+    }
+
+    /// The device holding the data.
+    pub fn device(&self) -> &Device {
+        &self.0.device
+    }
+
+    /// The GPU storage (for launchers and in-place optimizer updates).
+    pub fn buffer(&self) -> &GpuBuffer {
+        &self.0.buffer
+    }
+
+    /// The op that produced this tensor, if it was recorded.
+    pub fn op(&self) -> Option<&Op> {
+        self.0.op.as_ref()
+    }
+
+    /// Copies the values to the host (through the device's one readback).
+    pub fn to_vec(&self) -> Result<Vec<f32>> {
+        self.expect_dtype("to_vec", DType::F32)?;
+        Ok(self.0.device.read_f32(&self.0.buffer)?)
+    }
+
+    /// Copies u32 values to the host.
+    pub fn to_vec_u32(&self) -> Result<Vec<u32>> {
+        self.expect_dtype("to_vec_u32", DType::U32)?;
+        Ok(self.0.device.read_u32(&self.0.buffer)?)
+    }
+
+    /// The single value of a one-element tensor.
+    pub fn item(&self) -> Result<f32> {
+        if self.numel() != 1 {
+            return Err(shape_err(
+                "item",
+                "needs exactly one element",
+                &[self.shape()],
+            ));
+        }
+        Ok(self.to_vec()?[0])
+    }
+
+    pub(crate) fn expect_dtype(&self, op: &'static str, dtype: DType) -> Result<()> {
+        if self.0.dtype != dtype {
+            return Err(GraphError::DType {
+                op,
+                expected: dtype.name(),
+                got: self.0.dtype.name(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Builds an op's output: records `op` when grad is enabled and any input tracks grad.
+    pub(crate) fn output(
+        device: &Device,
+        buffer: Arc<GpuBuffer>,
+        shape: Vec<usize>,
+        op: Op,
+    ) -> Tensor {
+        let record = grad_enabled() && op.inputs().iter().any(|t| t.tracks_grad());
+        Self::from_parts(device, buffer, shape, DType::F32, record.then_some(op))
+    }
+}

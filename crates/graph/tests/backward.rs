@@ -1,0 +1,175 @@
+//! Autodiff semantics on hand-derived cases: fan-out accumulation, no-grad, detach, shape errors
+//! that dispatch nothing, and the one-submit-per-step shape of a training step.
+
+use kiln_device::testing::test_device;
+use kiln_graph::{GraphError, Tensor, no_grad};
+
+#[test]
+fn fan_out_accumulates_gradients() {
+    let Some(dev) = test_device() else { return };
+    // y = x*x + 3x  =>  dy/dx = 2x + 3 (x is used three times).
+    let x = Tensor::from_f32(&dev, &[1.0, -2.0, 0.5], &[3])
+        .unwrap()
+        .requires_grad();
+    let y = x.mul(&x).unwrap().add(&x.mul_scalar(3.0).unwrap()).unwrap();
+    let g = y.backward().unwrap();
+    assert_eq!(g.get(&x).unwrap().to_vec().unwrap(), vec![5.0, -1.0, 4.0]);
+}
+
+#[test]
+fn a_two_layer_chain_matches_the_hand_derivation() {
+    let Some(dev) = test_device() else { return };
+    // L = sum(relu(x W1) W2) with x = [1, 2], W1 = [[1, -1], [1, 1]], W2 = [[2], [3]].
+    // h = x W1 = [3, 1]; relu keeps both; dL/dh = W2^T = [2, 3];
+    // dL/dW1 = x^T dL/dh = [[2, 3], [4, 6]]; dL/dW2 = relu(h)^T = [[3], [1]].
+    let x = Tensor::from_f32(&dev, &[1.0, 2.0], &[1, 2]).unwrap();
+    let w1 = Tensor::from_f32(&dev, &[1.0, -1.0, 1.0, 1.0], &[2, 2])
+        .unwrap()
+        .requires_grad();
+    let w2 = Tensor::from_f32(&dev, &[2.0, 3.0], &[2, 1])
+        .unwrap()
+        .requires_grad();
+    let loss = x
+        .matmul(&w1)
+        .unwrap()
+        .relu()
+        .unwrap()
+        .matmul(&w2)
+        .unwrap()
+        .sum_all()
+        .unwrap();
+    assert_eq!(loss.item().unwrap(), 9.0);
+    let g = loss.backward().unwrap();
+    assert_eq!(
+        g.get(&w1).unwrap().to_vec().unwrap(),
+        vec![2.0, 3.0, 4.0, 6.0]
+    );
+    assert_eq!(g.get(&w2).unwrap().to_vec().unwrap(), vec![3.0, 1.0]);
+    assert_eq!(g.len(), 2, "only the requires_grad leaves keep gradients");
+}
+
+#[test]
+fn no_grad_records_nothing() {
+    let Some(dev) = test_device() else { return };
+    let w = Tensor::from_f32(&dev, &[1.0, 2.0], &[2])
+        .unwrap()
+        .requires_grad();
+    let y = no_grad(|| w.mul(&w).unwrap().sum_all().unwrap());
+    assert!(y.op().is_none() && !y.tracks_grad());
+    assert!(matches!(y.backward(), Err(GraphError::Backward(_))));
+    // Recording resumes after the closure.
+    assert!(w.mul(&w).unwrap().op().is_some());
+}
+
+#[test]
+fn detach_stops_the_gradient() {
+    let Some(dev) = test_device() else { return };
+    // y = x * detach(x)  =>  dy/dx = x (not 2x).
+    let x = Tensor::from_f32(&dev, &[3.0, -1.0], &[2])
+        .unwrap()
+        .requires_grad();
+    let y = x.mul(&x.detach()).unwrap();
+    assert_eq!(
+        y.backward().unwrap().get(&x).unwrap().to_vec().unwrap(),
+        vec![3.0, -1.0]
+    );
+}
+
+#[test]
+fn a_shape_error_names_the_op_and_shapes_and_dispatches_nothing() {
+    let Some(dev) = test_device() else { return };
+    let a = Tensor::zeros(&dev, &[32, 784]).unwrap();
+    let b = Tensor::zeros(&dev, &[100, 10]).unwrap();
+    let before = dev.counters();
+    let err = a.matmul(&b).unwrap_err().to_string();
+    assert!(
+        err.contains("matmul") && err.contains("[32, 784]") && err.contains("[100, 10]"),
+        "{err}"
+    );
+    let err = a
+        .add(&Tensor::zeros(&dev, &[3]).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("binary") && err.contains("[32, 784]") && err.contains("[3]"),
+        "{err}"
+    );
+    let labels = Tensor::from_u32(&dev, &[1, 2], &[2]).unwrap();
+    let err = a.softmax_cross_entropy(&labels).unwrap_err().to_string();
+    assert!(err.contains("softmax_cross_entropy"), "{err}");
+    assert_eq!(
+        dev.counters().since(&before).dispatches,
+        0,
+        "shape errors must not dispatch"
+    );
+}
+
+#[test]
+fn a_training_step_is_one_submit_and_no_wait() {
+    let Some(dev) = test_device() else { return };
+    let x = Tensor::from_f32(&dev, &[0.5; 8 * 4], &[8, 4]).unwrap();
+    let labels = Tensor::from_u32(&dev, &[0, 1, 2, 0, 1, 2, 0, 1], &[8]).unwrap();
+    let w = Tensor::from_f32(&dev, &[0.1; 12], &[4, 3])
+        .unwrap()
+        .requires_grad();
+    let velocity = dev.zeros(12 * 4).unwrap();
+    let sgd = kiln_device::ops::optim::SgdStep {
+        lr: 0.1,
+        momentum: 0.9,
+        nesterov: false,
+        weight_decay: 0.0,
+    };
+    // A step drops its graph before submitting, so its buffers rejoin the pool at that submit.
+    let step = || {
+        {
+            let loss = x
+                .matmul(&w)
+                .unwrap()
+                .softmax_cross_entropy(&labels)
+                .unwrap()
+                .mean_all()
+                .unwrap();
+            let g = loss.backward().unwrap();
+            kiln_device::ops::optim::sgd_step(
+                &dev,
+                &sgd,
+                g.get(&w).unwrap().buffer(),
+                w.buffer(),
+                &velocity,
+                12,
+            )
+            .unwrap();
+        }
+        dev.submit();
+    };
+    step();
+    let before = dev.counters();
+    step();
+    let c = dev.counters().since(&before);
+    assert_eq!((c.submits, c.waits, c.pipelines), (1, 0, 0), "{c:?}");
+    assert_eq!(
+        c.buffer_allocations, 0,
+        "the second step must reuse pooled buffers: {c:?}"
+    );
+}
+
+#[test]
+fn an_adapter_filter_that_matches_nothing_is_an_error_not_a_panic() {
+    let opts = kiln_device::DeviceOptions {
+        adapter: Some("no-such-adapter-xyz".into()),
+        backend: None,
+    };
+    let err = kiln_device::Device::with_options(&opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no GPU adapter") && err.contains("apt-get install"),
+        "{err}"
+    );
+    if test_device().is_some() {
+        assert!(
+            err.contains("no-such-adapter-xyz"),
+            "the message names the filter: {err}"
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! Gradients of softmax, the fused cross-entropy, convolution and pooling.
+
+use kiln_device::ops::conv2d::{Conv2dDims, Padding};
+use kiln_device::ops::pool2d::Pool2dDims;
+use kiln_device::reference;
+use kiln_device::testing::to_f32;
+use kiln_graph::Tensor;
+
+use crate::{check, input, setup};
+
+#[test]
+fn softmax_and_log_softmax_gradients() {
+    let Some((dev, mut rng)) = setup(120) else {
+        return;
+    };
+    for log in [false, true] {
+        let x = input(&mut rng, &[3, 7], -3.0, 3.0);
+        check(
+            &dev,
+            &mut rng,
+            &format!("softmax log={log}"),
+            &[x],
+            |t| {
+                if log {
+                    t[0].log_softmax()
+                } else {
+                    t[0].softmax()
+                }
+            },
+            |v| reference::softmax(&v[0], 3, 7, log),
+        );
+    }
+}
+
+#[test]
+fn cross_entropy_gradients_for_labels_and_distributions() {
+    let Some((dev, mut rng)) = setup(121) else {
+        return;
+    };
+    let (rows, cols) = (5, 10);
+    let labels: Vec<u32> = (0..rows).map(|_| rng.below(cols as u64) as u32).collect();
+    let lt = Tensor::from_u32(&dev, &labels, &[rows]).unwrap();
+    let x = input(&mut rng, &[rows, cols], -4.0, 4.0);
+    check(
+        &dev,
+        &mut rng,
+        "sparse xent",
+        &[x],
+        |t| t[0].softmax_cross_entropy(&lt),
+        |v| reference::softmax_xent_sparse(&v[0], &labels, rows, cols),
+    );
+    let mut target = rng.vec(rows * cols, 0.0, 1.0);
+    for r in 0..rows {
+        let s: f64 = target[r * cols..(r + 1) * cols].iter().sum();
+        target[r * cols..(r + 1) * cols]
+            .iter_mut()
+            .for_each(|v| *v /= s);
+    }
+    let tt = Tensor::from_f32(&dev, &to_f32(&target), &[rows, cols]).unwrap();
+    let target: Vec<f64> = to_f32(&target).iter().map(|&v| v as f64).collect();
+    let x = input(&mut rng, &[rows, cols], -4.0, 4.0);
+    check(
+        &dev,
+        &mut rng,
+        "dense xent",
+        &[x],
+        |t| t[0].softmax_cross_entropy(&tt)?.mean_all(),
+        |v| {
+            vec![
+                reference::softmax_xent_dense(&v[0], &target, rows, cols)
+                    .iter()
+                    .sum::<f64>()
+                    / rows as f64,
+            ]
+        },
+    );
+}
+
+#[test]
+fn conv2d_gradients_for_input_kernel_and_bias() {
+    let Some((dev, mut rng)) = setup(122) else {
+        return;
+    };
+    for (h, k, s, padding) in [
+        (5, 3, 1, Padding::Same),
+        (6, 3, 2, Padding::Same),
+        (7, 2, 2, Padding::Valid),
+        (4, 1, 1, Padding::Valid),
+    ] {
+        let d = Conv2dDims {
+            n: 2,
+            h,
+            w: h,
+            c: 2,
+            f: 3,
+            kh: k,
+            kw: k,
+            sh: s,
+            sw: s,
+            padding,
+        };
+        let x = input(&mut rng, &[2, h, h, 2], -1.0, 1.0);
+        let w = input(&mut rng, &[k, k, 2, 3], -1.0, 1.0);
+        let b = input(&mut rng, &[3], -1.0, 1.0);
+        check(
+            &dev,
+            &mut rng,
+            &format!("conv2d {d:?}"),
+            &[x, w, b],
+            |t| t[0].conv2d(&t[1], Some(&t[2]), (s, s), padding),
+            |v| reference::conv2d(&v[0], &v[1], Some(&v[2]), &d),
+        );
+    }
+}
+
+#[test]
+fn pooling_gradients() {
+    let Some((dev, mut rng)) = setup(123) else {
+        return;
+    };
+    for (h, p, s, padding) in [
+        (4, 2, 2, Padding::Valid),
+        (5, 2, 2, Padding::Same),
+        (5, 3, 1, Padding::Same),
+        (6, 3, 2, Padding::Valid),
+    ] {
+        let d = Pool2dDims {
+            n: 2,
+            h,
+            w: h,
+            c: 3,
+            ph: p,
+            pw: p,
+            sh: s,
+            sw: s,
+            padding,
+        };
+        let x = input(&mut rng, &[2, h, h, 3], -1.0, 1.0);
+        check(
+            &dev,
+            &mut rng,
+            &format!("max_pool {d:?}"),
+            &[x],
+            |t| t[0].max_pool2d((p, p), (s, s), padding),
+            |v| reference::max_pool2d(&v[0], &d).0,
+        );
+        let x = input(&mut rng, &[2, h, h, 3], -1.0, 1.0);
+        check(
+            &dev,
+            &mut rng,
+            &format!("avg_pool {d:?}"),
+            &[x],
+            |t| t[0].avg_pool2d((p, p), (s, s), padding),
+            |v| reference::avg_pool2d(&v[0], &d),
+        );
+    }
+    let x = input(&mut rng, &[2, 3, 3, 4], -1.0, 1.0);
+    check(
+        &dev,
+        &mut rng,
+        "global_avg_pool",
+        &[x],
+        |t| t[0].global_avg_pool2d(),
+        |v| {
+            (0..2)
+                .flat_map(|n| (0..4).map(move |c| (n, c)))
+                .map(|(n, c)| (0..9).map(|i| v[0][(n * 9 + i) * 4 + c]).sum::<f64>() / 9.0)
+                .collect()
+        },
+    );
+}
