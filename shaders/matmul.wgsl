@@ -7,7 +7,8 @@
 //
 // Two designs, chosen by adapter type (see the README's matmul figures):
 //   matmul_regtile  CPU-type adapters (lavapipe). Workgroup = 8 invocations = one 256-bit vector
-//                   on llvmpipe; each invocation keeps a 16x8 register tile of C. Per-lane
+//                   on llvmpipe; each invocation keeps a 16x8 register tile of C (16 rows of
+//                   two vec4 accumulators, so a k step is 32 vector FMAs). Per-lane
 //                   storage loads are the cost on llvmpipe, not FMAs, so a large tile that reuses
 //                   every loaded value 8-16 times wins even though it spills.
 //                   Grid: (ceil(N / 64), ceil(M / 16), batch).
@@ -54,20 +55,16 @@ fn matmul_regtile(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
     let col0 = wid.x * (8u * RT_N) + lid.x * RT_N;
     let ao = wid.z * p.a_batch_stride;
     let bo = wid.z * p.b_batch_stride;
-    var acc: array<f32, 128>;
-    for (var i = 0u; i < RT_M * RT_N; i++) {
-        acc[i] = 0.0;
-    }
+    // The 16x8 tile as 16 rows of two vec4s: each k step is 32 vector FMAs.
+    var acc0: array<vec4<f32>, 16>;
+    var acc1: array<vec4<f32>, 16>;
     for (var kk = 0u; kk < p.k; kk++) {
-        var bv: array<f32, 8>;
-        for (var j = 0u; j < RT_N; j++) {
-            bv[j] = load_b(bo, kk, col0 + j);
-        }
+        let b0 = vec4<f32>(load_b(bo, kk, col0), load_b(bo, kk, col0 + 1u), load_b(bo, kk, col0 + 2u), load_b(bo, kk, col0 + 3u));
+        let b1 = vec4<f32>(load_b(bo, kk, col0 + 4u), load_b(bo, kk, col0 + 5u), load_b(bo, kk, col0 + 6u), load_b(bo, kk, col0 + 7u));
         for (var i = 0u; i < RT_M; i++) {
-            let av = load_a(ao, row0 + i, kk);
-            for (var j = 0u; j < RT_N; j++) {
-                acc[i * RT_N + j] = fma(av, bv[j], acc[i * RT_N + j]);
-            }
+            let av = vec4<f32>(load_a(ao, row0 + i, kk));
+            acc0[i] = fma(av, b0, acc0[i]);
+            acc1[i] = fma(av, b1, acc1[i]);
         }
     }
     let co = wid.z * p.c_batch_stride;
@@ -77,7 +74,7 @@ fn matmul_regtile(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
         for (var j = 0u; j < RT_N; j++) {
             let cc = col0 + j;
             if cc < p.n {
-                c[co + r * p.n + cc] = acc[i * RT_N + j];
+                c[co + r * p.n + cc] = select(acc1[i][j % 4u], acc0[i][j % 4u], j < 4u);
             }
         }
     }

@@ -1,1 +1,12 @@
-//! kiln facade
+//! kiln: GPU-first deep-learning training in Rust on any wgpu adapter (Vulkan, Metal, DX12, GL),
+//! with Mesa lavapipe as the software fallback. This facade re-exports the member crates so
+//! users depend on one crate.
+
+pub use kiln_device as device;
+pub use kiln_graph as graph;
+
+/// The names most programs need.
+pub mod prelude {
+    pub use kiln_device::{Device, DeviceError};
+    pub use kiln_graph::{DType, GraphError, Gradients, Padding, Tensor, no_grad};
+}
