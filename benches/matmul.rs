@@ -10,7 +10,14 @@ use std::time::{Duration, Instant};
 use kiln::device::ops::matmul::{MatmulDims, MatmulVariant, matmul_with};
 use kiln::device::{Device, GpuBuffer};
 
-fn time_one(dev: &Device, v: MatmulVariant, a: &GpuBuffer, b: &GpuBuffer, c: &GpuBuffer, d: &MatmulDims) -> anyhow::Result<f64> {
+fn time_one(
+    dev: &Device,
+    v: MatmulVariant,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    c: &GpuBuffer,
+    d: &MatmulDims,
+) -> anyhow::Result<f64> {
     // Warm-up: pipeline creation and first-touch of the buffers are not part of the figure.
     matmul_with(dev, v, a, b, c, d)?;
     dev.synchronize()?;
@@ -30,20 +37,41 @@ fn main() -> anyhow::Result<()> {
     let mut cases: Vec<(String, MatmulDims)> = [256, 512, 1024, 2048]
         .into_iter()
         .filter(|&n| !quick || n <= 512)
-        .map(|n| (format!("{n}x{n}x{n}"), MatmulDims::new(n, n, n, false, false)))
+        .map(|n| {
+            (
+                format!("{n}x{n}x{n}"),
+                MatmulDims::new(n, n, n, false, false),
+            )
+        })
         .collect();
-    cases.push(("32x784 . 784x128 (dense forward)".into(), MatmulDims::new(32, 128, 784, false, false)));
-    cases.push(("(784x32)^T . 32x128 (weight grad)".into(), MatmulDims::new(784, 128, 32, true, false)));
-    cases.push(("32x128 . (784x128)^T (input grad)".into(), MatmulDims::new(32, 784, 128, false, true)));
+    cases.push((
+        "32x784 . 784x128 (dense forward)".into(),
+        MatmulDims::new(32, 128, 784, false, false),
+    ));
+    cases.push((
+        "(784x32)^T . 32x128 (weight grad)".into(),
+        MatmulDims::new(784, 128, 32, true, false),
+    ));
+    cases.push((
+        "32x128 . (784x128)^T (input grad)".into(),
+        MatmulDims::new(32, 784, 128, false, true),
+    ));
     let mut json = Vec::new();
-    println!("{:<36} {:>14} {:>14}", "product (m x k . k x n)", "register tile", "shared tiles");
+    println!(
+        "{:<36} {:>14} {:>14}",
+        "product (m x k . k x n)", "register tile", "shared tiles"
+    );
     for (name, d) in &cases {
         let a = dev.upload(&vec![0.5f32; d.m * d.k])?;
         let b = dev.upload(&vec![0.25f32; d.k * d.n])?;
         let c = dev.alloc((d.m * d.n * 4) as u64)?;
         let reg = time_one(&dev, MatmulVariant::RegisterTile, &a, &b, &c, d)?;
         // The shared-memory design is ~100x slower on CPU adapters: skip the big sizes there.
-        let shared = if dev.info().is_cpu() && d.m * d.n * d.k > 512 * 512 * 512 { None } else { Some(time_one(&dev, MatmulVariant::SharedTiles, &a, &b, &c, d)?) };
+        let shared = if dev.info().is_cpu() && d.m * d.n * d.k > 512 * 512 * 512 {
+            None
+        } else {
+            Some(time_one(&dev, MatmulVariant::SharedTiles, &a, &b, &c, d)?)
+        };
         let fmt = |g: Option<f64>| g.map_or("skipped".to_string(), |g| format!("{g:.2} GFLOP/s"));
         println!("{name:<36} {:>14} {:>14}", fmt(Some(reg)), fmt(shared));
         json.push(format!(
@@ -56,6 +84,12 @@ fn main() -> anyhow::Result<()> {
     }
     std::fs::create_dir_all("target/bench")?;
     let adapter = dev.info().to_string().replace('"', "'");
-    std::fs::write("target/bench/matmul.json", format!("{{\"adapter\":\"{adapter}\",\"results\":[{}]}}\n", json.join(",")))?;
+    std::fs::write(
+        "target/bench/matmul.json",
+        format!(
+            "{{\"adapter\":\"{adapter}\",\"results\":[{}]}}\n",
+            json.join(",")
+        ),
+    )?;
     Ok(())
 }

@@ -15,7 +15,8 @@ fn spirals(n: usize, rng: &mut Rng) -> (Vec<f32>, Vec<u32>) {
     for class in 0..2u32 {
         for i in 0..n {
             let r = i as f64 / n as f64 * 5.0 + 0.5;
-            let t = 1.25 * i as f64 / n as f64 * std::f64::consts::TAU + class as f64 * std::f64::consts::PI;
+            let t = 1.25 * i as f64 / n as f64 * std::f64::consts::TAU
+                + class as f64 * std::f64::consts::PI;
             x.push((r * t.cos() / 5.5 + 0.04 * (rng.uniform() - 0.5)) as f32);
             x.push((r * t.sin() / 5.5 + 0.04 * (rng.uniform() - 0.5)) as f32);
             y.push(class);
@@ -27,7 +28,9 @@ fn spirals(n: usize, rng: &mut Rng) -> (Vec<f32>, Vec<u32>) {
 /// Glorot-uniform [fan_in, fan_out] weights (Keras's default kernel initializer).
 fn glorot(dev: &Device, rng: &mut Rng, fan_in: usize, fan_out: usize) -> anyhow::Result<Tensor> {
     let limit = (6.0 / (fan_in + fan_out) as f64).sqrt();
-    let w: Vec<f32> = (0..fan_in * fan_out).map(|_| ((rng.uniform() * 2.0 - 1.0) * limit) as f32).collect();
+    let w: Vec<f32> = (0..fan_in * fan_out)
+        .map(|_| ((rng.uniform() * 2.0 - 1.0) * limit) as f32)
+        .collect();
     Ok(Tensor::from_f32(dev, &w, &[fan_in, fan_out])?.requires_grad())
 }
 
@@ -47,7 +50,15 @@ fn main() -> anyhow::Result<()> {
         glorot(&dev, &mut rng, 64, 2)?,
         Tensor::zeros(&dev, &[2])?.requires_grad(),
     ];
-    let moments: Vec<(Tensor, Tensor)> = params.iter().map(|p| Ok((Tensor::zeros(&dev, p.shape())?, Tensor::zeros(&dev, p.shape())?))).collect::<anyhow::Result<_>>()?;
+    let moments: Vec<(Tensor, Tensor)> = params
+        .iter()
+        .map(|p| {
+            Ok((
+                Tensor::zeros(&dev, p.shape())?,
+                Tensor::zeros(&dev, p.shape())?,
+            ))
+        })
+        .collect::<anyhow::Result<_>>()?;
     let forward = |x: &Tensor| -> anyhow::Result<Tensor> {
         let h = x.matmul(&params[0])?.add(&params[1])?.tanh()?;
         let h = h.matmul(&params[2])?.add(&params[3])?.tanh()?;
@@ -59,10 +70,25 @@ fn main() -> anyhow::Result<()> {
         let loss = {
             let loss = forward(&x)?.softmax_cross_entropy(&y)?.mean_all()?;
             let grads = loss.backward()?;
-            let step = AdamStep { lr: 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0, t: epoch };
+            let step = AdamStep {
+                lr: 0.02,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-7,
+                weight_decay: 0.0,
+                t: epoch,
+            };
             for (p, (m, v)) in params.iter().zip(&moments) {
                 let g = grads.get(p).expect("every parameter has a gradient");
-                adam_step(&dev, &step, g.buffer(), p.buffer(), m.buffer(), v.buffer(), p.numel())?;
+                adam_step(
+                    &dev,
+                    &step,
+                    g.buffer(),
+                    p.buffer(),
+                    m.buffer(),
+                    v.buffer(),
+                    p.numel(),
+                )?;
             }
             loss.detach()
         };
@@ -73,12 +99,18 @@ fn main() -> anyhow::Result<()> {
                 Ok(pred.iter().zip(&ys).filter(|(a, b)| a == b).count())
             })?;
             accuracy = correct as f64 / n as f64;
-            println!("epoch {epoch:3}  loss {:.4}  accuracy {accuracy:.3}", loss.item()?);
+            println!(
+                "epoch {epoch:3}  loss {:.4}  accuracy {accuracy:.3}",
+                loss.item()?
+            );
         }
     }
     if let Ok(target) = std::env::var("KILN_TARGET_ACC") {
         let target: f64 = target.parse()?;
-        anyhow::ensure!(accuracy >= target, "accuracy {accuracy:.3} is below KILN_TARGET_ACC={target}");
+        anyhow::ensure!(
+            accuracy >= target,
+            "accuracy {accuracy:.3} is below KILN_TARGET_ACC={target}"
+        );
     }
     Ok(())
 }

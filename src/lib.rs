@@ -8,5 +8,5 @@ pub use kiln_graph as graph;
 /// The names most programs need.
 pub mod prelude {
     pub use kiln_device::{Device, DeviceError};
-    pub use kiln_graph::{DType, GraphError, Gradients, Padding, Tensor, no_grad};
+    pub use kiln_graph::{DType, Gradients, GraphError, Padding, Tensor, no_grad};
 }
