@@ -4,6 +4,13 @@
 cd "$(dirname "$0")/.."
 . scripts/env.sh mesa-vulkan-drivers libvulkan1
 export REQUIRE_GPU=1
+# The real TensorBoard checks our event files (../shared/tbcheck, present in CI).
+if [ -f ../shared/tbcheck/setup.sh ]; then
+    export TBCHECK_VENV="$PWD/.tbcheck-venv" KILN_REQUIRE_TBCHECK=1
+    bash ../shared/tbcheck/setup.sh
+else
+    echo "kiln: ../shared/tbcheck not found: the real-TensorBoard checks will be skipped" >&2
+fi
 set -x
 # Style gates need rustup's rustfmt and clippy components (in rustup's default profile).
 if cargo fmt --version >/dev/null 2>&1; then cargo fmt --all -- --check; else echo "kiln: rustfmt missing (rustup component add rustfmt): format check skipped" >&2; fi

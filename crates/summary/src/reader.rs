@@ -1,0 +1,95 @@
+//! `EventReader`: reads an event file back, verifying both CRCs of every record. A file that ends
+//! inside a record yields `Truncated` (normal while a writer appends); a CRC mismatch yields
+//! `CrcMismatch` with the record's byte offset, and reading stops there, as TensorBoard does.
+
+use std::path::Path;
+
+use prost::Message;
+
+use crate::error::{Result, SummaryError, io_err};
+use crate::proto::{Event, dtype, event::What};
+use crate::record::{Decoded, decode_record};
+
+/// Iterator over the events of one file.
+pub struct EventReader {
+    path: String,
+    data: Vec<u8>,
+    offset: usize,
+    done: bool,
+}
+
+impl EventReader {
+    /// Opens (reads) an event file.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let p = path.as_ref();
+        let data = std::fs::read(p).map_err(io_err(p))?;
+        Ok(Self {
+            path: p.display().to_string(),
+            data,
+            offset: 0,
+            done: false,
+        })
+    }
+}
+
+impl Iterator for EventReader {
+    type Item = Result<Event>;
+
+    fn next(&mut self) -> Option<Result<Event>> {
+        if self.done || self.offset >= self.data.len() {
+            return None;
+        }
+        let offset = self.offset as u64;
+        let path = self.path.clone();
+        let item = match decode_record(&self.data[self.offset..]) {
+            Decoded::Record(payload, size) => {
+                self.offset += size;
+                return Some(Event::decode(payload).map_err(|e| {
+                    self.done = true;
+                    SummaryError::Decode {
+                        path,
+                        offset,
+                        message: e.to_string(),
+                    }
+                }));
+            }
+            Decoded::Truncated => SummaryError::Truncated { path, offset },
+            Decoded::BadCrc(what, stored, computed) => SummaryError::CrcMismatch {
+                path,
+                offset,
+                what,
+                stored,
+                computed,
+            },
+        };
+        self.done = true;
+        Some(Err(item))
+    }
+}
+
+/// Every event of a file; fails on the first damaged record.
+pub fn read_events(path: impl AsRef<Path>) -> Result<Vec<Event>> {
+    EventReader::open(path)?.collect()
+}
+
+/// (step, value) of every scalar with `tag`, in either the TF2 tensor or legacy simple_value form.
+pub fn scalars(events: &[Event], tag: &str) -> Vec<(i64, f32)> {
+    let mut out = Vec::new();
+    for e in events {
+        let Some(What::Summary(s)) = &e.what else {
+            continue;
+        };
+        for v in s.value.iter().filter(|v| v.tag == tag) {
+            let value = match (&v.tensor, v.simple_value) {
+                (Some(t), _) if t.dtype == dtype::FLOAT && t.tensor_content.len() == 4 => {
+                    f32::from_le_bytes(t.tensor_content[..4].try_into().expect("4 bytes"))
+                }
+                (Some(t), _) if t.dtype == dtype::FLOAT && t.float_val.len() == 1 => t.float_val[0],
+                (None, Some(x)) => x,
+                _ => continue,
+            };
+            out.push((e.step, value));
+        }
+    }
+    out
+}
