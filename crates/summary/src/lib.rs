@@ -17,7 +17,9 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod graph;
 pub mod histogram;
+pub mod hparams;
 pub mod image;
 pub mod proto;
 mod reader;
@@ -25,6 +27,8 @@ pub mod record;
 mod writer;
 
 pub use error::{Result, SummaryError};
+pub use graph::GraphNode;
+pub use hparams::HParam;
 pub use image::Pixels;
 pub use reader::{EventReader, read_events, scalars};
 pub use writer::{Clock, EventWriter, Image};

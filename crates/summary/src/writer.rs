@@ -148,9 +148,14 @@ impl EventWriter {
         Ok(())
     }
 
+    /// The writer's clock, in seconds since the epoch.
+    pub fn now(&mut self) -> f64 {
+        (self.clock)()
+    }
+
     /// Appends one summary value at `step`.
     pub fn write_value(&mut self, value: Value, step: i64) -> Result<()> {
-        let wall_time = (self.clock)();
+        let wall_time = self.now();
         self.write_event(&Event {
             wall_time,
             step,

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use kiln_summary::{EventWriter, Image, Pixels};
+use kiln_summary::{EventWriter, GraphNode, HParam, Image, Pixels};
 
 /// (tbcheck dir, venv python), or None after printing why the check cannot run here.
 fn tbcheck() -> Option<(PathBuf, PathBuf)> {
@@ -66,6 +66,44 @@ fn write_run(logdir: &std::path::Path) {
     };
     train.add_images("samples", &[im, im], 3, 0).unwrap();
     train.add_text("notes", "kiln **run** notes", 0).unwrap();
+    let node = |name: &str, op: &str, input: &[&str], shape: &[i64]| GraphNode {
+        name: name.into(),
+        op: op.into(),
+        inputs: input.iter().map(|s| s.to_string()).collect(),
+        output_shape: Some(shape.to_vec()),
+        attrs: vec![("layer".into(), op.into())],
+    };
+    train
+        .add_graph(&[
+            node("input", "InputLayer", &[], &[-1, 28, 28]),
+            node("sequential/flatten", "Flatten", &["input"], &[-1, 784]),
+            node(
+                "sequential/dense",
+                "Dense",
+                &["sequential/flatten"],
+                &[-1, 128],
+            ),
+            node(
+                "sequential/dense_1",
+                "Dense",
+                &["sequential/dense"],
+                &[-1, 10],
+            ),
+        ])
+        .unwrap();
+    let hp = [
+        ("learning_rate", HParam::Num(1e-3)),
+        ("optimizer", HParam::Str("adam".into())),
+        ("batch_norm", HParam::Bool(false)),
+    ];
+    let mut root = EventWriter::create(logdir).unwrap();
+    root.add_hparams_config(
+        &hp,
+        &[("train", "epoch_loss"), ("validation", "epoch_loss")],
+    )
+    .unwrap();
+    root.add_hparams(&hp, "").unwrap();
+    root.add_hparams_end(true).unwrap();
 }
 
 #[test]
@@ -90,13 +128,15 @@ fn tensorboard_loads_every_kind_of_summary_kiln_writes() {
             "histogram:train/sequential/dense/kernel/histogram==8",
             "image:train/samples>=1",
             "text:train/notes>=1",
+            "graph:train",
+            "hparams:.",
         ])
         .output()
         .expect("running tbcheck.py");
     let report =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "tbcheck failed:\n{report}");
-    eprintln!("{report}");
+    eprintln!("{report}"); // the inventory, for the CI log
     let served = Command::new("bash")
         .arg(dir.join("serve_check.sh"))
         .arg(&logdir)
