@@ -26,6 +26,8 @@ pub enum ShaderFile {
     Fill,
     /// `optim.wgsl`
     Optim,
+    /// `metrics.wgsl`
+    Metrics,
 }
 
 macro_rules! shader {
@@ -40,7 +42,7 @@ macro_rules! shader {
 
 impl ShaderFile {
     /// Every shader file.
-    pub const ALL: [ShaderFile; 10] = [
+    pub const ALL: [ShaderFile; 11] = [
         ShaderFile::Elementwise,
         ShaderFile::Matmul,
         ShaderFile::Reduce,
@@ -51,6 +53,7 @@ impl ShaderFile {
         ShaderFile::Random,
         ShaderFile::Fill,
         ShaderFile::Optim,
+        ShaderFile::Metrics,
     ];
 
     /// File name under `shaders/`.
@@ -66,6 +69,7 @@ impl ShaderFile {
             ShaderFile::Random => "random.wgsl",
             ShaderFile::Fill => "fill.wgsl",
             ShaderFile::Optim => "optim.wgsl",
+            ShaderFile::Metrics => "metrics.wgsl",
         }
     }
 
@@ -82,6 +86,7 @@ impl ShaderFile {
             ShaderFile::Random => shader!("random.wgsl"),
             ShaderFile::Fill => shader!("fill.wgsl"),
             ShaderFile::Optim => shader!("optim.wgsl"),
+            ShaderFile::Metrics => shader!("metrics.wgsl"),
         }
     }
 }
@@ -120,6 +125,11 @@ pub enum Kernel {
     SgdStep,
     AdamStep,
     RmspropStep,
+    CorrectSparse,
+    CorrectDense,
+    CorrectBinary,
+    AccumulateMean,
+    ConfusionUpdate,
 }
 
 /// Where a kernel lives and what it binds.
@@ -151,7 +161,7 @@ const fn spec(
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 30] = {
+    pub const ALL: [Kernel; 35] = {
         use Kernel::*;
         [
             Unary,
@@ -184,6 +194,11 @@ impl Kernel {
             SgdStep,
             AdamStep,
             RmspropStep,
+            CorrectSparse,
+            CorrectDense,
+            CorrectBinary,
+            AccumulateMean,
+            ConfusionUpdate,
         ]
     };
 
@@ -222,6 +237,11 @@ impl Kernel {
             SgdStep => spec(F::Optim, "sgd_step", 1, 2),
             AdamStep => spec(F::Optim, "adam_step", 1, 3),
             RmspropStep => spec(F::Optim, "rmsprop_step", 1, 4),
+            CorrectSparse => spec(F::Metrics, "correct_sparse", 2, 1),
+            CorrectDense => spec(F::Metrics, "correct_dense", 2, 1),
+            CorrectBinary => spec(F::Metrics, "correct_binary", 2, 1),
+            AccumulateMean => spec(F::Metrics, "accumulate_mean", 1, 1),
+            ConfusionUpdate => spec(F::Metrics, "confusion_update", 2, 1),
         }
     }
 

@@ -42,6 +42,7 @@ mod pending;
 mod pipelines;
 mod readback;
 pub mod reference;
+pub mod rng;
 pub mod testing;
 
 pub use buffer::GpuBuffer;

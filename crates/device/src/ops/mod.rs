@@ -6,6 +6,7 @@ pub mod conv2d;
 pub mod elementwise;
 pub mod fill;
 pub mod matmul;
+pub mod metrics;
 pub mod optim;
 pub mod pool2d;
 pub mod random;

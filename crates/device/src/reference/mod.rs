@@ -5,9 +5,11 @@
 // Index loops mirror the kernels' index arithmetic on purpose: the oracle should read like it.
 #![allow(clippy::needless_range_loop)]
 
+mod metrics;
 mod nn;
 mod optim;
 
+pub use metrics::*;
 pub use nn::*;
 pub use optim::*;
 

@@ -5,6 +5,7 @@
 
 mod elementwise;
 mod matmul;
+mod metrics;
 mod nn;
 mod optim;
 mod reduce;
