@@ -4,6 +4,7 @@
 
 pub use kiln_device as device;
 pub use kiln_graph as graph;
+pub use kiln_nn as nn;
 pub use kiln_summary as summary;
 
 /// The names most programs need.

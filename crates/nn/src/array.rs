@@ -1,0 +1,118 @@
+//! `Array`: host-side data for fit / evaluate / predict (Keras takes NumPy arrays): f32 values
+//! or u32 labels, with a shape whose first dimension is the sample count.
+
+use kiln_graph::{Device, Tensor};
+
+use crate::error::{NnError, Result};
+
+/// Element storage.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Data {
+    /// Inputs, targets, predictions.
+    F32(Vec<f32>),
+    /// Integer class labels.
+    U32(Vec<u32>),
+}
+
+/// A host array; `shape[0]` is the number of samples.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Array {
+    /// Values, row-major.
+    pub data: Data,
+    /// Shape, samples first.
+    pub shape: Vec<usize>,
+}
+
+impl Array {
+    /// An f32 array; errors when the shape does not hold `data.len()` values.
+    pub fn f32(data: Vec<f32>, shape: &[usize]) -> Result<Self> {
+        Self::new(Data::F32(data), shape)
+    }
+
+    /// A u32 array (labels).
+    pub fn u32(data: Vec<u32>, shape: &[usize]) -> Result<Self> {
+        Self::new(Data::U32(data), shape)
+    }
+
+    fn new(data: Data, shape: &[usize]) -> Result<Self> {
+        let len = match &data {
+            Data::F32(v) => v.len(),
+            Data::U32(v) => v.len(),
+        };
+        if shape.is_empty() || shape.iter().product::<usize>() != len {
+            return Err(NnError::Input(format!(
+                "{len} values do not fill an array of shape {shape:?} (the first dimension counts samples)"
+            )));
+        }
+        Ok(Self {
+            data,
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.shape[0]
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.shape[0] == 0
+    }
+
+    /// Values per sample.
+    pub fn row_size(&self) -> usize {
+        self.shape[1..].iter().product()
+    }
+
+    /// The f32 values, if this is an f32 array.
+    pub fn as_f32(&self) -> Option<&[f32]> {
+        match &self.data {
+            Data::F32(v) => Some(v),
+            Data::U32(_) => None,
+        }
+    }
+
+    /// The u32 values, if this is a label array.
+    pub fn as_u32(&self) -> Option<&[u32]> {
+        match &self.data {
+            Data::U32(v) => Some(v),
+            Data::F32(_) => None,
+        }
+    }
+
+    /// The samples at `indices`, in that order.
+    pub fn gather(&self, indices: &[usize]) -> Array {
+        let r = self.row_size();
+        let mut shape = self.shape.clone();
+        shape[0] = indices.len();
+        let data = match &self.data {
+            Data::F32(v) => Data::F32(
+                indices
+                    .iter()
+                    .flat_map(|&i| v[i * r..(i + 1) * r].iter().copied())
+                    .collect(),
+            ),
+            Data::U32(v) => Data::U32(
+                indices
+                    .iter()
+                    .flat_map(|&i| v[i * r..(i + 1) * r].iter().copied())
+                    .collect(),
+            ),
+        };
+        Array { data, shape }
+    }
+
+    /// Samples `start..end`.
+    pub fn slice(&self, start: usize, end: usize) -> Array {
+        self.gather(&(start..end).collect::<Vec<_>>())
+    }
+
+    /// Uploads to the GPU (never waits).
+    pub fn to_tensor(&self, device: &Device) -> Result<Tensor> {
+        Ok(match &self.data {
+            Data::F32(v) => Tensor::from_f32(device, v, &self.shape)?,
+            Data::U32(v) => Tensor::from_u32(device, v, &self.shape)?,
+        })
+    }
+}

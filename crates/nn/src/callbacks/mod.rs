@@ -1,0 +1,68 @@
+//! The `Callback` trait (Keras's `keras.callbacks.Callback`) and the built-in callbacks.
+//! Callbacks see host-side `Logs` only, at the points where `fit` reads metrics back; they never
+//! touch the GPU directly (the TensorBoard callback reads weights through the model).
+
+mod tensorboard;
+
+pub use tensorboard::{TensorBoard, UpdateFreq};
+
+use crate::array::Array;
+use crate::error::Result;
+use crate::logs::Logs;
+use crate::sequential::Sequential;
+
+/// What `fit` tells callbacks when training starts.
+pub struct TrainInfo<'a> {
+    /// Epochs `fit` will run up to.
+    pub epochs: usize,
+    /// Steps (batches) per epoch.
+    pub steps_per_epoch: usize,
+    /// The training inputs (after any validation split).
+    pub train_x: &'a Array,
+    /// Validation inputs and targets, if any.
+    pub validation: Option<(&'a Array, &'a Array)>,
+}
+
+/// Hooks into `fit`. Every method has a default that does nothing.
+pub trait Callback {
+    /// Before the first epoch.
+    fn on_train_begin(&mut self, _model: &Sequential, _info: &TrainInfo<'_>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Before each epoch (0-based).
+    fn on_epoch_begin(&mut self, _epoch: usize, _model: &Sequential) -> Result<()> {
+        Ok(())
+    }
+
+    /// Every `batch_interval()` steps: running epoch means so far; `global_step` counts steps
+    /// from the start of training.
+    fn on_batch_end(&mut self, _global_step: u64, _logs: &Logs, _model: &Sequential) -> Result<()> {
+        Ok(())
+    }
+
+    /// After each epoch, with training and validation logs. Return `true` to stop training.
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        _logs: &Logs,
+        _model: &mut Sequential,
+    ) -> Result<bool> {
+        Ok(false)
+    }
+
+    /// After training, with the last epoch's logs.
+    fn on_train_end(&mut self, _logs: &Logs, _model: &Sequential) -> Result<()> {
+        Ok(())
+    }
+
+    /// Steps between `on_batch_end` calls (None: never). `fit` reads metrics back at these points.
+    fn batch_interval(&self) -> Option<usize> {
+        None
+    }
+
+    /// Whether validation should also compute a confusion matrix (put in `Logs::confusion`).
+    fn wants_confusion_matrix(&self) -> bool {
+        false
+    }
+}

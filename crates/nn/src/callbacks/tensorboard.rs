@@ -1,0 +1,317 @@
+//! The `TensorBoard` callback: writes what Keras's does (runs `<log_dir>/train` and
+//! `<log_dir>/validation`, `epoch_*` scalars with the `val_` prefix stripped, the learning rate,
+//! per-layer weight histograms every `histogram_freq` epochs, batch-level scalars every
+//! `update_freq` batches) and what Keras users add by hand: the model graph as a real GraphDef,
+//! a few input samples as images, a validation confusion matrix per epoch (image and table),
+//! seconds per epoch, and hyperparameters for the HParams tab.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use kiln_summary::{EventWriter, HParam, Image, Pixels};
+
+use crate::callbacks::{Callback, TrainInfo};
+use crate::error::Result;
+use crate::logs::Logs;
+use crate::sequential::Sequential;
+
+/// When batch-level scalars are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateFreq {
+    /// Only per epoch (Keras's default "epoch").
+    Epoch,
+    /// Also every n batches (`batch_loss`, `batch_accuracy` at the global step).
+    Batches(usize),
+}
+
+/// Keras's `keras.callbacks.TensorBoard`, plus the graph, sample images, confusion matrix and
+/// hparams.
+pub struct TensorBoard {
+    log_dir: PathBuf,
+    /// Weight histograms every this many epochs (0: never).
+    pub histogram_freq: usize,
+    /// Write the model graph.
+    pub write_graph: bool,
+    /// Write up to this many training inputs as images (image-shaped inputs only).
+    pub write_images: usize,
+    /// Batch-level scalars.
+    pub update_freq: UpdateFreq,
+    /// Validation confusion matrix per epoch (integer labels only).
+    pub confusion_matrix: bool,
+    /// Hyperparameters for the HParams tab.
+    pub hparams: Vec<(String, HParam)>,
+    train: Option<EventWriter>,
+    validation: Option<EventWriter>,
+    root: Option<EventWriter>,
+    epoch_start: Option<Instant>,
+}
+
+impl TensorBoard {
+    /// Writes under `log_dir`, Keras's defaults plus the graph (histograms off, per-epoch scalars).
+    pub fn new(log_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            log_dir: log_dir.into(),
+            histogram_freq: 0,
+            write_graph: true,
+            write_images: 0,
+            update_freq: UpdateFreq::Epoch,
+            confusion_matrix: false,
+            hparams: Vec::new(),
+            train: None,
+            validation: None,
+            root: None,
+            epoch_start: None,
+        }
+    }
+
+    /// Weight histograms every `n` epochs.
+    pub fn histogram_freq(mut self, n: usize) -> Self {
+        self.histogram_freq = n;
+        self
+    }
+
+    /// Up to `n` training inputs as images.
+    pub fn write_images(mut self, n: usize) -> Self {
+        self.write_images = n;
+        self
+    }
+
+    /// Batch-level scalars.
+    pub fn update_freq(mut self, f: UpdateFreq) -> Self {
+        self.update_freq = f;
+        self
+    }
+
+    /// A validation confusion matrix per epoch.
+    pub fn confusion_matrix(mut self, yes: bool) -> Self {
+        self.confusion_matrix = yes;
+        self
+    }
+
+    /// Hyperparameters shown in the HParams tab.
+    pub fn hparams(mut self, hp: &[(&str, HParam)]) -> Self {
+        self.hparams = hp.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        self
+    }
+
+    fn write_samples(&mut self, info: &TrainInfo<'_>) -> Result<()> {
+        let x = info.train_x;
+        let (Some(values), Some(train)) = (x.as_f32(), self.train.as_mut()) else {
+            return Ok(());
+        };
+        let (h, w, c) = match x.shape[1..] {
+            [h, w] => (h, w, 1),
+            [h, w, c] if matches!(c, 1 | 3 | 4) => (h, w, c),
+            _ => return Ok(()),
+        };
+        let n = self.write_images.min(x.len());
+        let per = h * w * c;
+        let images: Vec<Image<'_>> = (0..n)
+            .map(|i| Image {
+                pixels: Pixels::F32(&values[i * per..(i + 1) * per]),
+                height: h,
+                width: w,
+                channels: c,
+            })
+            .collect();
+        if !images.is_empty() {
+            train.add_images("input_samples", &images, n, 0)?;
+        }
+        Ok(())
+    }
+
+    fn write_histograms(&mut self, epoch: usize, model: &Sequential) -> Result<()> {
+        let weights = model.weights();
+        let bufs: Vec<&kiln_device::GpuBuffer> =
+            weights.iter().map(|(_, w)| w.value.buffer()).collect();
+        // One readback for every weight of the model, only on histogram epochs.
+        let raw = model.device().read_back(&bufs)?;
+        let train = self.train.as_mut().expect("created in on_train_begin");
+        for ((name, _), bytes) in weights.iter().zip(raw) {
+            let values: Vec<f32> = bytemuck_f32(&bytes);
+            train.add_histogram(
+                &format!("{}/{name}/histogram", model.name()),
+                &values,
+                epoch as i64,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn bytemuck_f32(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+        .collect()
+}
+
+/// A confusion matrix as an RGB heat map (rows: true label, columns: predicted), each row
+/// normalised, `cell` pixels per entry, white (0) to dark blue (1).
+pub fn confusion_image(classes: usize, counts: &[u32], cell: usize) -> (Vec<u8>, usize) {
+    let side = classes * cell;
+    let mut px = vec![0u8; side * side * 3];
+    for r in 0..classes {
+        let total: u32 = counts[r * classes..(r + 1) * classes].iter().sum();
+        for c in 0..classes {
+            let f = if total > 0 {
+                counts[r * classes + c] as f32 / total as f32
+            } else {
+                0.0
+            };
+            let rgb = [
+                255.0 * (1.0 - f * 0.9),
+                255.0 * (1.0 - f * 0.7),
+                255.0 * (1.0 - f * 0.3),
+            ];
+            for y in r * cell..(r + 1) * cell {
+                for x in c * cell..(c + 1) * cell {
+                    let border = y % cell == 0 || x % cell == 0;
+                    for k in 0..3 {
+                        px[(y * side + x) * 3 + k] = if border { 200 } else { rgb[k] as u8 };
+                    }
+                }
+            }
+        }
+    }
+    (px, side)
+}
+
+fn confusion_markdown(classes: usize, counts: &[u32]) -> String {
+    let mut s = String::from("| true \\ predicted |");
+    s += &(0..classes).map(|c| format!(" {c} |")).collect::<String>();
+    s += "\n|---|";
+    s += &"---:|".repeat(classes);
+    for r in 0..classes {
+        s += &format!("\n| **{r}** |");
+        s += &counts[r * classes..(r + 1) * classes]
+            .iter()
+            .map(|v| format!(" {v} |"))
+            .collect::<String>();
+    }
+    s
+}
+
+impl Callback for TensorBoard {
+    fn on_train_begin(&mut self, model: &Sequential, info: &TrainInfo<'_>) -> Result<()> {
+        let mut train = EventWriter::create(self.log_dir.join("train"))?;
+        if self.write_graph {
+            train.add_graph(&model.graph_nodes())?;
+            train.add_text("model_summary", &format!("```\n{}```", model.summary()), 0)?;
+        }
+        self.train = Some(train);
+        if info.validation.is_some() {
+            self.validation = Some(EventWriter::create(self.log_dir.join("validation"))?);
+        }
+        if !self.hparams.is_empty() {
+            let mut root = EventWriter::create(&self.log_dir)?;
+            let hp: Vec<(&str, HParam)> = self
+                .hparams
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect();
+            let mut metrics = vec![("train", "epoch_loss"), ("train", "epoch_accuracy")];
+            if info.validation.is_some() {
+                metrics.extend([
+                    ("validation", "epoch_loss"),
+                    ("validation", "epoch_accuracy"),
+                ]);
+            }
+            root.add_hparams_config(&hp, &metrics)?;
+            root.add_hparams(&hp, "")?;
+            root.flush()?;
+            self.root = Some(root);
+        }
+        if self.write_images > 0 {
+            self.write_samples(info)?;
+        }
+        Ok(())
+    }
+
+    fn on_epoch_begin(&mut self, _epoch: usize, _model: &Sequential) -> Result<()> {
+        self.epoch_start = Some(Instant::now());
+        Ok(())
+    }
+
+    fn on_batch_end(&mut self, global_step: u64, logs: &Logs, _model: &Sequential) -> Result<()> {
+        if let Some(train) = self.train.as_mut() {
+            for (k, v) in &logs.values {
+                train.add_scalar(&format!("batch_{k}"), *v, global_step as i64)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Sequential) -> Result<bool> {
+        let step = epoch as i64;
+        let seconds = self.epoch_start.map_or(0.0, |t| t.elapsed().as_secs_f32());
+        let train = self.train.as_mut().expect("created in on_train_begin");
+        for (k, v) in &logs.values {
+            match k.strip_prefix("val_") {
+                Some(stripped) => {
+                    if let Some(val) = self.validation.as_mut() {
+                        val.add_scalar(&format!("epoch_{stripped}"), *v, step)?;
+                    }
+                }
+                None => train.add_scalar(&format!("epoch_{k}"), *v, step)?,
+            }
+        }
+        train.add_scalar("epoch_time", seconds, step)?;
+        if let (Some((classes, counts)), Some(val)) = (&logs.confusion, self.validation.as_mut()) {
+            let (px, side) = confusion_image(*classes, counts, 24);
+            val.add_image(
+                "confusion_matrix",
+                Image {
+                    pixels: Pixels::U8(&px),
+                    height: side,
+                    width: side,
+                    channels: 3,
+                },
+                step,
+            )?;
+            val.add_text(
+                "confusion_matrix",
+                &confusion_markdown(*classes, counts),
+                step,
+            )?;
+        }
+        if self.histogram_freq > 0 && epoch % self.histogram_freq == 0 {
+            self.write_histograms(epoch, model)?;
+        }
+        for w in [self.train.as_mut(), self.validation.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            w.flush()?;
+        }
+        Ok(false)
+    }
+
+    fn on_train_end(&mut self, _logs: &Logs, _model: &Sequential) -> Result<()> {
+        if let Some(root) = self.root.as_mut() {
+            root.add_hparams_end(true)?;
+        }
+        for w in [
+            self.train.as_mut(),
+            self.validation.as_mut(),
+            self.root.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            w.flush()?;
+        }
+        Ok(())
+    }
+
+    fn batch_interval(&self) -> Option<usize> {
+        match self.update_freq {
+            UpdateFreq::Epoch => None,
+            UpdateFreq::Batches(n) => Some(n.max(1)),
+        }
+    }
+
+    fn wants_confusion_matrix(&self) -> bool {
+        self.confusion_matrix
+    }
+}

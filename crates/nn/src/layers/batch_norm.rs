@@ -1,0 +1,109 @@
+//! `BatchNormalization` over the last (channel) axis, with Keras's defaults (momentum 0.99,
+//! epsilon 1e-3) and its moving mean and variance as non-trainable weights.
+
+use kiln_graph::{Tensor, no_grad};
+
+use crate::error::{NnError, Result};
+use crate::init::Initializer;
+use crate::layer::{BuildCtx, CallCtx, Layer, Weight};
+use crate::layers::not_built;
+
+/// Normalises each channel: in training with the batch statistics (and updates the moving
+/// averages), at inference with the moving averages.
+pub struct BatchNormalization {
+    momentum: f32,
+    epsilon: f32,
+    w: Option<[Weight; 4]>, // gamma, beta, moving_mean, moving_variance
+}
+
+impl Default for BatchNormalization {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BatchNormalization {
+    /// Keras defaults.
+    pub fn new() -> Self {
+        Self {
+            momentum: 0.99,
+            epsilon: 1e-3,
+            w: None,
+        }
+    }
+
+    /// Moving-average momentum.
+    pub fn momentum(mut self, m: f32) -> Self {
+        self.momentum = m;
+        self
+    }
+}
+
+impl Layer for BatchNormalization {
+    fn class_name(&self) -> &'static str {
+        "BatchNormalization"
+    }
+
+    fn build(&mut self, input_shape: &[usize], ctx: &mut BuildCtx<'_>) -> Result<Vec<usize>> {
+        let &c = input_shape.last().ok_or_else(|| {
+            NnError::Config("BatchNormalization needs an input with a channel axis".into())
+        })?;
+        self.w = Some([
+            ctx.add_weight("gamma", &[c], Initializer::Ones, true)?,
+            ctx.add_weight("beta", &[c], Initializer::Zeros, true)?,
+            ctx.add_weight("moving_mean", &[c], Initializer::Zeros, false)?,
+            ctx.add_weight("moving_variance", &[c], Initializer::Ones, false)?,
+        ]);
+        Ok(input_shape.to_vec())
+    }
+
+    fn call(&self, x: &Tensor, ctx: &CallCtx) -> Result<Tensor> {
+        let [gamma, beta, mm, mv] = self
+            .w
+            .as_ref()
+            .ok_or_else(|| not_built("BatchNormalization"))?;
+        let c = *x.shape().last().expect("built with a channel axis");
+        let flat = x.reshape(&[x.numel() / c, c])?;
+        let (mean, var) = if ctx.training {
+            // Batch statistics over every axis but the channel one (biased variance, as Keras).
+            let mean = flat.mean(0, false)?;
+            let var = flat.sub(&mean)?.powf(2.0)?.mean(0, false)?;
+            // moving = momentum * moving + (1 - momentum) * batch, written in place in command
+            // order, so this step's forward still read the old values.
+            no_grad(|| -> Result<()> {
+                for (moving, batch) in [(&mm.value, &mean), (&mv.value, &var)] {
+                    let updated = moving
+                        .mul_scalar(self.momentum)?
+                        .add(&batch.detach().mul_scalar(1.0 - self.momentum)?)?;
+                    x.device()
+                        .copy(updated.buffer(), 0, moving.buffer(), 0, (c * 4) as u64)?;
+                }
+                Ok(())
+            })?;
+            (mean, var)
+        } else {
+            (mm.value.clone(), mv.value.clone())
+        };
+        let y = flat
+            .sub(&mean)?
+            .div(&var.add_scalar(self.epsilon)?.sqrt()?)?
+            .mul(&gamma.value)?
+            .add(&beta.value)?;
+        Ok(y.reshape(x.shape())?)
+    }
+
+    fn weights(&self) -> Vec<Weight> {
+        self.w.iter().flatten().cloned().collect()
+    }
+
+    fn weights_mut(&mut self) -> Vec<&mut Weight> {
+        self.w.iter_mut().flatten().collect()
+    }
+
+    fn config(&self) -> Vec<(String, String)> {
+        vec![
+            ("momentum".into(), self.momentum.to_string()),
+            ("epsilon".into(), self.epsilon.to_string()),
+        ]
+    }
+}

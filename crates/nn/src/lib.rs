@@ -1,0 +1,60 @@
+//! kiln-nn: the Keras-style API. Layers (`Dense`, `Conv2D`, `MaxPooling2D`, ...), `Sequential`
+//! with `compile` / `fit` / `evaluate` / `predict` / `summary`, optimizers with learning-rate
+//! schedules, losses, GPU-resident metrics, callbacks (including TensorBoard), and data loading
+//! (IDX files, Fashion-MNIST).
+//!
+//! ```no_run
+//! use kiln_nn::prelude::*;
+//! let dev = Device::new()?;
+//! let data = FashionMnist::load()?;
+//! let mut model = Sequential::new(&dev);
+//! model.add(Flatten::new())?;
+//! model.add(Dense::new(128).activation("relu")?)?;
+//! model.add(Dense::new(10))?;
+//! model.build(&[28, 28])?;
+//! println!("{}", model.summary());
+//! model.compile(Optimizer::adam(1e-3), Loss::SparseCategoricalCrossentropy { from_logits: true }, &[MetricKind::Accuracy])?;
+//! model.fit(&data.train_images, &data.train_labels, FitConfig::epochs(10))?;
+//! # Ok::<(), kiln_nn::NnError>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod activation;
+mod array;
+pub mod callbacks;
+pub mod data;
+mod error;
+mod evaluate;
+mod fit;
+pub mod init;
+mod layer;
+pub mod layers;
+mod logs;
+pub mod losses;
+pub mod metrics;
+pub mod optimizers;
+mod progress;
+pub mod schedules;
+mod sequential;
+
+pub use array::{Array, Data};
+pub use error::{NnError, Result};
+pub use fit::FitConfig;
+pub use layer::{BuildCtx, CallCtx, Layer, Weight};
+pub use logs::{History, Logs};
+pub use sequential::{Compiled, Sequential};
+
+/// Everything a training script needs.
+pub mod prelude {
+    pub use crate::activation::Activation;
+    pub use crate::callbacks::{Callback, TensorBoard, UpdateFreq};
+    pub use crate::data::{FASHION_MNIST_CLASSES, FashionMnist};
+    pub use crate::layers::*;
+    pub use crate::losses::Loss;
+    pub use crate::metrics::{ConfusionMatrix, Metric, MetricKind};
+    pub use crate::optimizers::Optimizer;
+    pub use crate::schedules::LearningRate;
+    pub use crate::{Array, FitConfig, History, Layer, Logs, NnError, Sequential};
+    pub use kiln_graph::{Device, Tensor, no_grad};
+}

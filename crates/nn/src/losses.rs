@@ -1,0 +1,149 @@
+//! Losses with Keras's names, formulas and default reduction (mean over the batch).
+
+use kiln_graph::{DType, Tensor};
+
+use crate::error::{NnError, Result};
+
+/// Keras's epsilon for clipping probabilities (`keras.backend.epsilon()`).
+pub const EPSILON: f32 = 1e-7;
+
+/// A loss function.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Loss {
+    /// Integer labels vs class scores (logits, or probabilities when `from_logits` is false).
+    SparseCategoricalCrossentropy {
+        /// Predictions are logits.
+        from_logits: bool,
+    },
+    /// One-hot or probability targets vs class scores.
+    CategoricalCrossentropy {
+        /// Predictions are logits.
+        from_logits: bool,
+    },
+    /// 0/1 targets vs one score per output.
+    BinaryCrossentropy {
+        /// Predictions are logits.
+        from_logits: bool,
+    },
+    /// mean((y - p)^2) over the last axis.
+    MeanSquaredError,
+    /// mean(|y - p|) over the last axis.
+    MeanAbsoluteError,
+}
+
+impl Loss {
+    /// Keras's name, used in logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Loss::SparseCategoricalCrossentropy { .. } => "sparse_categorical_crossentropy",
+            Loss::CategoricalCrossentropy { .. } => "categorical_crossentropy",
+            Loss::BinaryCrossentropy { .. } => "binary_crossentropy",
+            Loss::MeanSquaredError => "mean_squared_error",
+            Loss::MeanAbsoluteError => "mean_absolute_error",
+        }
+    }
+
+    /// Whether targets are integer labels.
+    pub fn sparse_targets(&self) -> bool {
+        matches!(self, Loss::SparseCategoricalCrossentropy { .. })
+    }
+
+    /// Loss per sample, shape [batch] (before the mean).
+    pub fn per_sample(&self, y_pred: &Tensor, y_true: &Tensor) -> Result<Tensor> {
+        let mismatch = || {
+            NnError::Input(format!(
+                "{}: predictions {:?} and targets {:?} ({}) do not match",
+                self.name(),
+                y_pred.shape(),
+                y_true.shape(),
+                y_true.dtype().name()
+            ))
+        };
+        let batch = y_pred.shape()[0];
+        match *self {
+            Loss::SparseCategoricalCrossentropy { from_logits } => {
+                if y_true.dtype() != DType::U32 {
+                    return Err(NnError::Input(format!(
+                        "{} needs integer (u32) labels, got {} targets; use CategoricalCrossentropy for one-hot targets",
+                        self.name(),
+                        y_true.dtype().name()
+                    )));
+                }
+                let labels = y_true.reshape(&[y_true.numel()])?;
+                if labels.numel() != batch {
+                    return Err(mismatch());
+                }
+                let logits = if from_logits {
+                    y_pred.clone()
+                } else {
+                    probs_to_logits(y_pred)?
+                };
+                Ok(logits.softmax_cross_entropy(&labels)?)
+            }
+            Loss::CategoricalCrossentropy { from_logits } => {
+                if y_true.dtype() != DType::F32 || y_true.shape() != y_pred.shape() {
+                    return Err(mismatch());
+                }
+                let logits = if from_logits {
+                    y_pred.clone()
+                } else {
+                    probs_to_logits(y_pred)?
+                };
+                Ok(logits.softmax_cross_entropy(y_true)?)
+            }
+            Loss::BinaryCrossentropy { from_logits } => {
+                let y = float_targets(y_true, y_pred).ok_or_else(mismatch)?;
+                let per = if from_logits {
+                    // Stable form: max(z, 0) - z y + log(1 + exp(-|z|)).
+                    y_pred
+                        .relu()?
+                        .sub(&y_pred.mul(&y)?)?
+                        .add(&y_pred.abs()?.neg()?.exp()?.add_scalar(1.0)?.log()?)?
+                } else {
+                    // -(y log p + (1 - y) log(1 - p)), p clipped to [eps, 1 - eps].
+                    let p = y_pred.clamp(EPSILON, 1.0 - EPSILON)?;
+                    let one_minus = |t: &Tensor| t.mul_scalar(-1.0)?.add_scalar(1.0);
+                    y.mul(&p.log()?)?
+                        .add(&one_minus(&y)?.mul(&one_minus(&p)?.log()?)?)?
+                        .neg()?
+                };
+                mean_last(&per)
+            }
+            Loss::MeanSquaredError | Loss::MeanAbsoluteError => {
+                let y = float_targets(y_true, y_pred).ok_or_else(mismatch)?;
+                let d = y_pred.sub(&y)?;
+                let e = if *self == Loss::MeanSquaredError {
+                    d.mul(&d)?
+                } else {
+                    d.abs()?
+                };
+                mean_last(&e)
+            }
+        }
+    }
+
+    /// Mean loss over the batch (a scalar tensor), Keras's default "sum_over_batch_size".
+    pub fn call(&self, y_pred: &Tensor, y_true: &Tensor) -> Result<Tensor> {
+        Ok(self.per_sample(y_pred, y_true)?.mean_all()?)
+    }
+}
+
+/// Keras turns probabilities into logits for the cross-entropies as log(clip(p, eps, 1 - eps));
+/// softmax of those logits renormalises, matching Keras's `p / sum(p)`.
+fn probs_to_logits(p: &Tensor) -> Result<Tensor> {
+    Ok(p.clamp(EPSILON, 1.0 - EPSILON)?.log()?)
+}
+
+/// f32 targets reshaped like the predictions, if they hold the same number of values.
+fn float_targets(y_true: &Tensor, y_pred: &Tensor) -> Option<Tensor> {
+    (y_true.dtype() == DType::F32 && y_true.numel() == y_pred.numel())
+        .then(|| y_true.reshape(y_pred.shape()).ok())
+        .flatten()
+}
+
+/// Mean over every axis but the batch: [batch, ...] -> [batch].
+fn mean_last(t: &Tensor) -> Result<Tensor> {
+    let batch = t.shape()[0];
+    Ok(t.reshape(&[batch, t.numel() / batch.max(1)])?
+        .mean(1, false)?)
+}

@@ -1,0 +1,249 @@
+//! Optimizers with Keras 3's defaults and update rules (SGD with momentum / Nesterov, Adam,
+//! AdamW, RMSprop). Slot variables (moments, velocities) live on the GPU for the whole run and
+//! each parameter's update is one in-place kernel recorded into the current step's batch.
+
+use std::collections::HashMap;
+
+use kiln_device::GpuBuffer;
+use kiln_device::ops::optim::{AdamStep, RmspropStep, SgdStep, adam_step, rmsprop_step, sgd_step};
+use kiln_graph::{Device, Gradients, Tensor};
+
+use crate::error::{NnError, Result};
+use crate::schedules::LearningRate;
+
+/// The update rule and its hyper-parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rule {
+    /// v = momentum v - lr g; p += nesterov ? momentum v - lr g : v.
+    Sgd {
+        /// Momentum (0 = plain SGD).
+        momentum: f32,
+        /// Nesterov momentum.
+        nesterov: bool,
+    },
+    /// Adam (AdamW when the optimizer's weight decay is set).
+    Adam {
+        /// First-moment decay.
+        beta1: f32,
+        /// Second-moment decay.
+        beta2: f32,
+        /// Epsilon.
+        epsilon: f32,
+    },
+    /// RMSprop.
+    Rmsprop {
+        /// Squared-gradient decay.
+        rho: f32,
+        /// Momentum.
+        momentum: f32,
+        /// Epsilon.
+        epsilon: f32,
+        /// Centered variant.
+        centered: bool,
+    },
+}
+
+/// An optimizer: rule, learning rate (or schedule), decoupled weight decay, iteration count and
+/// per-parameter slots keyed by the parameter's name.
+pub struct Optimizer {
+    rule: Rule,
+    learning_rate: LearningRate,
+    weight_decay: f32,
+    iterations: u64,
+    slots: HashMap<String, Vec<GpuBuffer>>,
+}
+
+impl Optimizer {
+    fn with(rule: Rule, lr: impl Into<LearningRate>) -> Self {
+        Self {
+            rule,
+            learning_rate: lr.into(),
+            weight_decay: 0.0,
+            iterations: 0,
+            slots: HashMap::new(),
+        }
+    }
+
+    /// Keras `SGD(learning_rate=lr)` (Keras's default lr is 0.01).
+    pub fn sgd(lr: impl Into<LearningRate>) -> Self {
+        Self::with(
+            Rule::Sgd {
+                momentum: 0.0,
+                nesterov: false,
+            },
+            lr,
+        )
+    }
+
+    /// SGD with momentum, optionally Nesterov.
+    pub fn sgd_momentum(lr: impl Into<LearningRate>, momentum: f32, nesterov: bool) -> Self {
+        Self::with(Rule::Sgd { momentum, nesterov }, lr)
+    }
+
+    /// Keras `Adam(learning_rate=lr)`: beta1 0.9, beta2 0.999, epsilon 1e-7 (Keras default lr 0.001).
+    pub fn adam(lr: impl Into<LearningRate>) -> Self {
+        Self::with(
+            Rule::Adam {
+                beta1: 0.9,
+                beta2: 0.999,
+                epsilon: 1e-7,
+            },
+            lr,
+        )
+    }
+
+    /// Keras `AdamW(learning_rate=lr, weight_decay=wd)` (Keras default wd 0.004).
+    pub fn adamw(lr: impl Into<LearningRate>, weight_decay: f32) -> Self {
+        Self::adam(lr).weight_decay(weight_decay)
+    }
+
+    /// Keras `RMSprop(learning_rate=lr)`: rho 0.9, momentum 0, epsilon 1e-7.
+    pub fn rmsprop(lr: impl Into<LearningRate>) -> Self {
+        Self::with(
+            Rule::Rmsprop {
+                rho: 0.9,
+                momentum: 0.0,
+                epsilon: 1e-7,
+                centered: false,
+            },
+            lr,
+        )
+    }
+
+    /// Replaces the rule's hyper-parameters.
+    pub fn rule(mut self, rule: Rule) -> Self {
+        self.rule = rule;
+        self
+    }
+
+    /// Decoupled weight decay: p -= lr * wd * p before each update.
+    pub fn weight_decay(mut self, wd: f32) -> Self {
+        self.weight_decay = wd;
+        self
+    }
+
+    /// Keras's class name.
+    pub fn name(&self) -> &'static str {
+        match (&self.rule, self.weight_decay > 0.0) {
+            (Rule::Sgd { .. }, _) => "SGD",
+            (Rule::Adam { .. }, false) => "Adam",
+            (Rule::Adam { .. }, true) => "AdamW",
+            (Rule::Rmsprop { .. }, _) => "RMSprop",
+        }
+    }
+
+    /// Updates applied so far.
+    pub fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    /// The learning rate the next update will use.
+    pub fn current_learning_rate(&self) -> f32 {
+        self.learning_rate.at(self.iterations)
+    }
+
+    /// Replaces the learning rate (ReduceLROnPlateau, LearningRateScheduler).
+    pub fn set_learning_rate(&mut self, lr: impl Into<LearningRate>) {
+        self.learning_rate = lr.into();
+    }
+
+    fn slot_count(&self) -> usize {
+        match self.rule {
+            Rule::Sgd { .. } => 1,
+            Rule::Adam { .. } => 2,
+            Rule::Rmsprop { .. } => 3,
+        }
+    }
+
+    /// One update of every `(name, parameter)` from `grads` (Keras `apply_gradients`). Parameters
+    /// without a gradient are left alone. Records kernels only; nothing waits.
+    pub fn apply_gradients(
+        &mut self,
+        device: &Device,
+        grads: &Gradients,
+        params: &[(String, Tensor)],
+    ) -> Result<()> {
+        let lr = self.current_learning_rate();
+        self.iterations += 1;
+        for (name, p) in params {
+            let Some(g) = grads.get(p) else { continue };
+            if g.shape() != p.shape() {
+                return Err(NnError::Config(format!(
+                    "gradient of {name} has shape {:?}, the weight {:?}",
+                    g.shape(),
+                    p.shape()
+                )));
+            }
+            let n = p.numel();
+            if !self.slots.contains_key(name) {
+                let slots = (0..self.slot_count())
+                    .map(|_| device.zeros((n * 4) as u64))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                self.slots.insert(name.clone(), slots);
+            }
+            let s = &self.slots[name];
+            let wd = self.weight_decay;
+            match self.rule {
+                Rule::Sgd { momentum, nesterov } => sgd_step(
+                    device,
+                    &SgdStep {
+                        lr,
+                        momentum,
+                        nesterov,
+                        weight_decay: wd,
+                    },
+                    g.buffer(),
+                    p.buffer(),
+                    &s[0],
+                    n,
+                )?,
+                Rule::Adam {
+                    beta1,
+                    beta2,
+                    epsilon,
+                } => {
+                    let step = AdamStep {
+                        lr,
+                        beta1,
+                        beta2,
+                        eps: epsilon,
+                        weight_decay: wd,
+                        t: self.iterations,
+                    };
+                    adam_step(device, &step, g.buffer(), p.buffer(), &s[0], &s[1], n)?
+                }
+                Rule::Rmsprop {
+                    rho,
+                    momentum,
+                    epsilon,
+                    centered,
+                } => {
+                    let step = RmspropStep {
+                        lr,
+                        rho,
+                        momentum,
+                        eps: epsilon,
+                        centered,
+                        weight_decay: wd,
+                    };
+                    rmsprop_step(
+                        device,
+                        &step,
+                        g.buffer(),
+                        p.buffer(),
+                        &s[0],
+                        &s[1],
+                        &s[2],
+                        n,
+                    )?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Slot buffers of a parameter (for saving optimizer state).
+    pub fn slots(&self, name: &str) -> Option<&[GpuBuffer]> {
+        self.slots.get(name).map(Vec::as_slice)
+    }
+}
