@@ -34,6 +34,19 @@ fn sigmoid(x: f32) -> f32 {
     return e / (1.0 + e);
 }
 
+// x^a as powf does it: WGSL's pow is exp2(a log2 x), NaN for any negative x, so negative bases
+// with integer exponents take the sign from the exponent's parity; other negative bases give NaN.
+fn powf(x: f32, a: f32) -> f32 {
+    let r = pow(abs(x), a);
+    if x >= 0.0 {
+        return r;
+    }
+    if fract(a) != 0.0 {
+        return bitcast<f32>(0x7fc00000u);
+    }
+    return select(r, -r, fract(a * 0.5) != 0.0);
+}
+
 fn unary_fn(op: u32, x: f32, a: f32, b: f32) -> f32 {
     switch op {
         case 0u: { return -x; }
@@ -45,7 +58,7 @@ fn unary_fn(op: u32, x: f32, a: f32, b: f32) -> f32 {
         case 6u: { return sigmoid(x); }
         case 7u: { return tanh(x); }
         case 8u: { return clamp(x, a, b); }
-        case 9u: { return pow(x, a); }
+        case 9u: { return powf(x, a); }
         case 10u: { return a * x + b; }
         default: { return abs(x); }
     }
@@ -79,7 +92,7 @@ fn unary_grad(op: u32, x: f32, y: f32, a: f32, b: f32) -> f32 {
         case 6u: { return y * (1.0 - y); }
         case 7u: { return 1.0 - y * y; }
         case 8u: { return select(0.0, 1.0, x >= a && x <= b); }
-        case 9u: { return a * pow(x, a - 1.0); }
+        case 9u: { return a * powf(x, a - 1.0); }
         case 10u: { return a; }
         default: { return sign(x); }
     }

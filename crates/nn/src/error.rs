@@ -38,7 +38,8 @@ pub enum NnError {
     NanLoss {
         /// 1-based epoch.
         epoch: usize,
-        /// 1-based batch within the epoch at which it was seen.
+        /// 1-based batch at which it was seen (metrics are read back at log points, so it
+        /// may have happened a few batches earlier).
         batch: usize,
     },
 }

@@ -51,6 +51,32 @@ fn unary_ops_match_reference_on_odd_sizes() {
 }
 
 #[test]
+fn integer_powers_of_negative_numbers_keep_their_sign() {
+    // WGSL's pow is NaN for negative bases; kiln's Pow follows powf instead.
+    let Some((dev, mut rng)) = setup(8) else {
+        return;
+    };
+    for p in [2.0, 3.0, -1.0] {
+        let x = rng.vec(65, -3.0, -0.1);
+        let (bx, by) = (up(&dev, &x), out(&dev, 65));
+        unary(&dev, UnaryOp::Pow(p), &bx, &by, 65).unwrap();
+        assert_close(
+            &format!("pow {p}"),
+            &read(&dev, &by),
+            &reference::unary(UnaryOp::Pow(p), &x),
+            1e-5,
+            1e-5,
+        );
+    }
+    let (bx, by) = (up(&dev, &[-2.0]), out(&dev, 1));
+    unary(&dev, UnaryOp::Pow(0.5), &bx, &by, 1).unwrap();
+    assert!(
+        read(&dev, &by)[0].is_nan(),
+        "a fractional power of a negative number is NaN, as powf"
+    );
+}
+
+#[test]
 fn unary_covers_a_launch_folded_into_two_dimensions() {
     let Some((dev, mut rng)) = setup(2) else {
         return;

@@ -47,6 +47,24 @@ fn unary_gradients_match_finite_differences() {
 }
 
 #[test]
+fn integer_power_gradients_on_negative_inputs() {
+    let Some((dev, mut rng)) = setup(103) else {
+        return;
+    };
+    for p in [2.0, 3.0] {
+        let x = crate::input(&mut rng, &[7], -2.0, -0.2);
+        check(
+            &dev,
+            &mut rng,
+            &format!("pow {p} negative"),
+            &[x],
+            |t| t[0].powf(p),
+            |v| reference::unary(UnaryOp::Pow(p), &v[0]),
+        );
+    }
+}
+
+#[test]
 fn binary_gradients_sum_over_broadcast_dims() {
     let Some((dev, mut rng)) = setup(101) else {
         return;

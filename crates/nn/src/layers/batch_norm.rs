@@ -67,7 +67,8 @@ impl Layer for BatchNormalization {
         let (mean, var) = if ctx.training {
             // Batch statistics over every axis but the channel one (biased variance, as Keras).
             let mean = flat.mean(0, false)?;
-            let var = flat.sub(&mean)?.powf(2.0)?.mean(0, false)?;
+            let centred = flat.sub(&mean)?;
+            let var = centred.mul(&centred)?.mean(0, false)?;
             // moving = momentum * moving + (1 - momentum) * batch, written in place in command
             // order, so this step's forward still read the old values.
             no_grad(|| -> Result<()> {
