@@ -55,7 +55,7 @@ fn mlp_on_6000_images_for_2_epochs_reaches_80_percent() {
 }
 
 #[test]
-fn cnn_on_3000_images_for_2_epochs_reaches_78_percent() {
+fn cnn_on_3000_images_for_2_epochs_reaches_76_percent() {
     let (Some(dev), Some(d)) = (test_device(), data()) else {
         return;
     };
@@ -96,5 +96,5 @@ fn cnn_on_3000_images_for_2_epochs_reaches_78_percent() {
         .get("accuracy")
         .unwrap();
     eprintln!("CNN: test accuracy {acc:.4} after 2 epochs on 3,000 images");
-    assert!(acc >= 0.78, "CNN test accuracy {acc}");
+    assert!(acc >= 0.76, "CNN test accuracy {acc}");
 }

@@ -269,8 +269,9 @@ impl Callback for TensorBoard {
                 },
                 step,
             )?;
+            // A tag belongs to one plugin per run: the table needs its own tag.
             val.add_text(
-                "confusion_matrix",
+                "confusion_matrix_table",
                 &confusion_markdown(*classes, counts),
                 step,
             )?;

@@ -1,0 +1,157 @@
+//! The TensorBoard callback end to end: a fit with every option on writes train / validation /
+//! hparams runs whose epoch scalars equal the History (read back with kiln's reader), and the
+//! real TensorBoard (../shared/tbcheck) loads every tab's data. The test script installs
+//! TensorBoard and sets KILN_REQUIRE_TBCHECK=1; elsewhere that half is skipped with the reason.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kiln::device::testing::test_device;
+use kiln::nn::prelude::*;
+use kiln::summary::{HParam, read_events, scalars};
+
+/// 8x8 images of a horizontal (class 0) or vertical (class 1) bar at a random position.
+fn bars(n: usize, seed: u64) -> (Array, Array) {
+    let mut rng = kiln::device::rng::Rng::new(seed);
+    let (mut x, mut y) = (vec![0.0f32; n * 64], Vec::new());
+    for i in 0..n {
+        let class = (i % 2) as u32;
+        let at = rng.below(8) as usize;
+        for k in 0..8 {
+            let (r, c) = if class == 0 { (at, k) } else { (k, at) };
+            x[i * 64 + r * 8 + c] = 1.0;
+        }
+        y.push(class);
+    }
+    (
+        Array::f32(x, &[n, 8, 8]).unwrap(),
+        Array::u32(y, &[n]).unwrap(),
+    )
+}
+
+fn events_in(dir: &Path) -> Vec<kiln::summary::proto::Event> {
+    let file = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("events.out.tfevents")
+        })
+        .unwrap();
+    read_events(file).unwrap()
+}
+
+#[test]
+fn tensorboard_callback_writes_what_keras_writes_and_more() {
+    let Some(dev) = test_device() else { return };
+    let logdir = std::env::temp_dir().join(format!("kiln-tb-callback-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&logdir);
+    let (x, y) = bars(128, 1);
+    let (vx, vy) = bars(32, 2);
+    let mut m = Sequential::with_seed(&dev, 3);
+    m.add(Reshape::new(&[8, 8, 1])).unwrap();
+    m.add(Conv2D::new(4, 3).activation("relu").unwrap())
+        .unwrap();
+    m.add(Flatten::new()).unwrap();
+    m.add(Dense::new(2)).unwrap();
+    m.compile(
+        Optimizer::adam(0.01),
+        Loss::SparseCategoricalCrossentropy { from_logits: true },
+        &[MetricKind::Accuracy],
+    )
+    .unwrap();
+    let tb = TensorBoard::new(&logdir)
+        .histogram_freq(1)
+        .write_images(4)
+        .update_freq(UpdateFreq::Batches(2))
+        .confusion_matrix(true)
+        .hparams(&[
+            ("lr", HParam::Num(0.01)),
+            ("opt", HParam::Str("adam".into())),
+        ]);
+    let cfg = FitConfig::epochs(3)
+        .batch_size(16)
+        .verbose(0)
+        .validation_data(vx, vy)
+        .callback(tb);
+    let h = m.fit(&x, &y, cfg).unwrap();
+
+    let train = events_in(&logdir.join("train"));
+    let val = events_in(&logdir.join("validation"));
+    let as_steps = |v: Vec<f32>| {
+        v.into_iter()
+            .enumerate()
+            .map(|(i, x)| (i as i64, x))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(scalars(&train, "epoch_loss"), as_steps(h.get("loss")));
+    assert_eq!(
+        scalars(&train, "epoch_accuracy"),
+        as_steps(h.get("accuracy"))
+    );
+    assert_eq!(
+        scalars(&val, "epoch_loss"),
+        as_steps(h.get("val_loss")),
+        "val_ prefix stripped in validation/"
+    );
+    assert_eq!(scalars(&train, "epoch_learning_rate").len(), 3);
+    let batch = scalars(&train, "batch_loss");
+    assert_eq!(
+        batch.iter().map(|b| b.0).collect::<Vec<_>>(),
+        vec![2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24],
+        "every 2 of 24 global steps"
+    );
+    tbcheck(&logdir);
+    let _ = std::fs::remove_dir_all(&logdir);
+}
+
+fn tbcheck(logdir: &Path) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let tool = root.join("../shared/tbcheck/tbcheck.py");
+    let venv = std::env::var_os("TBCHECK_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".tbcheck-venv"));
+    if !tool.exists() || !venv.join("bin/python").exists() {
+        assert_ne!(
+            std::env::var("KILN_REQUIRE_TBCHECK").as_deref(),
+            Ok("1"),
+            "KILN_REQUIRE_TBCHECK=1 but tbcheck or its venv is missing"
+        );
+        eprintln!(
+            "skipping the real-TensorBoard check: ../shared/tbcheck or its venv ({}) is missing",
+            venv.display()
+        );
+        return;
+    }
+    let out = Command::new(venv.join("bin/python"))
+        .arg(&tool)
+        .arg(logdir)
+        .arg("--strict")
+        .arg("--expect")
+        .args([
+            "scalar:train/epoch_loss==3",
+            "scalar:train/epoch_accuracy==3",
+            "scalar:train/epoch_learning_rate==3",
+            "scalar:train/epoch_time==3",
+            "scalar:train/batch_loss==12",
+            "scalar:validation/epoch_loss==3",
+            "scalar:validation/epoch_accuracy==3",
+            "histogram:train/sequential/conv2d/kernel/histogram==3",
+            "histogram:train/sequential/dense/bias/histogram==3",
+            "image:train/input_samples>=1",
+            "image:validation/confusion_matrix==3",
+            "text:validation/confusion_matrix_table==3",
+            "text:train/model_summary>=1",
+            "graph:train",
+            "hparams:.",
+        ])
+        .output()
+        .expect("running tbcheck.py");
+    let report =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "tbcheck failed:\n{report}");
+    eprintln!("{report}");
+}
