@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, in release mode, with REQUIRE_GPU=1 so a missing adapter fails the GPU
-# tests instead of skipping them. Installs the Vulkan driver (lavapipe) when none is present.
+# tests instead of skipping them. Installs the Vulkan driver (lavapipe) and the Fashion-MNIST
+# dataset when missing, and the real TensorBoard (for ../shared/tbcheck) into a venv.
 cd "$(dirname "$0")/.."
-. scripts/env.sh mesa-vulkan-drivers libvulkan1
-export REQUIRE_GPU=1
+. scripts/env.sh mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist
+export REQUIRE_GPU=1 KILN_REQUIRE_DATA=1
 # The real TensorBoard checks our event files (../shared/tbcheck, present in CI).
 if [ -f ../shared/tbcheck/setup.sh ]; then
     export TBCHECK_VENV="$PWD/.tbcheck-venv" KILN_REQUIRE_TBCHECK=1
@@ -15,6 +16,9 @@ set -x
 # Style gates need rustup's rustfmt and clippy components (in rustup's default profile).
 if cargo fmt --version >/dev/null 2>&1; then cargo fmt --all -- --check; else echo "kiln: rustfmt missing (rustup component add rustfmt): format check skipped" >&2; fi
 if cargo clippy --version >/dev/null 2>&1; then cargo clippy --workspace --all-targets --release -- -D warnings; else echo "kiln: clippy missing (rustup component add clippy): lint skipped" >&2; fi
-cargo test --workspace --release
-# Examples double as acceptance tests: each exits non-zero below its target accuracy.
+# Examples double as acceptance tests: each exits non-zero below its target.
 KILN_TARGET_ACC=0.95 cargo run --release --example spirals
+cargo run --release --example custom_layer
+KILN_TARGET_ACC=0.87 KILN_RUN_DIR=target/runs/fashion_mnist cargo run --release --example fashion_mnist
+# Last, so the runner's summary closes the log.
+cargo test --workspace --release

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The main job: trains a model on the GPU (or lavapipe) and prints the adapter, loss and accuracy.
-# Installs the Vulkan driver when none is present.
+# The main job: the TensorFlow basic-classification tutorial on Fashion-MNIST, on the GPU (or
+# lavapipe), writing a TensorBoard run under runs/. Installs the Vulkan driver and the dataset
+# (Debian's dataset-fashion-mnist) when they are missing.
 cd "$(dirname "$0")/.."
-. scripts/env.sh mesa-vulkan-drivers libvulkan1
-exec cargo run --release --example spirals "$@"
+. scripts/env.sh mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist
+cargo run --release --example fashion_mnist "$@"
+echo "View the run: pip install tensorboard && tensorboard --logdir runs"

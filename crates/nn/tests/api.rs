@@ -132,6 +132,30 @@ fn fit_learns_and_history_has_keras_keys_and_validation_freq() {
 }
 
 #[test]
+fn initial_epoch_resumes_the_epoch_count() {
+    let Some(dev) = test_device() else { return };
+    let (x, y) = blobs(64, 3, 9);
+    let mut m = mlp(&dev, 2);
+    let h = m
+        .fit(
+            &x,
+            &y,
+            FitConfig {
+                epochs: 4,
+                initial_epoch: 2,
+                verbose: 2,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        h.epochs,
+        vec![2, 3],
+        "epochs 3 and 4 of 4 run, as Keras counts them"
+    );
+}
+
+#[test]
 fn the_same_seeds_reproduce_the_same_losses() {
     let Some(dev) = test_device() else { return };
     let (x, y) = blobs(200, 3, 4);
