@@ -263,7 +263,6 @@ impl Sequential {
         let steps = train_x.len().div_ceil(cfg.batch_size);
         let interval = callbacks.iter().filter_map(|c| c.batch_interval()).min();
         let wants_confusion = callbacks.iter().any(|c| c.wants_confusion_matrix());
-        let mut rng = Rng::new(cfg.seed);
         let mut history = History::default();
         let (loss_t, metrics) = trackers(self)?;
         let info = TrainInfo {
@@ -275,8 +274,11 @@ impl Sequential {
         for cb in &mut callbacks {
             cb.on_train_begin(self, &info)?;
         }
-        let mut global_step = (cfg.initial_epoch * steps) as u64;
-        for epoch in cfg.initial_epoch..cfg.epochs {
+        // BackupAndRestore may have restored a backup and asked to resume after its epoch.
+        let first_epoch = cfg.initial_epoch.max(self.resume_epoch.take().unwrap_or(0));
+        let mut global_step = (first_epoch * steps) as u64;
+        let mut stop = false;
+        for epoch in first_epoch..cfg.epochs {
             for cb in &mut callbacks {
                 cb.on_epoch_begin(epoch, self)?;
             }
@@ -289,7 +291,7 @@ impl Sequential {
             let batches = epoch_batches(
                 train_x.len(),
                 cfg.batch_size,
-                cfg.shuffle.then_some(&mut rng),
+                cfg.shuffle.then_some(&mut epoch_rng(cfg.seed, epoch)),
             );
             for (i, idx) in batches.iter().enumerate() {
                 let xb = train_x.gather(idx).to_tensor(self.device())?;
@@ -300,14 +302,20 @@ impl Sequential {
                 let at_interval = interval.is_some_and(|n| global_step % n as u64 == 0);
                 if at_interval || progress.due() {
                     let logs = read_logs(&loss_t, &metrics, "")?;
-                    check_nan(&logs, epoch, i)?;
                     progress.update(i + 1, &logs);
                     if at_interval {
                         for cb in &mut callbacks {
-                            cb.on_batch_end(global_step, &logs, self)?;
+                            stop |= cb.on_batch_end(global_step, &logs, self)?;
                         }
                     }
+                    if stop {
+                        break;
+                    }
+                    check_nan(&logs, epoch, i)?;
                 }
+            }
+            if stop {
+                break; // a callback stopped training mid-epoch (TerminateOnNaN)
             }
             let mut logs = read_logs(&loss_t, &metrics, "")?;
             check_nan(&logs, epoch, steps.saturating_sub(1))?;
@@ -326,7 +334,7 @@ impl Sequential {
                 .map_or(0.0, |c| c.optimizer.current_learning_rate());
             logs.set("learning_rate", lr);
             progress.finish(&logs, started.elapsed(), train_time / steps.max(1) as u32);
-            let mut stop = false;
+            self.epochs_done = epoch + 1;
             for cb in &mut callbacks {
                 stop |= cb.on_epoch_end(epoch, &logs, self)?;
             }
@@ -342,6 +350,12 @@ impl Sequential {
         }
         Ok(history)
     }
+}
+
+/// The shuffle generator of one epoch: a function of (seed, epoch) only, so a run resumed at
+/// epoch k sees exactly the batches an uninterrupted run would.
+fn epoch_rng(seed: u64, epoch: usize) -> Rng {
+    Rng::new(seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 fn check_nan(logs: &Logs, epoch: usize, batch: usize) -> Result<()> {

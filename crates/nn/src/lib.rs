@@ -23,6 +23,7 @@
 pub mod activation;
 mod array;
 pub mod callbacks;
+pub mod checkpoint;
 pub mod data;
 mod error;
 mod evaluate;
@@ -39,6 +40,7 @@ pub mod schedules;
 mod sequential;
 
 pub use array::{Array, Data};
+pub use checkpoint::{WeightDtype, load_model, load_model_with};
 pub use error::{NnError, Result};
 pub use fit::FitConfig;
 pub use layer::{BuildCtx, CallCtx, Layer, Weight};
@@ -55,6 +57,8 @@ pub mod prelude {
     pub use crate::metrics::{ConfusionMatrix, Metric, MetricKind};
     pub use crate::optimizers::Optimizer;
     pub use crate::schedules::LearningRate;
-    pub use crate::{Array, FitConfig, History, Layer, Logs, NnError, Sequential};
+    pub use crate::{
+        Array, FitConfig, History, Layer, Logs, NnError, Sequential, WeightDtype, load_model,
+    };
     pub use kiln_graph::{Device, Tensor, no_grad};
 }

@@ -46,11 +46,11 @@ pub enum Rule {
 /// An optimizer: rule, learning rate (or schedule), decoupled weight decay, iteration count and
 /// per-parameter slots keyed by the parameter's name.
 pub struct Optimizer {
-    rule: Rule,
-    learning_rate: LearningRate,
-    weight_decay: f32,
-    iterations: u64,
-    slots: HashMap<String, Vec<GpuBuffer>>,
+    pub(crate) rule: Rule,
+    pub(crate) learning_rate: LearningRate,
+    pub(crate) weight_decay: f32,
+    pub(crate) iterations: u64,
+    pub(crate) slots: HashMap<String, Vec<GpuBuffer>>,
 }
 
 impl Optimizer {
@@ -147,7 +147,7 @@ impl Optimizer {
         self.learning_rate = lr.into();
     }
 
-    fn slot_count(&self) -> usize {
+    pub(crate) fn slot_count(&self) -> usize {
         match self.rule {
             Rule::Sgd { .. } => 1,
             Rule::Adam { .. } => 2,

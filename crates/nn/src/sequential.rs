@@ -40,6 +40,10 @@ pub struct Sequential {
     rng: Rng,
     calls: Cell<u32>,
     pub(crate) compiled: Option<Compiled>,
+    /// Epochs completed by `fit` over the model's life (saved, so training resumes after them).
+    pub(crate) epochs_done: usize,
+    /// Set by BackupAndRestore before training: the epoch to resume at.
+    pub(crate) resume_epoch: Option<usize>,
 }
 
 /// Keras-style snake_case of a class name: "MaxPooling2D" -> "max_pooling2d".
@@ -99,7 +103,29 @@ impl Sequential {
             rng: Rng::new(seed),
             calls: Cell::new(0),
             compiled: None,
+            epochs_done: 0,
+            resume_epoch: None,
         }
+    }
+
+    /// Epochs `fit` has completed on this model (restored by `load_model`).
+    pub fn epochs_done(&self) -> usize {
+        self.epochs_done
+    }
+
+    /// (RNG state, forward-call counter): what dropout masks derive from; checkpoints save it.
+    pub(crate) fn random_state(&self) -> (u64, u32) {
+        (self.rng.state(), self.calls.get())
+    }
+
+    pub(crate) fn set_random_state(&mut self, rng: u64, calls: u32) {
+        self.rng = Rng::new(rng);
+        self.calls.set(calls);
+    }
+
+    /// Renames the model.
+    pub fn set_name(&mut self, name: &str) {
+        self.name = name.into();
     }
 
     /// Model name (TensorBoard tag prefix).
@@ -130,6 +156,11 @@ impl Sequential {
 
     /// Appends a layer with an explicit name.
     pub fn add_named(&mut self, name: &str, layer: impl Layer + 'static) -> Result<&mut Self> {
+        self.add_boxed(name, Box::new(layer))
+    }
+
+    /// Appends a boxed layer with an explicit name (used when rebuilding from a checkpoint).
+    pub fn add_boxed(&mut self, name: &str, layer: Box<dyn Layer>) -> Result<&mut Self> {
         if self.slots.iter().any(|s| s.name == name) {
             return Err(NnError::Config(format!(
                 "a layer named {name:?} already exists in the model"
@@ -137,7 +168,7 @@ impl Sequential {
         }
         let mut slot = Slot {
             name: name.into(),
-            layer: Box::new(layer),
+            layer,
             output_shape: Vec::new(),
             trainable: true,
         };

@@ -2,9 +2,23 @@
 //! Callbacks see host-side `Logs` only, at the points where `fit` reads metrics back; they never
 //! touch the GPU directly (the TensorBoard callback reads weights through the model).
 
+mod backup;
+mod csv_logger;
+mod early_stopping;
+mod lr;
+mod model_checkpoint;
+mod monitor;
 mod tensorboard;
+mod terminate_on_nan;
 
+pub use backup::BackupAndRestore;
+pub use csv_logger::CsvLogger;
+pub use early_stopping::EarlyStopping;
+pub use lr::{LearningRateScheduler, ReduceLROnPlateau};
+pub use model_checkpoint::ModelCheckpoint;
+pub use monitor::Mode;
 pub use tensorboard::{TensorBoard, UpdateFreq};
+pub use terminate_on_nan::TerminateOnNaN;
 
 use crate::array::Array;
 use crate::error::Result;
@@ -26,19 +40,24 @@ pub struct TrainInfo<'a> {
 /// Hooks into `fit`. Every method has a default that does nothing.
 pub trait Callback {
     /// Before the first epoch.
-    fn on_train_begin(&mut self, _model: &Sequential, _info: &TrainInfo<'_>) -> Result<()> {
+    fn on_train_begin(&mut self, _model: &mut Sequential, _info: &TrainInfo<'_>) -> Result<()> {
         Ok(())
     }
 
     /// Before each epoch (0-based).
-    fn on_epoch_begin(&mut self, _epoch: usize, _model: &Sequential) -> Result<()> {
+    fn on_epoch_begin(&mut self, _epoch: usize, _model: &mut Sequential) -> Result<()> {
         Ok(())
     }
 
     /// Every `batch_interval()` steps: running epoch means so far; `global_step` counts steps
-    /// from the start of training.
-    fn on_batch_end(&mut self, _global_step: u64, _logs: &Logs, _model: &Sequential) -> Result<()> {
-        Ok(())
+    /// from the start of training. Return `true` to stop training now.
+    fn on_batch_end(
+        &mut self,
+        _global_step: u64,
+        _logs: &Logs,
+        _model: &Sequential,
+    ) -> Result<bool> {
+        Ok(false)
     }
 
     /// After each epoch, with training and validation logs. Return `true` to stop training.

@@ -193,7 +193,7 @@ fn confusion_markdown(classes: usize, counts: &[u32]) -> String {
 }
 
 impl Callback for TensorBoard {
-    fn on_train_begin(&mut self, model: &Sequential, info: &TrainInfo<'_>) -> Result<()> {
+    fn on_train_begin(&mut self, model: &mut Sequential, info: &TrainInfo<'_>) -> Result<()> {
         let mut train = EventWriter::create(self.log_dir.join("train"))?;
         if self.write_graph {
             train.add_graph(&model.graph_nodes())?;
@@ -228,18 +228,18 @@ impl Callback for TensorBoard {
         Ok(())
     }
 
-    fn on_epoch_begin(&mut self, _epoch: usize, _model: &Sequential) -> Result<()> {
+    fn on_epoch_begin(&mut self, _epoch: usize, _model: &mut Sequential) -> Result<()> {
         self.epoch_start = Some(Instant::now());
         Ok(())
     }
 
-    fn on_batch_end(&mut self, global_step: u64, logs: &Logs, _model: &Sequential) -> Result<()> {
+    fn on_batch_end(&mut self, global_step: u64, logs: &Logs, _model: &Sequential) -> Result<bool> {
         if let Some(train) = self.train.as_mut() {
             for (k, v) in &logs.values {
                 train.add_scalar(&format!("batch_{k}"), *v, global_step as i64)?;
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Sequential) -> Result<bool> {

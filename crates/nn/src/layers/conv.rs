@@ -141,6 +141,7 @@ impl Layer for Conv2D {
                 format!("{:?}", self.padding).to_lowercase(),
             ),
             ("activation".into(), self.activation.name().into()),
+            ("use_bias".into(), self.use_bias.to_string()),
         ]
     }
 }

@@ -1,0 +1,183 @@
+//! `save` / `load_model`: one safetensors file holding the weights (same names as
+//! `save_weights`), the optimizer's slots (`optimizer/<weight>/<slot>`), and in its metadata the
+//! architecture, compile settings (optimizer with its iteration count and schedule, loss,
+//! metrics) and the training position (epochs done, RNG state, call counter). A loaded model
+//! predicts identically, and `fit` continues exactly where the saved run stopped.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use kiln_graph::Device;
+use safetensors::tensor::Dtype;
+use serde_json::{Value, json};
+
+use crate::checkpoint::config::*;
+use crate::checkpoint::weights::{
+    NamedBytes, WeightDtype, parse, read_expected, to_safetensors, weight_bytes,
+};
+use crate::checkpoint::{atomic_write, bad_file, read_file};
+use crate::error::Result;
+use crate::layer::Layer;
+use crate::sequential::{Compiled, Sequential};
+
+/// Builds layers of classes kiln does not know (user-defined layers) from their `config()`.
+pub type LayerFactory<'a> = &'a dyn Fn(&str, &HashMap<String, String>) -> Option<Box<dyn Layer>>;
+
+const META_KEY: &str = "kiln.model";
+
+impl Sequential {
+    /// Saves the whole model (architecture, weights, optimizer state, training position)
+    /// atomically: a crash during the save leaves the previous file intact.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        self.require_built("save")?;
+        let mut tensors: NamedBytes = weight_bytes(self, WeightDtype::F32)?;
+        let compile = match self.compiled() {
+            Some(c) => {
+                let names: Vec<String> = self
+                    .trainable_weights()
+                    .into_iter()
+                    .map(|(n, _)| n)
+                    .collect();
+                let mut bufs = Vec::new();
+                let mut keys = Vec::new();
+                for n in &names {
+                    for (i, b) in c.optimizer.slots(n).unwrap_or_default().iter().enumerate() {
+                        bufs.push(b);
+                        keys.push((format!("optimizer/{n}/{i}"), b.words()));
+                    }
+                }
+                for ((key, words), bytes) in keys.into_iter().zip(self.device().read_back(&bufs)?) {
+                    tensors.push((key, Dtype::F32, vec![words], bytes));
+                }
+                json!({"optimizer": optimizer_json(&c.optimizer), "loss": loss_json(&c.loss), "metrics": c.metrics.iter().map(metric_json).collect::<Vec<_>>()})
+            }
+            None => Value::Null,
+        };
+        let (rng, calls) = self.random_state();
+        let layers: Vec<Value> = self
+            .slots
+            .iter()
+            .map(|s| layer_json(&s.name, s.layer.as_ref(), s.trainable))
+            .collect();
+        let meta = json!({
+            "name": self.name(),
+            "input_shape": self.input_shape(),
+            "layers": layers,
+            "compile": compile,
+            "state": {"epochs_done": self.epochs_done, "rng": rng.to_string(), "calls": calls},
+        });
+        let metadata = HashMap::from([
+            ("format".to_string(), "kiln-model".to_string()),
+            (META_KEY.to_string(), meta.to_string()),
+        ]);
+        atomic_write(path, &to_safetensors(&tensors, metadata, path)?)
+    }
+}
+
+/// Loads a model saved by `Sequential::save` (built-in layers only).
+pub fn load_model(path: impl AsRef<Path>, device: &Device) -> Result<Sequential> {
+    load_model_with(path, device, &|_, _| None)
+}
+
+/// Loads a model whose layers may include user-defined classes built by `factory`.
+pub fn load_model_with(
+    path: impl AsRef<Path>,
+    device: &Device,
+    factory: LayerFactory<'_>,
+) -> Result<Sequential> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    let st = parse(path, &bytes)?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| bad_file(path, format!("unreadable header: {e}")))?;
+    let meta: Value = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(META_KEY))
+        .ok_or_else(|| bad_file(path, "not a kiln model file (no architecture in its metadata); use load_weights for weight-only files"))
+        .and_then(|s| serde_json::from_str(s).map_err(|e| bad_file(path, format!("corrupt architecture metadata: {e}"))))?;
+    let mut model = Sequential::new(device);
+    model.set_name(meta["name"].as_str().unwrap_or("sequential"));
+    let mut frozen = Vec::new();
+    for entry in meta["layers"]
+        .as_array()
+        .ok_or_else(|| bad_file(path, "metadata lists no layers"))?
+    {
+        let (class, name, trainable, cfg) = layer_cfg(entry)?;
+        let layer = match builtin_layer(&class, &cfg)? {
+            Some(l) => l,
+            None => factory(&class, &cfg).ok_or_else(|| bad_file(path, format!("layer {name:?} has class {class:?}, which kiln does not know: pass a LayerFactory to load_model_with")))?,
+        };
+        model.add_boxed(&name, layer)?;
+        if !trainable {
+            frozen.push(name);
+        }
+    }
+    let input: Vec<usize> = meta["input_shape"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_u64)
+                .map(|d| d as usize)
+                .collect()
+        })
+        .ok_or_else(|| bad_file(path, "metadata has no input shape"))?;
+    model.build(&input)?;
+    let expected: Vec<(String, Vec<usize>)> = model
+        .weights()
+        .iter()
+        .map(|(n, w)| (n.clone(), w.value.shape().to_vec()))
+        .collect();
+    let values = read_expected(path, &st, &expected, "optimizer/")?;
+    model.assign_weights(&values)?;
+    for name in frozen {
+        model.set_trainable(&name, false)?;
+    }
+    if !meta["compile"].is_null() {
+        let c = &meta["compile"];
+        let mut optimizer = optimizer_from(&c["optimizer"])?;
+        let loss = loss_from(&c["loss"])?;
+        let metrics = c["metrics"]
+            .as_array()
+            .map(|a| a.iter().map(metric_from).collect::<Result<Vec<_>>>())
+            .transpose()?
+            .unwrap_or_default();
+        for (n, p) in model.trainable_weights() {
+            let mut slots = Vec::new();
+            for i in 0..optimizer.slot_count() {
+                let key = format!("optimizer/{n}/{i}");
+                let Ok(view) = st.tensor(&key) else { break };
+                if view.shape() != [p.numel()] {
+                    return Err(bad_file(
+                        path,
+                        format!(
+                            "optimizer slot {key}: expected shape [{}], found {:?}",
+                            p.numel(),
+                            view.shape()
+                        ),
+                    ));
+                }
+                slots.push(
+                    device.upload(&crate::checkpoint::weights::tensor_f32(path, &key, &view)?)?,
+                );
+            }
+            if slots.len() == optimizer.slot_count() {
+                optimizer.slots.insert(n, slots);
+            }
+        }
+        model.compiled = Some(Compiled {
+            optimizer,
+            loss,
+            metrics,
+        });
+    }
+    let state = &meta["state"];
+    model.epochs_done = state["epochs_done"].as_u64().unwrap_or(0) as usize;
+    let rng = state["rng"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    model.set_random_state(rng, state["calls"].as_u64().unwrap_or(0) as u32);
+    Ok(model)
+}
