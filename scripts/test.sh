@@ -12,6 +12,15 @@ if [ -f ../shared/tbcheck/setup.sh ]; then
 else
     echo "kiln: ../shared/tbcheck not found: the real-TensorBoard checks will be skipped" >&2
 fi
+# Python with safetensors + numpy reads kiln's weight files in the interop test.
+if ! python3 -c 'import safetensors.numpy, numpy' 2>/dev/null; then
+    if [ ! -x .py-venv/bin/python ] || ! .py-venv/bin/python -c 'import safetensors.numpy, numpy' 2>/dev/null; then
+        python3 -m venv .py-venv 2>/dev/null || { apt-get install -y -qq python3-venv >/dev/null && python3 -m venv .py-venv; }
+        .py-venv/bin/python -m pip install -q --disable-pip-version-check safetensors numpy
+    fi
+    export KILN_PYTHON="$PWD/.py-venv/bin/python"
+fi
+export KILN_REQUIRE_PYTHON=1
 set -x
 # Style gates need rustup's rustfmt and clippy components (in rustup's default profile).
 if cargo fmt --version >/dev/null 2>&1; then cargo fmt --all -- --check; else echo "kiln: rustfmt missing (rustup component add rustfmt): format check skipped" >&2; fi
