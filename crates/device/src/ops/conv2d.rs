@@ -89,7 +89,9 @@ struct ConvParams {
     pt: u32,
     pl: u32,
     has_bias: u32,
-    _pad: [u32; 2],
+    /// Output positions per weight-gradient invocation (0 for the other entries).
+    chunk: u32,
+    _pad: u32,
 }
 
 fn params(op: &'static str, d: &Conv2dDims, has_bias: bool) -> Result<(ConvParams, usize)> {
@@ -125,7 +127,8 @@ fn params(op: &'static str, d: &Conv2dDims, has_bias: bool) -> Result<(ConvParam
             pt: u(pt),
             pl: u(pl),
             has_bias: u32::from(has_bias),
-            _pad: [0; 2],
+            chunk: 0,
+            _pad: 0,
         },
         d.n * oh * ow * d.f,
     ))
@@ -148,7 +151,9 @@ pub fn conv2d(
         need("conv2d", "bias", bias, d.f)?;
     }
     need("conv2d", "y", y, out)?;
-    dev.dispatch(Kernel::Conv2d, &p, &[x, w, bias, y], grid_1d(out))
+    // One invocation per 4 output pixels x 8 filters (see conv2d.wgsl).
+    let invocations = d.n * p.oh as usize * (p.ow as usize).div_ceil(4) * d.f.div_ceil(8);
+    dev.dispatch(Kernel::Conv2d, &p, &[x, w, bias, y], grid_1d(invocations))
 }
 
 /// dx = gradient of the convolution with respect to its input.
@@ -171,6 +176,9 @@ pub fn conv2d_backward_input(
     )
 }
 
+/// Output positions summed by one invocation of the weight-gradient kernel.
+const WEIGHT_GRAD_CHUNK: usize = 256;
+
 /// dw = gradient of the convolution with respect to its kernel.
 pub fn conv2d_backward_weight(
     dev: &Device,
@@ -182,13 +190,29 @@ pub fn conv2d_backward_weight(
     let (p, out) = params("conv2d_backward_weight", d, false)?;
     need("conv2d_backward_weight", "x", x, d.n * d.h * d.w * d.c)?;
     need("conv2d_backward_weight", "dy", dy, out)?;
-    need("conv2d_backward_weight", "dw", dw, d.kh * d.kw * d.c * d.f)?;
+    let weights = d.kh * d.kw * d.c * d.f;
+    need("conv2d_backward_weight", "dw", dw, weights)?;
+    // Split the reduction over output positions into chunks summed in parallel, then add the
+    // chunk partials (reduce.wgsl); the scratch buffer returns to the pool after the submit.
+    let positions = out / d.f.max(1);
+    let chunk = WEIGHT_GRAD_CHUNK.min(positions.max(1));
+    let chunks = positions.div_ceil(chunk).max(1);
+    let mut p = p;
+    p.chunk = chunk as u32;
+    let partial = dev.alloc((chunks * weights * 4) as u64)?;
+    let taps = d.kh * d.kw * d.c;
     dev.dispatch(
         Kernel::Conv2dBackwardWeight,
         &p,
-        &[x, dy, dw],
-        grid_1d(d.kh * d.kw * d.c * d.f),
-    )
+        &[x, dy, &partial],
+        grid_1d(chunks * taps * d.f.div_ceil(8)),
+    )?;
+    let v = crate::ops::reduce::AxisView {
+        outer: 1,
+        len: chunks,
+        inner: weights,
+    };
+    crate::ops::reduce::reduce(dev, crate::ops::reduce::ReduceOp::Sum, &partial, dw, &v)
 }
 
 #[cfg(test)]

@@ -147,3 +147,34 @@ pub fn avg_pool2d(x: &[f64], d: &Pool2dDims) -> Vec<f64> {
     });
     y
 }
+
+/// Gradient of `conv2d` with respect to the kernel: dw[ky, kx, c, f] = sum x * dy.
+pub fn conv2d_backward_weight(x: &[f64], dy: &[f64], d: &Conv2dDims) -> Vec<f64> {
+    let (oh, ow, pt, pl) = d
+        .output()
+        .expect("reference::conv2d_backward_weight: kernel does not fit");
+    let mut dw = vec![0.0; d.kh * d.kw * d.c * d.f];
+    for n in 0..d.n {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for ky in 0..d.kh {
+                    for kx in 0..d.kw {
+                        let iy = (oy * d.sh + ky) as isize - pt as isize;
+                        let ix = (ox * d.sw + kx) as isize - pl as isize;
+                        if iy < 0 || ix < 0 || iy >= d.h as isize || ix >= d.w as isize {
+                            continue;
+                        }
+                        for c in 0..d.c {
+                            let xv = x[((n * d.h + iy as usize) * d.w + ix as usize) * d.c + c];
+                            for f in 0..d.f {
+                                dw[((ky * d.kw + kx) * d.c + c) * d.f + f] +=
+                                    xv * dy[((n * oh + oy) * ow + ox) * d.f + f];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    dw
+}

@@ -252,3 +252,38 @@ fn pooling_matches_reference_and_ignores_padding() {
         }
     }
 }
+
+#[test]
+fn conv2d_weight_gradient_with_many_chunks_matches_reference() {
+    // 4 x 28 x 28 = 3,136 output positions: the kernel splits them into 13 chunks of 256.
+    use kiln_device::ops::conv2d::conv2d_backward_weight;
+    let Some((dev, mut rng)) = setup(36) else {
+        return;
+    };
+    for (c, f, s) in [(1, 32, 1), (3, 5, 2)] {
+        let d = Conv2dDims {
+            n: 4,
+            h: 28,
+            w: 28,
+            c,
+            f,
+            kh: 3,
+            kw: 3,
+            sh: s,
+            sw: s,
+            padding: Padding::Same,
+        };
+        let (oh, ow, _, _) = d.output().unwrap();
+        let x = rng.vec(4 * 28 * 28 * c, -1.0, 1.0);
+        let dy = rng.vec(4 * oh * ow * f, -1.0, 1.0);
+        let dw = out(&dev, 9 * c * f);
+        conv2d_backward_weight(&dev, &up(&dev, &x), &up(&dev, &dy), &dw, &d).unwrap();
+        assert_close(
+            &format!("dw {d:?}"),
+            &read(&dev, &dw),
+            &reference::conv2d_backward_weight(&x, &dy, &d),
+            1e-3,
+            1e-4,
+        );
+    }
+}
