@@ -70,6 +70,15 @@ impl Device {
         Ok(out)
     }
 
+    /// Reads several buffers as f32 values, with one wait.
+    pub fn read_back_f32(&self, buffers: &[&GpuBuffer]) -> Result<Vec<Vec<f32>>> {
+        Ok(self
+            .read_back(buffers)?
+            .iter()
+            .map(|b| bytemuck::pod_collect_to_vec(b))
+            .collect())
+    }
+
     /// Reads one buffer as f32 values.
     pub fn read_f32(&self, buffer: &GpuBuffer) -> Result<Vec<f32>> {
         let bytes = self.read_back(&[buffer])?.pop().unwrap_or_default();

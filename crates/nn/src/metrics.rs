@@ -172,16 +172,10 @@ impl Metric {
             return Ok(Vec::new());
         };
         let bufs: Vec<&GpuBuffer> = metrics.iter().map(|m| &m.acc).collect();
-        let raw = first.device.read_back(&bufs)?;
+        let raw = first.device.read_back_f32(&bufs)?;
         Ok(raw
             .iter()
-            .map(|b| {
-                let v: Vec<f32> = b
-                    .chunks(4)
-                    .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-                    .collect();
-                if v[1] > 0.0 { v[0] / v[1] } else { 0.0 }
-            })
+            .map(|v| if v[1] > 0.0 { v[0] / v[1] } else { 0.0 })
             .collect())
     }
 

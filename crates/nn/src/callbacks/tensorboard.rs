@@ -125,10 +125,9 @@ impl TensorBoard {
         let bufs: Vec<&kiln_device::GpuBuffer> =
             weights.iter().map(|(_, w)| w.value.buffer()).collect();
         // One readback for every weight of the model, only on histogram epochs.
-        let raw = model.device().read_back(&bufs)?;
+        let raw = model.device().read_back_f32(&bufs)?;
         let train = self.train.as_mut().expect("created in on_train_begin");
-        for ((name, _), bytes) in weights.iter().zip(raw) {
-            let values: Vec<f32> = bytemuck_f32(&bytes);
+        for ((name, _), values) in weights.iter().zip(raw) {
             train.add_histogram(
                 &format!("{}/{name}/histogram", model.name()),
                 &values,
@@ -137,13 +136,6 @@ impl TensorBoard {
         }
         Ok(())
     }
-}
-
-fn bytemuck_f32(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-        .collect()
 }
 
 /// A confusion matrix as an RGB heat map (rows: true label, columns: predicted), each row

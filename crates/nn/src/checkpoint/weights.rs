@@ -128,13 +128,6 @@ pub(crate) fn read_expected(
     Ok(out)
 }
 
-fn bytemuck_f32(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-        .collect()
-}
-
 pub(crate) fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<SafeTensors<'a>> {
     SafeTensors::deserialize(bytes).map_err(|e| {
         bad_file(
@@ -190,12 +183,7 @@ impl Sequential {
         let weights = self.weights();
         let bufs: Vec<&kiln_device::GpuBuffer> =
             weights.iter().map(|(_, w)| w.value.buffer()).collect();
-        Ok(self
-            .device()
-            .read_back(&bufs)?
-            .iter()
-            .map(|b| bytemuck_f32(b))
-            .collect())
+        Ok(self.device().read_back_f32(&bufs)?)
     }
 
     /// Sets every weight from `values` (in `weights()` order); checks all sizes first.
