@@ -89,20 +89,14 @@ impl Device {
         }
         // An output bound twice (or also as an input) is a write hazard wgpu rejects.
         for (i, out) in buffers.iter().enumerate().skip(spec.inputs as usize) {
-            if buffers
+            if let Some(j) = buffers
                 .iter()
                 .enumerate()
-                .any(|(j, b)| j != i && b.raw() == out.raw())
+                .position(|(j, b)| j != i && b.raw() == out.raw())
             {
                 return Err(launch_err(
                     op,
-                    format!(
-                        "output buffer {i} is also bound as buffer {}",
-                        buffers
-                            .iter()
-                            .position(|b| b.raw() == out.raw())
-                            .unwrap_or(i)
-                    ),
+                    format!("output buffer {i} is also bound as buffer {j}"),
                 ));
             }
         }
@@ -114,26 +108,29 @@ impl Device {
         let offset = pending.arena.len();
         pending.arena.extend_from_slice(bytes);
         pending.arena.resize(offset + PARAMS_SLOT as usize, 0);
-        pending.commands.push(Command::Dispatch {
+        AtomicCounters::bump(&self.inner.counters.dispatches);
+        let command = Command::Dispatch {
             pipeline,
             offset: offset as u32,
             buffers: buffers.iter().map(|b| b.raw().clone()).collect(),
             groups,
-        });
-        AtomicCounters::bump(&self.inner.counters.dispatches);
-        if pending.commands.len() >= AUTO_SUBMIT {
-            self.submit_locked(&mut pending, |_| {});
-        }
+        };
+        self.push_locked(&mut pending, command);
         Ok(())
     }
 
     pub(crate) fn record(&self, command: Command) -> Result<()> {
         let mut pending = lock(&self.inner.pending);
+        self.push_locked(&mut pending, command);
+        Ok(())
+    }
+
+    /// Appends a command; past `AUTO_SUBMIT` commands the batch is submitted early.
+    fn push_locked(&self, pending: &mut Pending, command: Command) {
         pending.commands.push(command);
         if pending.commands.len() >= AUTO_SUBMIT {
-            self.submit_locked(&mut pending, |_| {});
+            self.submit_locked(pending, |_| {});
         }
-        Ok(())
     }
 
     /// Submits everything recorded since the last submit, in one `queue.submit`. Does not wait.

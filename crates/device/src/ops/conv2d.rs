@@ -38,6 +38,19 @@ pub fn output_size(
     }
 }
 
+/// (out height, out width, pad top, pad left) of a 2-D window (convolution or pooling) over an
+/// `input` of (height, width), or `None` when the window does not fit.
+pub fn output_hw(
+    input: (usize, usize),
+    window: (usize, usize),
+    strides: (usize, usize),
+    padding: Padding,
+) -> Option<(usize, usize, usize, usize)> {
+    let (oh, pt) = output_size(input.0, window.0, strides.0, padding)?;
+    let (ow, pl) = output_size(input.1, window.1, strides.1, padding)?;
+    Some((oh, ow, pt, pl))
+}
+
 /// Geometry of a 2-D convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv2dDims {
@@ -66,9 +79,12 @@ pub struct Conv2dDims {
 impl Conv2dDims {
     /// (out height, out width, pad top, pad left), or `None` when the kernel does not fit.
     pub fn output(&self) -> Option<(usize, usize, usize, usize)> {
-        let (oh, pt) = output_size(self.h, self.kh, self.sh, self.padding)?;
-        let (ow, pl) = output_size(self.w, self.kw, self.sw, self.padding)?;
-        Some((oh, ow, pt, pl))
+        output_hw(
+            (self.h, self.w),
+            (self.kh, self.kw),
+            (self.sh, self.sw),
+            self.padding,
+        )
     }
 }
 

@@ -6,7 +6,7 @@ use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
-use crate::ops::conv2d::{Padding, output_size};
+use crate::ops::conv2d::{Padding, output_hw};
 use crate::ops::{fits_u32, need};
 
 /// Geometry of a pooling window.
@@ -35,9 +35,12 @@ pub struct Pool2dDims {
 impl Pool2dDims {
     /// (out height, out width, pad top, pad left), or `None` when the window does not fit.
     pub fn output(&self) -> Option<(usize, usize, usize, usize)> {
-        let (oh, pt) = output_size(self.h, self.ph, self.sh, self.padding)?;
-        let (ow, pl) = output_size(self.w, self.pw, self.sw, self.padding)?;
-        Some((oh, ow, pt, pl))
+        output_hw(
+            (self.h, self.w),
+            (self.ph, self.pw),
+            (self.sh, self.sw),
+            self.padding,
+        )
     }
 }
 

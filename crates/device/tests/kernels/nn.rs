@@ -287,3 +287,27 @@ fn conv2d_weight_gradient_with_many_chunks_matches_reference() {
         );
     }
 }
+
+#[test]
+fn an_output_bound_twice_is_rejected_naming_both_bindings() {
+    let Some((dev, _)) = setup(37) else { return };
+    let d = Pool2dDims {
+        n: 1,
+        h: 2,
+        w: 2,
+        c: 1,
+        ph: 2,
+        pw: 2,
+        sh: 2,
+        sw: 2,
+        padding: Padding::Valid,
+    };
+    let (x, y) = (up(&dev, &[1.0, 2.0, 3.0, 4.0]), out(&dev, 1));
+    // y and argmax are buffers 1 and 2 of max_pool2d.
+    let err = max_pool2d(&dev, &x, &y, &y, &d).unwrap_err().to_string();
+    assert!(
+        err.contains("output buffer 1 is also bound as buffer 2"),
+        "{err}"
+    );
+    assert_eq!(dev.counters().dispatches, 0);
+}

@@ -65,25 +65,30 @@ impl Tensor {
             offset: 0,
             strides: perm.iter().map(|&p| in_strides[p]).collect(),
         };
-        let dev = self.device();
-        let out = alloc(dev, self.numel())?;
-        strided_copy(
-            dev,
-            self.buffer(),
+        self.copy_view(
             &src,
-            &out,
-            &contiguous(&out_shape),
-            &out_shape,
-        )?;
-        Ok(Tensor::output(
-            dev,
-            out,
             out_shape,
             Op::Permute {
                 x: self.clone(),
                 perm: perm.to_vec(),
             },
-        ))
+        )
+    }
+
+    /// Copies the strided view `src` of this tensor into a new contiguous tensor of `out_shape`
+    /// produced by `op` (permute and slice are both this).
+    fn copy_view(&self, src: &StridedView, out_shape: Vec<usize>, op: Op) -> Result<Tensor> {
+        let dev = self.device();
+        let out = alloc(dev, out_shape.iter().product())?;
+        strided_copy(
+            dev,
+            self.buffer(),
+            src,
+            &out,
+            &contiguous(&out_shape),
+            &out_shape,
+        )?;
+        Ok(Tensor::output(dev, out, out_shape, op))
     }
 
     /// Swaps the last two axes.
@@ -119,26 +124,15 @@ impl Tensor {
             offset: start * strides[axis],
             strides,
         };
-        let dev = self.device();
-        let out = alloc(dev, out_shape.iter().product())?;
-        strided_copy(
-            dev,
-            self.buffer(),
+        self.copy_view(
             &src,
-            &out,
-            &contiguous(&out_shape),
-            &out_shape,
-        )?;
-        Ok(Tensor::output(
-            dev,
-            out,
             out_shape,
             Op::Slice {
                 x: self.clone(),
                 axis,
                 start,
             },
-        ))
+        )
     }
 
     /// Joins tensors along `axis`; all other dims must agree.
