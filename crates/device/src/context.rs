@@ -32,6 +32,11 @@ pub struct DeviceInfo {
     pub max_compute_workgroups_per_dimension: u32,
     /// Storage buffers one kernel may bind.
     pub max_storage_buffers_per_shader_stage: u32,
+    /// Largest 2-D texture side in texels.
+    pub max_texture_dimension_2d: u32,
+    /// Subgroup operations are enabled and every subgroup has at least 8 invocations (what
+    /// `matmul_texture.wgsl` needs: its 8-invocation workgroup must be one subgroup).
+    pub subgroups: bool,
 }
 
 impl DeviceInfo {
@@ -62,6 +67,8 @@ pub(crate) struct Inner {
     /// Errors wgpu reported outside an error scope; surfaced by the next readback.
     pub gpu_error: Arc<Mutex<Option<String>>>,
     pub staging: Mutex<Option<wgpu::Buffer>>,
+    /// Matmul operand textures, one per `staging_texture::Slot`.
+    pub staging_textures: Mutex<[Option<wgpu::Texture>; 2]>,
     pub uniform: Mutex<Option<wgpu::Buffer>>,
 }
 
@@ -188,9 +195,15 @@ impl Device {
         let adapter = &adapters[idx];
         let a_info = &infos[idx];
         let limits = adapter.limits();
+        let subgroups =
+            adapter.features().contains(wgpu::Features::SUBGROUP) && a_info.subgroup_min_size >= 8;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("kiln"),
-            required_features: wgpu::Features::empty(),
+            required_features: if subgroups {
+                wgpu::Features::SUBGROUP
+            } else {
+                wgpu::Features::empty()
+            },
             required_limits: limits.clone(),
             ..Default::default()
         }))
@@ -215,6 +228,8 @@ impl Device {
             max_buffer_size: limits.max_buffer_size,
             max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
             max_storage_buffers_per_shader_stage: limits.max_storage_buffers_per_shader_stage,
+            max_texture_dimension_2d: limits.max_texture_dimension_2d,
+            subgroups,
         };
         // llvmpipe drops out-of-range storage accesses itself (LAVAPIPE_PERF.md), and naga's
         // bounds-check clamping costs 10-40% there; everywhere else keep checked modules.
@@ -230,6 +245,7 @@ impl Device {
                 counters: AtomicCounters::default(),
                 gpu_error,
                 staging: Mutex::new(None),
+                staging_textures: Mutex::new([None, None]),
                 uniform: Mutex::new(None),
             }),
         })

@@ -1,7 +1,8 @@
 //! Every WGSL source (`include_str!`, one file per op family under `shaders/`) and every entry
 //! point, named by one `Kernel` enum, with the binding signature each entry point expects:
 //! binding 0 is the params uniform (dynamic offset into the batch's params arena), then
-//! `inputs` read-only storage buffers, then `outputs` read-write storage buffers.
+//! `inputs` read-only storage buffers (or textures, for `texture_inputs` kernels), then
+//! `outputs` read-write storage buffers.
 
 /// One WGSL file under `shaders/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -10,6 +11,8 @@ pub enum ShaderFile {
     Elementwise,
     /// `matmul.wgsl`
     Matmul,
+    /// `matmul_texture.wgsl` (needs subgroups)
+    MatmulTexture,
     /// `reduce.wgsl`
     Reduce,
     /// `softmax.wgsl`
@@ -42,9 +45,10 @@ macro_rules! shader {
 
 impl ShaderFile {
     /// Every shader file.
-    pub const ALL: [ShaderFile; 11] = [
+    pub const ALL: [ShaderFile; 12] = [
         ShaderFile::Elementwise,
         ShaderFile::Matmul,
+        ShaderFile::MatmulTexture,
         ShaderFile::Reduce,
         ShaderFile::Softmax,
         ShaderFile::Conv2d,
@@ -61,6 +65,7 @@ impl ShaderFile {
         match self {
             ShaderFile::Elementwise => "elementwise.wgsl",
             ShaderFile::Matmul => "matmul.wgsl",
+            ShaderFile::MatmulTexture => "matmul_texture.wgsl",
             ShaderFile::Reduce => "reduce.wgsl",
             ShaderFile::Softmax => "softmax.wgsl",
             ShaderFile::Conv2d => "conv2d.wgsl",
@@ -78,6 +83,7 @@ impl ShaderFile {
         match self {
             ShaderFile::Elementwise => shader!("elementwise.wgsl"),
             ShaderFile::Matmul => shader!("matmul.wgsl"),
+            ShaderFile::MatmulTexture => shader!("matmul_texture.wgsl"),
             ShaderFile::Reduce => shader!("reduce.wgsl"),
             ShaderFile::Softmax => shader!("softmax.wgsl"),
             ShaderFile::Conv2d => shader!("conv2d.wgsl"),
@@ -102,6 +108,10 @@ pub enum Kernel {
     Accumulate,
     MatmulRegtile,
     MatmulTiled,
+    MatmulTextureNn,
+    MatmulTextureTn,
+    MatmulTextureNt,
+    MatmulTextureTt,
     Reduce,
     Argmax,
     ReduceBackward,
@@ -143,6 +153,8 @@ pub struct KernelSpec {
     pub inputs: u32,
     /// Read-write storage buffers (after the inputs).
     pub outputs: u32,
+    /// The inputs are 2-D f32 textures instead of read-only storage buffers.
+    pub texture_inputs: bool,
 }
 
 const fn spec(
@@ -156,12 +168,21 @@ const fn spec(
         entry_point,
         inputs,
         outputs,
+        texture_inputs: false,
+    }
+}
+
+/// A kernel reading its `inputs` from textures (see `matmul_texture.wgsl`).
+const fn texture_spec(entry_point: &'static str) -> KernelSpec {
+    KernelSpec {
+        texture_inputs: true,
+        ..spec(ShaderFile::MatmulTexture, entry_point, 2, 1)
     }
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 35] = {
+    pub const ALL: [Kernel; 39] = {
         use Kernel::*;
         [
             Unary,
@@ -171,6 +192,10 @@ impl Kernel {
             Accumulate,
             MatmulRegtile,
             MatmulTiled,
+            MatmulTextureNn,
+            MatmulTextureTn,
+            MatmulTextureNt,
+            MatmulTextureTt,
             Reduce,
             Argmax,
             ReduceBackward,
@@ -214,6 +239,10 @@ impl Kernel {
             Accumulate => spec(F::Elementwise, "accumulate", 1, 1),
             MatmulRegtile => spec(F::Matmul, "matmul_regtile", 2, 1),
             MatmulTiled => spec(F::Matmul, "matmul_tiled", 2, 1),
+            MatmulTextureNn => texture_spec("matmul_texture_nn"),
+            MatmulTextureTn => texture_spec("matmul_texture_tn"),
+            MatmulTextureNt => texture_spec("matmul_texture_nt"),
+            MatmulTextureTt => texture_spec("matmul_texture_tt"),
             Reduce => spec(F::Reduce, "reduce", 1, 1),
             Argmax => spec(F::Reduce, "argmax", 1, 1),
             ReduceBackward => spec(F::Reduce, "reduce_backward", 2, 1),

@@ -43,6 +43,7 @@ mod pipelines;
 mod readback;
 pub mod reference;
 pub mod rng;
+mod staging_texture;
 pub mod testing;
 
 pub use buffer::GpuBuffer;

@@ -20,12 +20,24 @@ use crate::pipelines::{PARAMS_SLOT, Pipeline};
 /// reads back still frees its quarantined buffers.
 const AUTO_SUBMIT: usize = 4096;
 
+/// One binding of a dispatch (bindings 1.. in order).
+pub(crate) enum Bind {
+    Buffer(wgpu::Buffer),
+    Texture(wgpu::TextureView),
+}
+
 pub(crate) enum Command {
     Dispatch {
         pipeline: Arc<Pipeline>,
         offset: u32,
-        buffers: Vec<wgpu::Buffer>,
+        bindings: Vec<Bind>,
         groups: [u32; 3],
+    },
+    /// Words `0..4 * texels` of `src` into a flat rgba32f texture (see `staging_texture.rs`).
+    CopyToTexture {
+        src: wgpu::Buffer,
+        texture: wgpu::Texture,
+        texels: u32,
     },
     Copy {
         src: wgpu::Buffer,
@@ -103,16 +115,28 @@ impl Device {
         if groups.contains(&0) {
             return Ok(());
         }
+        let bindings = buffers.iter().map(|b| Bind::Buffer(b.raw().clone()));
+        self.record_dispatch(kernel, bytes, bindings.collect(), groups)
+    }
+
+    /// Records a dispatch whose bindings are already resolved (checked by the caller).
+    pub(crate) fn record_dispatch(
+        &self,
+        kernel: Kernel,
+        params: &[u8],
+        bindings: Vec<Bind>,
+        groups: [u32; 3],
+    ) -> Result<()> {
         let pipeline = self.pipeline(kernel)?;
         let mut pending = lock(&self.inner.pending);
         let offset = pending.arena.len();
-        pending.arena.extend_from_slice(bytes);
+        pending.arena.extend_from_slice(params);
         pending.arena.resize(offset + PARAMS_SLOT as usize, 0);
         AtomicCounters::bump(&self.inner.counters.dispatches);
         let command = Command::Dispatch {
             pipeline,
             offset: offset as u32,
-            buffers: buffers.iter().map(|b| b.raw().clone()).collect(),
+            bindings,
             groups,
         };
         self.push_locked(&mut pending, command);
@@ -126,7 +150,7 @@ impl Device {
     }
 
     /// Appends a command; past `AUTO_SUBMIT` commands the batch is submitted early.
-    fn push_locked(&self, pending: &mut Pending, command: Command) {
+    pub(crate) fn push_locked(&self, pending: &mut Pending, command: Command) {
         pending.commands.push(command);
         if pending.commands.len() >= AUTO_SUBMIT {
             self.submit_locked(pending, |_| {});
@@ -166,7 +190,7 @@ impl Device {
                     while let Some(Command::Dispatch {
                         pipeline,
                         offset,
-                        buffers,
+                        bindings,
                         groups,
                     }) = commands.get(i)
                     {
@@ -178,10 +202,13 @@ impl Device {
                                 size: wgpu::BufferSize::new(PARAMS_SLOT),
                             }),
                         }];
-                        for (k, b) in buffers.iter().enumerate() {
+                        for (k, b) in bindings.iter().enumerate() {
                             entries.push(wgpu::BindGroupEntry {
                                 binding: 1 + k as u32,
-                                resource: b.as_entire_binding(),
+                                resource: match b {
+                                    Bind::Buffer(b) => b.as_entire_binding(),
+                                    Bind::Texture(v) => wgpu::BindingResource::TextureView(v),
+                                },
                             });
                         }
                         let bg = dev.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -203,6 +230,14 @@ impl Device {
                     size,
                 } => {
                     encoder.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *size);
+                    i += 1;
+                }
+                Command::CopyToTexture {
+                    src,
+                    texture,
+                    texels,
+                } => {
+                    crate::staging_texture::encode_copy(&mut encoder, src, texture, *texels);
                     i += 1;
                 }
                 Command::Clear { buffer, size } => {

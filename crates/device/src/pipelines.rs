@@ -1,8 +1,8 @@
 //! Pipeline cache: shader modules (one per WGSL file) and compute pipelines (one per `Kernel`)
 //! are created on first use and kept. Creation runs inside a wgpu validation error scope, so a
 //! bad shader becomes `DeviceError::ShaderValidation` instead of a panic. Bind-group layouts are
-//! explicit (uniform with dynamic offset, then read-only, then read-write storage) and shared by
-//! every kernel with the same signature.
+//! explicit (uniform with dynamic offset, then read-only storage or textures, then read-write
+//! storage) and shared by every kernel with the same signature.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,10 +21,13 @@ pub(crate) struct Pipeline {
     pub layout: wgpu::BindGroupLayout,
 }
 
+/// A binding signature: (inputs, outputs, inputs are textures).
+type LayoutKey = (u32, u32, bool);
+
 pub(crate) struct Pipelines {
     unchecked: bool,
     modules: Mutex<HashMap<ShaderFile, wgpu::ShaderModule>>,
-    layouts: Mutex<HashMap<(u32, u32), (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
+    layouts: Mutex<HashMap<LayoutKey, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
     pipelines: Mutex<HashMap<Kernel, Arc<Pipeline>>>,
 }
 
@@ -47,6 +50,19 @@ fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
             ty: wgpu::BufferBindingType::Storage { read_only },
             has_dynamic_offset: false,
             min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn texture_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
         },
         count: None,
     }
@@ -89,7 +105,7 @@ impl Device {
         let (bgl, pl) = {
             let mut layouts = lock(&cache.layouts);
             layouts
-                .entry((spec.inputs, spec.outputs))
+                .entry((spec.inputs, spec.outputs, spec.texture_inputs))
                 .or_insert_with(|| {
                     let mut entries = vec![wgpu::BindGroupLayoutEntry {
                         binding: 0,
@@ -102,7 +118,11 @@ impl Device {
                         count: None,
                     }];
                     for i in 0..spec.inputs + spec.outputs {
-                        entries.push(storage_entry(1 + i, i < spec.inputs));
+                        entries.push(if spec.texture_inputs && i < spec.inputs {
+                            texture_entry(1 + i)
+                        } else {
+                            storage_entry(1 + i, i < spec.inputs)
+                        });
                     }
                     let bgl = dev.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                         label: Some("kiln"),

@@ -8,15 +8,36 @@ fn parse(file: ShaderFile) -> naga::Module {
         .unwrap_or_else(|e| panic!("{}: {}", file.file_name(), e.emit_to_string(file.source())))
 }
 
+/// What wgpu validates against on an adapter with subgroups (`matmul_texture.wgsl` needs them;
+/// no other file may use them, which `only_the_texture_matmul_uses_subgroups` checks).
+fn validator() -> naga::valid::Validator {
+    let mut v = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::SUBGROUP,
+    );
+    v.subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+        .subgroup_operations(naga::valid::SubgroupOperationSet::all());
+    v
+}
+
+#[test]
+fn only_the_texture_matmul_uses_subgroups() {
+    for file in ShaderFile::ALL {
+        let uses = file.source().contains("subgroup");
+        assert_eq!(
+            uses,
+            file == ShaderFile::MatmulTexture,
+            "{}: kernels outside matmul_texture.wgsl must run without subgroups",
+            file.file_name()
+        );
+    }
+}
+
 #[test]
 fn every_shader_parses_and_validates() {
     for file in ShaderFile::ALL {
         let module = parse(file);
-        let mut validator = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::empty(),
-        );
-        validator.validate(&module).unwrap_or_else(|e| {
+        validator().validate(&module).unwrap_or_else(|e| {
             panic!("{}: {}", file.file_name(), e.emit_to_string(file.source()))
         });
     }
@@ -40,12 +61,7 @@ fn every_kernel_entry_point_exists_with_its_bindings() {
             });
         assert_eq!(ep.stage, naga::ShaderStage::Compute, "{kernel:?}");
         // Collect the bindings the entry point's function and its callees touch.
-        let info = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::empty(),
-        )
-        .validate(&module)
-        .expect("validated above");
+        let info = validator().validate(&module).expect("validated above");
         let idx = module
             .entry_points
             .iter()
@@ -63,6 +79,8 @@ fn every_kernel_entry_point_exists_with_its_bindings() {
             assert_eq!(binding.group, 0, "{kernel:?}");
             let want = if b == 0 {
                 naga::AddressSpace::Uniform
+            } else if b <= spec.inputs && spec.texture_inputs {
+                naga::AddressSpace::Handle
             } else if b <= spec.inputs {
                 naga::AddressSpace::Storage {
                     access: naga::StorageAccess::LOAD,

@@ -1,12 +1,16 @@
-//! Launcher for `shaders/matmul.wgsl`: batched C = op(A) x op(B) with transpose flags, in one of
-//! two kernel designs picked by adapter type (register tiles on CPU adapters, shared-memory
-//! tiles on GPUs; the README's matmul table has the figures behind the choice).
+//! Launcher for `shaders/matmul.wgsl` and `shaders/matmul_texture.wgsl`: batched
+//! C = op(A) x op(B) with transpose flags, in one of three kernel designs picked by adapter
+//! type and shape: on CPU adapters with subgroups, operands staged in textures when their
+//! contiguous dimensions are multiples of 4 (else register tiles on storage buffers); on GPUs,
+//! shared-memory tiles. The README's matmul table has the figures behind the choice.
 
 use crate::buffer::GpuBuffer;
 use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::kernels::Kernel;
 use crate::ops::{fits_u32, need};
+use crate::pending::Bind;
+use crate::staging_texture::{Slot, rows_for};
 
 /// The product to compute. Operands are stored row-major: A as [m, k] (or [k, m] when
 /// `trans_a`), B as [k, n] (or [n, k] when `trans_b`), C as [m, n]; batch `i` starts at
@@ -55,8 +59,12 @@ impl MatmulDims {
 /// Kernel design.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MatmulVariant {
-    /// The adapter type decides (CPU adapter: `RegisterTile`, otherwise `SharedTiles`).
+    /// The adapter type and shape decide: on CPU adapters `Texture` where it applies, else
+    /// `RegisterTile`; on GPUs `SharedTiles`.
     Auto,
+    /// `matmul_texture_*`: operands copied into textures, 32x64 block per subgroup. Needs
+    /// subgroups and contiguous dimensions that are multiples of 4 (see `texture_support`).
+    Texture,
     /// `matmul_regtile`: 16x8 outputs per invocation, 8-invocation workgroups.
     RegisterTile,
     /// `matmul_tiled`: 64x64 block per 16x16 workgroup through shared-memory panels.
@@ -76,6 +84,39 @@ struct MatmulParams {
     b_batch_stride: u32,
     c_batch_stride: u32,
     _pad: [u32; 3],
+}
+
+/// Why the texture design cannot run this product on `dev`, or `None` when it can: it needs
+/// subgroups (`DeviceInfo::subgroups`), each operand's contiguous dimension a multiple of 4 (so
+/// rows start on texel boundaries), batch strides a multiple of 4, and operands that fit the
+/// adapter's texture height.
+pub fn texture_support(dev: &Device, d: &MatmulDims) -> Option<String> {
+    let info = dev.info();
+    if !info.subgroups {
+        return Some("the adapter offers no subgroups of at least 8 invocations".into());
+    }
+    let (a_inner, b_inner) = (
+        if d.trans_a { d.m } else { d.k },
+        if d.trans_b { d.k } else { d.n },
+    );
+    if a_inner % 4 != 0 || b_inner % 4 != 0 {
+        return Some(format!(
+            "contiguous dimensions {a_inner} (A) and {b_inner} (B) must be multiples of 4"
+        ));
+    }
+    if d.batch > 1 && (d.a_batch_stride % 4 != 0 || d.b_batch_stride % 4 != 0) {
+        return Some("batch strides must be multiples of 4".into());
+    }
+    let words = |stride: usize, size: usize| (d.batch.max(1) - 1) * stride + size;
+    let rows = rows_for(words(d.a_batch_stride, d.m * d.k))
+        .max(rows_for(words(d.b_batch_stride, d.k * d.n)));
+    if rows > info.max_texture_dimension_2d as usize {
+        return Some(format!(
+            "an operand needs {rows} texture rows, more than the adapter's {}",
+            info.max_texture_dimension_2d
+        ));
+    }
+    None
 }
 
 /// C = op(A) x op(B) with the design chosen for this adapter.
@@ -146,13 +187,29 @@ pub fn matmul_with(
         _pad: [0; 3],
     };
     let variant = match variant {
-        MatmulVariant::Auto if dev.info().is_cpu() => MatmulVariant::RegisterTile,
+        MatmulVariant::Auto if dev.info().is_cpu() => match texture_support(dev, d) {
+            None => MatmulVariant::Texture,
+            Some(_) => MatmulVariant::RegisterTile,
+        },
         MatmulVariant::Auto => MatmulVariant::SharedTiles,
+        MatmulVariant::Texture => match texture_support(dev, d) {
+            None => MatmulVariant::Texture,
+            Some(why) => return Err(launch_err(op, format!("texture design: {why}"))),
+        },
         v => v,
     };
     let (kernel, groups) = match variant {
         MatmulVariant::RegisterTile => {
             (Kernel::MatmulRegtile, [d.n.div_ceil(64), d.m.div_ceil(16)])
+        }
+        MatmulVariant::Texture => {
+            let kernel = match (d.trans_a, d.trans_b) {
+                (false, false) => Kernel::MatmulTextureNn,
+                (true, false) => Kernel::MatmulTextureTn,
+                (false, true) => Kernel::MatmulTextureNt,
+                (true, true) => Kernel::MatmulTextureTt,
+            };
+            (kernel, [d.n.div_ceil(64), d.m.div_ceil(32)])
         }
         _ => (Kernel::MatmulTiled, [d.n.div_ceil(64), d.m.div_ceil(64)]),
     };
@@ -166,12 +223,21 @@ pub fn matmul_with(
             ),
         ));
     }
-    dev.dispatch(
-        kernel,
-        &p,
-        &[a, b, c],
-        [groups[0] as u32, groups[1] as u32, d.batch as u32],
-    )
+    let groups = [groups[0] as u32, groups[1] as u32, d.batch as u32];
+    if variant != MatmulVariant::Texture {
+        return dev.dispatch(kernel, &p, &[a, b, c], groups);
+    }
+    if c.raw() == a.raw() || c.raw() == b.raw() {
+        return Err(launch_err(op, "output buffer c is also an input"));
+    }
+    let a_view = dev.stage_texture(Slot::A, a, last(d.a_batch_stride, d.m * d.k));
+    let b_view = dev.stage_texture(Slot::B, b, last(d.b_batch_stride, d.k * d.n));
+    let bindings = vec![
+        Bind::Texture(a_view),
+        Bind::Texture(b_view),
+        Bind::Buffer(c.raw().clone()),
+    ];
+    dev.record_dispatch(kernel, bytemuck::bytes_of(&p), bindings, groups)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! matmul.wgsl: both designs, every transpose combination, batches, odd sizes.
+//! matmul.wgsl and matmul_texture.wgsl: every design, every transpose combination, batches,
+//! odd sizes, and staging-texture reuse within one batch.
 
-use kiln_device::ops::matmul::{MatmulDims, MatmulVariant, matmul_with};
+use kiln_device::ops::matmul::{MatmulDims, MatmulVariant, matmul_with, texture_support};
 use kiln_device::reference;
 use kiln_device::testing::assert_close;
 
@@ -121,4 +122,121 @@ fn matmul_rejects_buffers_too_small_for_the_shape() {
         "{err}"
     );
     assert_eq!(dev.counters().dispatches, 0, "nothing may be dispatched");
+}
+
+/// The texture design, or `None` (with the reason printed) on adapters without subgroups,
+/// after checking that an explicit request there fails with that reason.
+fn texture_device(seed: u64) -> Option<(kiln_device::Device, kiln_device::testing::Rng)> {
+    let (dev, rng) = setup(seed)?;
+    let d = MatmulDims::new(4, 4, 4, false, false);
+    match texture_support(&dev, &d) {
+        None => Some((dev, rng)),
+        Some(why) => {
+            let a = dev.zeros(64).unwrap();
+            let err = matmul_with(&dev, MatmulVariant::Texture, &a, &a, &out(&dev, 16), &d)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&why), "{err}");
+            eprintln!("texture matmul not available here: {why}");
+            None
+        }
+    }
+}
+
+#[test]
+fn texture_design_matches_reference_in_every_layout() {
+    let Some((dev, mut rng)) = texture_device(14) else {
+        return;
+    };
+    // Partial 32x64 blocks, a single texel, operands spanning several texture rows with a
+    // partial last row, and the dense-layer shapes.
+    for &(m, n, k) in &[
+        (4, 4, 4),
+        (36, 68, 20),
+        (64, 260, 68),
+        (32, 128, 784),
+        (784, 128, 32),
+    ] {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            check(
+                &dev,
+                &mut rng,
+                MatmulVariant::Texture,
+                MatmulDims::new(m, n, k, ta, tb),
+            );
+        }
+    }
+    // Rows that are not a multiple of 4 are fine where M is not the contiguous dimension.
+    check(
+        &dev,
+        &mut rng,
+        MatmulVariant::Texture,
+        MatmulDims::new(37, 44, 20, false, false),
+    );
+    check(
+        &dev,
+        &mut rng,
+        MatmulVariant::Texture,
+        MatmulDims::new(37, 45, 20, false, true),
+    );
+    let mut d = MatmulDims::new(36, 8, 12, true, false);
+    d.batch = 3;
+    d.a_batch_stride = 36 * 12;
+    d.b_batch_stride = 0; // B shared by every batch
+    check(&dev, &mut rng, MatmulVariant::Texture, d);
+}
+
+#[test]
+fn texture_design_refuses_unaligned_shapes_and_auto_falls_back() {
+    let Some((dev, mut rng)) = texture_device(15) else {
+        return;
+    };
+    let d = MatmulDims::new(8, 10, 12, false, false); // B rows of 10 words
+    let a = dev.zeros(4 * 96).unwrap();
+    let b = dev.zeros(4 * 120).unwrap();
+    let err = matmul_with(&dev, MatmulVariant::Texture, &a, &b, &out(&dev, 80), &d)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("multiples of 4") && err.contains("10"),
+        "{err}"
+    );
+    check(&dev, &mut rng, MatmulVariant::Auto, d);
+}
+
+#[test]
+fn texture_products_recorded_back_to_back_each_see_their_own_operands() {
+    // The staging textures are reused (and regrown) between products in one batch; each copy
+    // must land after the previous product read the texture and before the next one does.
+    let Some((dev, mut rng)) = texture_device(16) else {
+        return;
+    };
+    let shapes = [(8, 8, 8), (64, 260, 1100), (12, 4, 8), (64, 260, 1100)];
+    let mut cases = Vec::new();
+    for &(m, n, k) in &shapes {
+        let d = MatmulDims::new(m, n, k, false, false);
+        let a = rng.vec(m * k, -1.0, 1.0);
+        let b = rng.vec(k * n, -1.0, 1.0);
+        let c = out(&dev, m * n);
+        matmul_with(
+            &dev,
+            MatmulVariant::Texture,
+            &up(&dev, &a),
+            &up(&dev, &b),
+            &c,
+            &d,
+        )
+        .unwrap();
+        cases.push((d, a, b, c));
+    }
+    for (d, a, b, c) in &cases {
+        let tol = 1e-5 * (d.k as f64).sqrt();
+        assert_close(
+            &format!("{d:?}"),
+            &read(&dev, c),
+            &reference::matmul(a, b, d),
+            tol,
+            1e-4,
+        );
+    }
 }

@@ -1,0 +1,127 @@
+//! Staging textures for `matmul_texture.wgsl`: a matmul operand is copied from its buffer into
+//! a flat rgba32float texture (texel t at (t % 256, t / 256) holds words 4t..4t+3), because
+//! llvmpipe fetches texels as gathers but loads per-lane storage addresses one lane at a time
+//! (see the shader's header). The copy is recorded in the pending batch like a dispatch, so it
+//! lands in order: after the dispatches recorded before it, before the ones after it.
+//!
+//! One texture per operand slot is kept and grown on demand. Reusing it for the next matmul is
+//! safe without a quarantine (unlike buffers): the copy that overwrites it is an encoder command
+//! ordered after the dispatch that read it, and wgpu places the barrier between them.
+
+use crate::buffer::GpuBuffer;
+use crate::context::{Device, lock};
+use crate::counters::AtomicCounters;
+use crate::pending::Command;
+
+/// Texels per texture row.
+pub(crate) const WIDTH: u32 = 256;
+/// Bytes per texture row (a multiple of wgpu's 256-byte copy row alignment).
+const ROW_BYTES: u32 = WIDTH * 16;
+
+/// Which matmul operand a staging texture holds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Slot {
+    A = 0,
+    B = 1,
+}
+
+/// Texture rows needed for `words` words.
+pub(crate) fn rows_for(words: usize) -> usize {
+    words.div_ceil(4).div_ceil(WIDTH as usize)
+}
+
+impl Device {
+    /// Records a copy of the first `words` words of `src` (rounded up to whole texels, which
+    /// stays inside the buffer's 16-byte-multiple allocation) into the staging texture of
+    /// `slot`, and returns the view to bind. The caller checked `rows_for(words)` against the
+    /// adapter's texture limit.
+    pub(crate) fn stage_texture(
+        &self,
+        slot: Slot,
+        src: &GpuBuffer,
+        words: usize,
+    ) -> wgpu::TextureView {
+        let rows = rows_for(words).max(1) as u32;
+        let texture = {
+            let mut slots = lock(&self.inner.staging_textures);
+            let entry = &mut slots[slot as usize];
+            match entry {
+                Some(t) if t.height() >= rows => t.clone(),
+                _ => {
+                    // Grow to a power of two so a run of growing shapes reallocates rarely.
+                    let max = self.info().max_texture_dimension_2d;
+                    let t = self.raw().create_texture(&wgpu::TextureDescriptor {
+                        label: Some("kiln matmul operand"),
+                        size: wgpu::Extent3d {
+                            width: WIDTH,
+                            height: rows.next_power_of_two().min(max).max(rows),
+                            depth_or_array_layers: 1,
+                        },
+                        mip_level_count: 1,
+                        sample_count: 1,
+                        dimension: wgpu::TextureDimension::D2,
+                        format: wgpu::TextureFormat::Rgba32Float,
+                        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+                        view_formats: &[],
+                    });
+                    AtomicCounters::bump(&self.inner.counters.buffer_allocations);
+                    *entry = Some(t.clone());
+                    t
+                }
+            }
+        };
+        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+        let texels = words.div_ceil(4) as u32;
+        if texels > 0 {
+            let mut pending = lock(&self.inner.pending);
+            self.push_locked(
+                &mut pending,
+                Command::CopyToTexture {
+                    src: src.raw().clone(),
+                    texture,
+                    texels,
+                },
+            );
+        }
+        view
+    }
+}
+
+/// Encodes a recorded `CopyToTexture`: whole rows in one copy, the partial last row in another.
+pub(crate) fn encode_copy(
+    encoder: &mut wgpu::CommandEncoder,
+    src: &wgpu::Buffer,
+    texture: &wgpu::Texture,
+    texels: u32,
+) {
+    let (full, tail) = (texels / WIDTH, texels % WIDTH);
+    let mut copy = |row: u32, width: u32, height: u32| {
+        encoder.copy_buffer_to_texture(
+            wgpu::TexelCopyBufferInfo {
+                buffer: src,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: u64::from(row) * u64::from(ROW_BYTES),
+                    bytes_per_row: Some(ROW_BYTES),
+                    rows_per_image: Some(height),
+                },
+            },
+            wgpu::TexelCopyTextureInfo {
+                texture,
+                mip_level: 0,
+                origin: wgpu::Origin3d { x: 0, y: row, z: 0 },
+                aspect: wgpu::TextureAspect::All,
+            },
+            wgpu::Extent3d {
+                width,
+                height,
+                depth_or_array_layers: 1,
+            },
+        );
+    };
+    if full > 0 {
+        copy(0, WIDTH, full);
+    }
+    if tail > 0 {
+        copy(full, tail, 1);
+    }
+}

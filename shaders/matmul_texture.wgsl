@@ -1,0 +1,135 @@
+// matmul_texture.wgsl — C = op(A) x op(B) for CPU-type adapters with subgroups (lavapipe).
+//
+// Why textures: llvmpipe turns a storage-buffer load whose address differs per lane into a
+// loop over the 8 lanes that inserts each value into the vector through the stack, a
+// store-forwarding stall of ~20 cycles per value (seen in the JIT code with perf). Texel
+// fetches are compiled as real gathers instead (8 x 128-bit loads and a transpose for
+// rgba32float), so the launcher copies both operands into flat rgba32float textures first
+// (a plain memcpy on this adapter) and the kernel reads them with textureLoad. The README's
+// matmul table has the measured effect.
+//
+// Flat texture layout: texel t sits at (t % 256, t / 256) and holds words 4t..4t+3 of the
+// operand's buffer, so an operand whose contiguous dimension is a multiple of 4 has its rows
+// on texel boundaries (the launcher checks; other shapes use matmul.wgsl).
+//
+// Work split: workgroup = 8 invocations = one subgroup (one 256-bit vector on llvmpipe). It
+// owns a 32-row x 64-column block of C; each lane keeps 32 rows x 2 vec4 columns of it in
+// registers. Per step k every lane fetches the A values of 4 rows (rows 4*lane .. 4*lane+3 of
+// the block) and its own 8 B values; row i of the block is then read from lane i / 4 with
+// subgroupShuffle, so each A value is fetched once per workgroup, not once per lane. The loop
+// body is one k step on purpose: unrolling k by 4 measured 2-3x slower on llvmpipe.
+// The tile loops have constant trip counts; Mesa unrolls them, which turns the shuffle lane and
+// every array index into constants (the accumulators then live in registers, not memory).
+//
+// Stored layouts as in matmul.wgsl: A [M, K] (or [K, M] when transposed), B [K, N] (or [N, K]),
+// C [M, N]; batch b adds b * stride (in words, a multiple of 4) to an operand.
+// Grid: (ceil(N / 64), ceil(M / 32), batch). Launcher: crates/device/src/ops/matmul.rs.
+// Bindings (every entry): 0 params, 1 a (texture), 2 b (texture), 3 c.
+
+struct MatmulParams {
+    m: u32, n: u32, k: u32, batch: u32,
+    trans_a: u32, trans_b: u32, a_batch_stride: u32, b_batch_stride: u32,
+    c_batch_stride: u32, _p0: u32, _p1: u32, _p2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: MatmulParams;
+@group(0) @binding(1) var a_tex: texture_2d<f32>;
+@group(0) @binding(2) var b_tex: texture_2d<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+
+const ROWS: u32 = 32u;
+const VECS: u32 = 2u;
+const WIDTH: u32 = 256u;
+
+fn texel(t: u32) -> vec2<i32> {
+    return vec2<i32>(i32(t % WIDTH), i32(t / WIDTH));
+}
+
+// A[row0 + 4 * lane + q][kk] for q = 0..3 (rows clamped to the matrix).
+fn a_rows(trans: bool, kk: u32, row0: u32, lane: u32, base: u32) -> vec4<f32> {
+    if trans {
+        // Stored [K, M]: one texel holds the 4 rows.
+        let m4 = p.m / 4u;
+        return textureLoad(a_tex, texel(base + kk * m4 + min(row0 / 4u + lane, m4 - 1u)), 0);
+    }
+    // Stored [M, K]: component kk % 4 of one texel per row.
+    let k4 = p.k / 4u;
+    var v: vec4<f32>;
+    for (var q = 0u; q < 4u; q++) {
+        let r = min(row0 + 4u * lane + q, p.m - 1u);
+        v[q] = textureLoad(a_tex, texel(base + r * k4 + kk / 4u), 0)[kk % 4u];
+    }
+    return v;
+}
+
+// B[kk][col0 + 4 * j + q] as b[j][q] (columns clamped to the matrix).
+fn b_cols(trans: bool, kk: u32, col0: u32, base: u32) -> array<vec4<f32>, VECS> {
+    var v: array<vec4<f32>, VECS>;
+    if trans {
+        // Stored [N, K]: component kk % 4 of one texel per column.
+        let k4 = p.k / 4u;
+        for (var j = 0u; j < VECS; j++) {
+            for (var q = 0u; q < 4u; q++) {
+                let col = min(col0 + 4u * j + q, p.n - 1u);
+                v[j][q] = textureLoad(b_tex, texel(base + col * k4 + kk / 4u), 0)[kk % 4u];
+            }
+        }
+        return v;
+    }
+    // Stored [K, N]: one texel holds 4 columns.
+    let n4 = p.n / 4u;
+    for (var j = 0u; j < VECS; j++) {
+        v[j] = textureLoad(b_tex, texel(base + kk * n4 + min(col0 / 4u + j, n4 - 1u)), 0);
+    }
+    return v;
+}
+
+fn product(trans_a: bool, trans_b: bool, wid: vec3<u32>, lane: u32) {
+    let row0 = wid.y * ROWS;
+    let col0 = wid.x * (32u * VECS) + lane * (4u * VECS);
+    let a_base = wid.z * (p.a_batch_stride / 4u);
+    let b_base = wid.z * (p.b_batch_stride / 4u);
+    var acc: array<array<vec4<f32>, VECS>, ROWS>;
+    for (var kk = 0u; kk < p.k; kk++) {
+        let av = a_rows(trans_a, kk, row0, lane, a_base);
+        let b = b_cols(trans_b, kk, col0, b_base);
+        for (var i = 0u; i < ROWS; i++) {
+            let a = vec4<f32>(subgroupShuffle(av[i % 4u], i / 4u));
+            for (var j = 0u; j < VECS; j++) {
+                acc[i][j] = fma(a, b[j], acc[i][j]);
+            }
+        }
+    }
+    let c_base = wid.z * p.c_batch_stride;
+    for (var i = 0u; i < ROWS; i++) {
+        let r = row0 + i;
+        for (var j = 0u; j < VECS; j++) {
+            for (var q = 0u; q < 4u; q++) {
+                let col = col0 + 4u * j + q;
+                if r < p.m && col < p.n {
+                    c[c_base + r * p.n + col] = acc[i][j][q];
+                }
+            }
+        }
+    }
+}
+
+@compute @workgroup_size(8, 1, 1)
+fn matmul_texture_nn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    product(false, false, wid, lane);
+}
+
+@compute @workgroup_size(8, 1, 1)
+fn matmul_texture_tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    product(true, false, wid, lane);
+}
+
+@compute @workgroup_size(8, 1, 1)
+fn matmul_texture_nt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    product(false, true, wid, lane);
+}
+
+@compute @workgroup_size(8, 1, 1)
+fn matmul_texture_tt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    product(true, true, wid, lane);
+}
