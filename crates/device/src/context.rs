@@ -67,8 +67,8 @@ pub(crate) struct Inner {
     /// Errors wgpu reported outside an error scope; surfaced by the next readback.
     pub gpu_error: Arc<Mutex<Option<String>>>,
     pub staging: Mutex<Option<wgpu::Buffer>>,
-    /// Matmul operand textures, one per `staging_texture::Slot`.
-    pub staging_textures: Mutex<[Option<wgpu::Texture>; 2]>,
+    /// Staging textures, one per slot (see `staging_texture.rs`).
+    pub staging_textures: Mutex<[Option<wgpu::Texture>; crate::staging_texture::SLOTS]>,
     pub uniform: Mutex<Option<wgpu::Buffer>>,
 }
 
@@ -245,7 +245,7 @@ impl Device {
                 counters: AtomicCounters::default(),
                 gpu_error,
                 staging: Mutex::new(None),
-                staging_textures: Mutex::new([None, None]),
+                staging_textures: Mutex::new(Default::default()),
                 uniform: Mutex::new(None),
             }),
         })

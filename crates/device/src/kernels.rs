@@ -29,6 +29,8 @@ pub enum ShaderFile {
     Fill,
     /// `optim.wgsl`
     Optim,
+    /// `optim_texture.wgsl`
+    OptimTexture,
     /// `metrics.wgsl`
     Metrics,
 }
@@ -45,7 +47,7 @@ macro_rules! shader {
 
 impl ShaderFile {
     /// Every shader file.
-    pub const ALL: [ShaderFile; 12] = [
+    pub const ALL: [ShaderFile; 13] = [
         ShaderFile::Elementwise,
         ShaderFile::Matmul,
         ShaderFile::MatmulTexture,
@@ -57,6 +59,7 @@ impl ShaderFile {
         ShaderFile::Random,
         ShaderFile::Fill,
         ShaderFile::Optim,
+        ShaderFile::OptimTexture,
         ShaderFile::Metrics,
     ];
 
@@ -74,6 +77,7 @@ impl ShaderFile {
             ShaderFile::Random => "random.wgsl",
             ShaderFile::Fill => "fill.wgsl",
             ShaderFile::Optim => "optim.wgsl",
+            ShaderFile::OptimTexture => "optim_texture.wgsl",
             ShaderFile::Metrics => "metrics.wgsl",
         }
     }
@@ -92,6 +96,7 @@ impl ShaderFile {
             ShaderFile::Random => shader!("random.wgsl"),
             ShaderFile::Fill => shader!("fill.wgsl"),
             ShaderFile::Optim => shader!("optim.wgsl"),
+            ShaderFile::OptimTexture => shader!("optim_texture.wgsl"),
             ShaderFile::Metrics => shader!("metrics.wgsl"),
         }
     }
@@ -134,6 +139,7 @@ pub enum Kernel {
     Fill,
     SgdStep,
     AdamStep,
+    AdamStepTexture,
     RmspropStep,
     CorrectSparse,
     CorrectDense,
@@ -172,17 +178,22 @@ const fn spec(
     }
 }
 
-/// A kernel reading its `inputs` from textures (see `matmul_texture.wgsl`).
-const fn texture_spec(entry_point: &'static str) -> KernelSpec {
+/// A kernel reading its `inputs` from staging textures (see `staging_texture.rs`).
+const fn texture_spec(
+    file: ShaderFile,
+    entry_point: &'static str,
+    inputs: u32,
+    outputs: u32,
+) -> KernelSpec {
     KernelSpec {
         texture_inputs: true,
-        ..spec(ShaderFile::MatmulTexture, entry_point, 2, 1)
+        ..spec(file, entry_point, inputs, outputs)
     }
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 39] = {
+    pub const ALL: [Kernel; 40] = {
         use Kernel::*;
         [
             Unary,
@@ -218,6 +229,7 @@ impl Kernel {
             Fill,
             SgdStep,
             AdamStep,
+            AdamStepTexture,
             RmspropStep,
             CorrectSparse,
             CorrectDense,
@@ -239,10 +251,10 @@ impl Kernel {
             Accumulate => spec(F::Elementwise, "accumulate", 1, 1),
             MatmulRegtile => spec(F::Matmul, "matmul_regtile", 2, 1),
             MatmulTiled => spec(F::Matmul, "matmul_tiled", 2, 1),
-            MatmulTextureNn => texture_spec("matmul_texture_nn"),
-            MatmulTextureTn => texture_spec("matmul_texture_tn"),
-            MatmulTextureNt => texture_spec("matmul_texture_nt"),
-            MatmulTextureTt => texture_spec("matmul_texture_tt"),
+            MatmulTextureNn => texture_spec(F::MatmulTexture, "matmul_texture_nn", 2, 1),
+            MatmulTextureTn => texture_spec(F::MatmulTexture, "matmul_texture_tn", 2, 1),
+            MatmulTextureNt => texture_spec(F::MatmulTexture, "matmul_texture_nt", 2, 1),
+            MatmulTextureTt => texture_spec(F::MatmulTexture, "matmul_texture_tt", 2, 1),
             Reduce => spec(F::Reduce, "reduce", 1, 1),
             Argmax => spec(F::Reduce, "argmax", 1, 1),
             ReduceBackward => spec(F::Reduce, "reduce_backward", 2, 1),
@@ -265,6 +277,7 @@ impl Kernel {
             Fill => spec(F::Fill, "fill", 0, 1),
             SgdStep => spec(F::Optim, "sgd_step", 1, 2),
             AdamStep => spec(F::Optim, "adam_step", 1, 3),
+            AdamStepTexture => texture_spec(F::OptimTexture, "adam_step_texture", 4, 3),
             RmspropStep => spec(F::Optim, "rmsprop_step", 1, 4),
             CorrectSparse => spec(F::Metrics, "correct_sparse", 2, 1),
             CorrectDense => spec(F::Metrics, "correct_dense", 2, 1),

@@ -1,10 +1,11 @@
-//! Staging textures for `matmul_texture.wgsl`: a matmul operand is copied from its buffer into
+//! Staging textures for `matmul_texture.wgsl` and `optim_texture.wgsl`: an input is copied from
+//! its buffer into
 //! a flat rgba32float texture (texel t at (t % 256, t / 256) holds words 4t..4t+3), because
 //! llvmpipe fetches texels as gathers but loads per-lane storage addresses one lane at a time
 //! (see the shader's header). The copy is recorded in the pending batch like a dispatch, so it
 //! lands in order: after the dispatches recorded before it, before the ones after it.
 //!
-//! One texture per operand slot is kept and grown on demand. Reusing it for the next matmul is
+//! One texture per slot (a kernel's first, second, ... texture input) is kept and grown on demand. Reusing it for the next matmul is
 //! safe without a quarantine (unlike buffers): the copy that overwrites it is an encoder command
 //! ordered after the dispatch that read it, and wgpu places the barrier between them.
 
@@ -18,12 +19,8 @@ pub(crate) const WIDTH: u32 = 256;
 /// Bytes per texture row (a multiple of wgpu's 256-byte copy row alignment).
 const ROW_BYTES: u32 = WIDTH * 16;
 
-/// Which matmul operand a staging texture holds.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Slot {
-    A = 0,
-    B = 1,
-}
+/// Staging textures kept per device; a kernel binds at most this many texture inputs.
+pub(crate) const SLOTS: usize = 4;
 
 /// Texture rows needed for `words` words.
 pub(crate) fn rows_for(words: usize) -> usize {
@@ -33,18 +30,18 @@ pub(crate) fn rows_for(words: usize) -> usize {
 impl Device {
     /// Records a copy of the first `words` words of `src` (rounded up to whole texels, which
     /// stays inside the buffer's 16-byte-multiple allocation) into the staging texture of
-    /// `slot`, and returns the view to bind. The caller checked `rows_for(words)` against the
+    /// `slot` (below `SLOTS`), and returns the view to bind. The caller checked `rows_for(words)` against the
     /// adapter's texture limit.
     pub(crate) fn stage_texture(
         &self,
-        slot: Slot,
+        slot: usize,
         src: &GpuBuffer,
         words: usize,
     ) -> wgpu::TextureView {
         let rows = rows_for(words).max(1) as u32;
         let texture = {
             let mut slots = lock(&self.inner.staging_textures);
-            let entry = &mut slots[slot as usize];
+            let entry = &mut slots[slot];
             match entry {
                 Some(t) if t.height() >= rows => t.clone(),
                 _ => {

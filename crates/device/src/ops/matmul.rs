@@ -10,7 +10,7 @@ use crate::error::{Result, launch_err};
 use crate::kernels::Kernel;
 use crate::ops::{fits_u32, need};
 use crate::pending::Bind;
-use crate::staging_texture::{Slot, rows_for};
+use crate::staging_texture::rows_for;
 
 /// The product to compute. Operands are stored row-major: A as [m, k] (or [k, m] when
 /// `trans_a`), B as [k, n] (or [n, k] when `trans_b`), C as [m, n]; batch `i` starts at
@@ -230,8 +230,8 @@ pub fn matmul_with(
     if c.raw() == a.raw() || c.raw() == b.raw() {
         return Err(launch_err(op, "output buffer c is also an input"));
     }
-    let a_view = dev.stage_texture(Slot::A, a, last(d.a_batch_stride, d.m * d.k));
-    let b_view = dev.stage_texture(Slot::B, b, last(d.b_batch_stride, d.k * d.n));
+    let a_view = dev.stage_texture(0, a, last(d.a_batch_stride, d.m * d.k));
+    let b_view = dev.stage_texture(1, b, last(d.b_batch_stride, d.k * d.n));
     let bindings = vec![
         Bind::Texture(a_view),
         Bind::Texture(b_view),

@@ -4,9 +4,12 @@
 use crate::buffer::GpuBuffer;
 use crate::context::Device;
 use crate::error::Result;
+use crate::error::launch_err;
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
 use crate::ops::{fits_u32, need};
+use crate::pending::Bind;
+use crate::staging_texture::rows_for;
 
 /// SGD hyper-parameters for one step.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -100,6 +103,21 @@ pub fn adam_step(
     v: &GpuBuffer,
     n: usize,
 ) -> Result<()> {
+    adam_step_with(dev, AdamVia::Auto, s, g, p, m, v, n)
+}
+
+/// `adam_step` with an explicit input path (tests and benchmarks compare them).
+#[allow(clippy::too_many_arguments)]
+pub fn adam_step_with(
+    dev: &Device,
+    via: AdamVia,
+    s: &AdamStep,
+    g: &GpuBuffer,
+    p: &GpuBuffer,
+    m: &GpuBuffer,
+    v: &GpuBuffer,
+    n: usize,
+) -> Result<()> {
     check("adam_step", n, &[("g", g), ("p", p), ("m", m), ("v", v)])?;
     let t = s.t.max(1) as f64;
     let lr_t =
@@ -109,7 +127,50 @@ pub fn adam_step(
         f: [s.lr, s.beta1, s.beta2, s.eps, lr_t as f32, s.weight_decay],
         u: 0,
     };
-    dev.dispatch(Kernel::AdamStep, &params, &[g, p, m, v], grid_1d(n))
+    let textures = match via {
+        AdamVia::Auto => {
+            dev.info().is_cpu() && rows_for(n) <= dev.info().max_texture_dimension_2d as usize
+        }
+        AdamVia::Buffers => false,
+        AdamVia::Textures => true,
+    };
+    if !textures {
+        return dev.dispatch(Kernel::AdamStep, &params, &[g, p, m, v], grid_1d(n));
+    }
+    if rows_for(n) > dev.info().max_texture_dimension_2d as usize {
+        return Err(launch_err(
+            "adam_step",
+            format!("{n} parameters exceed the adapter's texture height"),
+        ));
+    }
+    if n == 0 {
+        return Ok(());
+    }
+    // Inputs staged before any output is written: the copies record p, m, v as they are now.
+    let mut bindings: Vec<Bind> = [g, p, m, v]
+        .iter()
+        .enumerate()
+        .map(|(slot, b)| Bind::Texture(dev.stage_texture(slot, b, n)))
+        .collect();
+    bindings.extend([p, m, v].iter().map(|b| Bind::Buffer(b.raw().clone())));
+    let groups = grid_1d(n.div_ceil(4));
+    dev.record_dispatch(
+        Kernel::AdamStepTexture,
+        bytemuck::bytes_of(&params),
+        bindings,
+        groups,
+    )
+}
+
+/// Where `adam_step_with` reads its inputs from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdamVia {
+    /// Textures on CPU adapters (where per-lane buffer loads are slow), buffers elsewhere.
+    Auto,
+    /// `adam_step` on storage buffers.
+    Buffers,
+    /// `adam_step_texture`: g, p, m, v copied into staging textures first.
+    Textures,
 }
 
 /// Keras RMSprop step; `momentum_buf` and `average_gradient` are touched only when used.

@@ -1,6 +1,8 @@
 //! optim.wgsl: several steps of each optimizer against the reference formulas.
 
-use kiln_device::ops::optim::{AdamStep, RmspropStep, SgdStep, adam_step, rmsprop_step, sgd_step};
+use kiln_device::ops::optim::{
+    AdamStep, AdamVia, RmspropStep, SgdStep, adam_step_with, rmsprop_step, sgd_step,
+};
 use kiln_device::reference;
 use kiln_device::testing::assert_close;
 
@@ -35,8 +37,13 @@ fn adam_and_adamw_match_reference_with_bias_correction() {
     let Some((dev, mut rng)) = setup(41) else {
         return;
     };
-    let n = 257;
-    for wd in [0.0, 0.004] {
+    // 257: a partial last texel in the texture path; 1100: several texture rows.
+    for (via, n, wd) in [
+        (AdamVia::Buffers, 257, 0.0),
+        (AdamVia::Buffers, 257, 0.004),
+        (AdamVia::Textures, 257, 0.0),
+        (AdamVia::Textures, 1100, 0.004),
+    ] {
         let (mut p, mut m, mut v) = (rng.vec(n, -1.0, 1.0), vec![0.0; n], vec![0.0; n]);
         let bp = up(&dev, &p);
         let (bm, bv) = (
@@ -53,11 +60,18 @@ fn adam_and_adamw_match_reference_with_bias_correction() {
                 t,
             };
             let g = rng.vec(n, -1.0, 1.0);
-            adam_step(&dev, &s, &up(&dev, &g), &bp, &bm, &bv, n).unwrap();
+            adam_step_with(&dev, via, &s, &up(&dev, &g), &bp, &bm, &bv, n).unwrap();
             reference::adam_step(&s, &g, &mut p, &mut m, &mut v);
         }
-        assert_close(&format!("adam wd={wd}"), &read(&dev, &bp), &p, 1e-6, 1e-5);
+        assert_close(
+            &format!("adam {via:?} n={n} wd={wd}"),
+            &read(&dev, &bp),
+            &p,
+            1e-6,
+            1e-5,
+        );
         assert_close("adam m", &read(&dev, &bm), &m, 1e-6, 1e-5);
+        assert_close("adam v", &read(&dev, &bv), &v, 1e-6, 1e-5);
     }
 }
 

@@ -1,0 +1,47 @@
+// optim_texture.wgsl — Adam/AdamW step for CPU-type adapters, inputs read from textures.
+//
+// Same formulas as adam_step in optim.wgsl (Keras 3). The difference is where the four inputs
+// come from: on llvmpipe every storage-buffer load is a per-lane loop with a stall per value
+// (see matmul_texture.wgsl), which made adam_step about a third of an MLP training step. The
+// launcher copies g, p, m and v into flat rgba32float staging textures (texel t at
+// (t % 256, t / 256) holds elements 4t..4t+3) and each invocation updates one texel's 4
+// elements; the results are stored to the buffers (stores do not stall).
+// 64 invocations per workgroup, grid folded to 2-D past 65,535 workgroups.
+// Bindings: 0 params, 1 g, 2 p, 3 m, 4 v (textures), 5 p, 6 m, 7 v (buffers, updated).
+// Launcher: crates/device/src/ops/optim.rs.
+
+struct AdamParams { n: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, lr_t: f32, weight_decay: f32, _p0: u32 }
+
+@group(0) @binding(0) var<uniform> ap: AdamParams;
+@group(0) @binding(1) var g_tex: texture_2d<f32>;
+@group(0) @binding(2) var p_tex: texture_2d<f32>;
+@group(0) @binding(3) var m_tex: texture_2d<f32>;
+@group(0) @binding(4) var v_tex: texture_2d<f32>;
+@group(0) @binding(5) var<storage, read_write> p_out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> m_out: array<f32>;
+@group(0) @binding(7) var<storage, read_write> v_out: array<f32>;
+
+// Keras Adam: m += (g - m)(1 - b1);  v += (g^2 - v)(1 - b2);  p -= lr_t m / (sqrt(v) + eps)
+@compute @workgroup_size(64)
+fn adam_step_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) lid: u32) {
+    let t = (wid.y * nwg.x + wid.x) * 64u + lid;
+    if 4u * t >= ap.n { return; }
+    let xy = vec2<i32>(i32(t % 256u), i32(t / 256u));
+    let g = textureLoad(g_tex, xy, 0);
+    var w = textureLoad(p_tex, xy, 0);
+    w -= ap.lr * ap.weight_decay * w;
+    let m0 = textureLoad(m_tex, xy, 0);
+    let v0 = textureLoad(v_tex, xy, 0);
+    let m = m0 + (g - m0) * (1.0 - ap.beta1);
+    let v = v0 + (g * g - v0) * (1.0 - ap.beta2);
+    let p = w - ap.lr_t * m / (sqrt(v) + ap.eps);
+    for (var q = 0u; q < 4u; q++) {
+        let i = 4u * t + q;
+        if i < ap.n {
+            p_out[i] = p[q];
+            m_out[i] = m[q];
+            v_out[i] = v[q];
+        }
+    }
+}
