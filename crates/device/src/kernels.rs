@@ -19,6 +19,8 @@ pub enum ShaderFile {
     Softmax,
     /// `conv2d.wgsl`
     Conv2d,
+    /// `conv2d_texture.wgsl`
+    Conv2dTexture,
     /// `pool2d.wgsl`
     Pool2d,
     /// `shape.wgsl`
@@ -47,13 +49,14 @@ macro_rules! shader {
 
 impl ShaderFile {
     /// Every shader file.
-    pub const ALL: [ShaderFile; 13] = [
+    pub const ALL: [ShaderFile; 14] = [
         ShaderFile::Elementwise,
         ShaderFile::Matmul,
         ShaderFile::MatmulTexture,
         ShaderFile::Reduce,
         ShaderFile::Softmax,
         ShaderFile::Conv2d,
+        ShaderFile::Conv2dTexture,
         ShaderFile::Pool2d,
         ShaderFile::Shape,
         ShaderFile::Random,
@@ -72,6 +75,7 @@ impl ShaderFile {
             ShaderFile::Reduce => "reduce.wgsl",
             ShaderFile::Softmax => "softmax.wgsl",
             ShaderFile::Conv2d => "conv2d.wgsl",
+            ShaderFile::Conv2dTexture => "conv2d_texture.wgsl",
             ShaderFile::Pool2d => "pool2d.wgsl",
             ShaderFile::Shape => "shape.wgsl",
             ShaderFile::Random => "random.wgsl",
@@ -91,6 +95,7 @@ impl ShaderFile {
             ShaderFile::Reduce => shader!("reduce.wgsl"),
             ShaderFile::Softmax => shader!("softmax.wgsl"),
             ShaderFile::Conv2d => shader!("conv2d.wgsl"),
+            ShaderFile::Conv2dTexture => shader!("conv2d_texture.wgsl"),
             ShaderFile::Pool2d => shader!("pool2d.wgsl"),
             ShaderFile::Shape => shader!("shape.wgsl"),
             ShaderFile::Random => shader!("random.wgsl"),
@@ -130,6 +135,8 @@ pub enum Kernel {
     Conv2d,
     Conv2dBackwardInput,
     Conv2dBackwardWeight,
+    Conv2dTexture,
+    Conv2dBackwardWeightTexture,
     MaxPool2d,
     MaxPool2dBackward,
     AvgPool2d,
@@ -193,7 +200,7 @@ const fn texture_spec(
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 40] = {
+    pub const ALL: [Kernel; 42] = {
         use Kernel::*;
         [
             Unary,
@@ -220,6 +227,8 @@ impl Kernel {
             Conv2d,
             Conv2dBackwardInput,
             Conv2dBackwardWeight,
+            Conv2dTexture,
+            Conv2dBackwardWeightTexture,
             MaxPool2d,
             MaxPool2dBackward,
             AvgPool2d,
@@ -268,6 +277,10 @@ impl Kernel {
             Conv2d => spec(F::Conv2d, "conv2d", 3, 1),
             Conv2dBackwardInput => spec(F::Conv2d, "conv2d_backward_input", 2, 1),
             Conv2dBackwardWeight => spec(F::Conv2d, "conv2d_backward_weight", 2, 1),
+            Conv2dTexture => texture_spec(F::Conv2dTexture, "conv2d_texture", 3, 1),
+            Conv2dBackwardWeightTexture => {
+                texture_spec(F::Conv2dTexture, "conv2d_backward_weight_texture", 2, 1)
+            }
             MaxPool2d => spec(F::Pool2d, "max_pool2d", 1, 2),
             MaxPool2dBackward => spec(F::Pool2d, "max_pool2d_backward", 2, 1),
             AvgPool2d => spec(F::Pool2d, "avg_pool2d", 1, 1),

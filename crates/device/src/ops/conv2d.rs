@@ -7,6 +7,8 @@ use crate::error::{Result, launch_err};
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
 use crate::ops::{fits_u32, need};
+use crate::pending::Bind;
+use crate::staging_texture::rows_for;
 
 /// Keras padding modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,9 +152,79 @@ fn params(op: &'static str, d: &Conv2dDims, has_bias: bool) -> Result<(ConvParam
     ))
 }
 
+/// Where the forward and weight-gradient kernels read their inputs from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvVia {
+    /// Staging textures on CPU adapters when F is a multiple of 4, buffers otherwise.
+    Auto,
+    /// `conv2d.wgsl` on storage buffers.
+    Buffers,
+    /// `conv2d_texture.wgsl`: inputs copied into staging textures first (needs F % 4 == 0).
+    Textures,
+}
+
+/// Whether `via` resolves to the texture kernels for these dims and inputs of `words` words.
+fn use_textures(
+    dev: &Device,
+    via: ConvVia,
+    op: &'static str,
+    d: &Conv2dDims,
+    words: &[usize],
+) -> Result<bool> {
+    let fits = words
+        .iter()
+        .all(|&w| rows_for(w) <= dev.info().max_texture_dimension_2d as usize);
+    let ok = d.f % 4 == 0 && fits;
+    match via {
+        ConvVia::Auto => Ok(ok && dev.info().is_cpu()),
+        ConvVia::Buffers => Ok(false),
+        ConvVia::Textures if ok => Ok(true),
+        ConvVia::Textures => Err(launch_err(
+            op,
+            format!(
+                "texture kernels need filters ({}) a multiple of 4 and inputs within the texture height",
+                d.f
+            ),
+        )),
+    }
+}
+
+/// Records a texture-input dispatch: each input staged into its slot, then the outputs.
+fn dispatch_textures(
+    dev: &Device,
+    kernel: Kernel,
+    p: &ConvParams,
+    inputs: &[(&GpuBuffer, usize)],
+    outputs: &[&GpuBuffer],
+    groups: [u32; 3],
+) -> Result<()> {
+    let mut bindings: Vec<Bind> = inputs
+        .iter()
+        .enumerate()
+        .map(|(slot, (b, words))| Bind::Texture(dev.stage_texture(slot, b, *words)))
+        .collect();
+    bindings.extend(outputs.iter().map(|b| Bind::Buffer(b.raw().clone())));
+    dev.record_dispatch(kernel, bytemuck::bytes_of(p), bindings, groups)
+}
+
 /// y = conv2d(x, w) + bias. Without a bias, pass any buffer as `bias` and `has_bias = false`.
 pub fn conv2d(
     dev: &Device,
+    x: &GpuBuffer,
+    w: &GpuBuffer,
+    bias: &GpuBuffer,
+    has_bias: bool,
+    y: &GpuBuffer,
+    d: &Conv2dDims,
+) -> Result<()> {
+    conv2d_with(dev, ConvVia::Auto, x, w, bias, has_bias, y, d)
+}
+
+/// `conv2d` with an explicit input path (tests and benchmarks compare them).
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_with(
+    dev: &Device,
+    via: ConvVia,
     x: &GpuBuffer,
     w: &GpuBuffer,
     bias: &GpuBuffer,
@@ -169,7 +241,20 @@ pub fn conv2d(
     need("conv2d", "y", y, out)?;
     // One invocation per 4 output pixels x 8 filters (see conv2d.wgsl).
     let invocations = d.n * p.oh as usize * (p.ow as usize).div_ceil(4) * d.f.div_ceil(8);
-    dev.dispatch(Kernel::Conv2d, &p, &[x, w, bias, y], grid_1d(invocations))
+    let (xw, ww) = (d.n * d.h * d.w * d.c, d.kh * d.kw * d.c * d.f);
+    if !use_textures(dev, via, "conv2d", d, &[xw, ww, d.f])? || out == 0 || xw == 0 || ww == 0 {
+        return dev.dispatch(Kernel::Conv2d, &p, &[x, w, bias, y], grid_1d(invocations));
+    }
+    // Without a bias the kernel never reads it; stage one texel of whatever was passed.
+    let bias_words = if has_bias { d.f } else { 1.min(bias.words()) };
+    dispatch_textures(
+        dev,
+        Kernel::Conv2dTexture,
+        &p,
+        &[(x, xw), (w, ww), (bias, bias_words)],
+        &[y],
+        grid_1d(invocations),
+    )
 }
 
 /// dx = gradient of the convolution with respect to its input.
@@ -203,6 +288,18 @@ pub fn conv2d_backward_weight(
     dw: &GpuBuffer,
     d: &Conv2dDims,
 ) -> Result<()> {
+    conv2d_backward_weight_with(dev, ConvVia::Auto, x, dy, dw, d)
+}
+
+/// `conv2d_backward_weight` with an explicit input path.
+pub fn conv2d_backward_weight_with(
+    dev: &Device,
+    via: ConvVia,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    dw: &GpuBuffer,
+    d: &Conv2dDims,
+) -> Result<()> {
     let (p, out) = params("conv2d_backward_weight", d, false)?;
     need("conv2d_backward_weight", "x", x, d.n * d.h * d.w * d.c)?;
     need("conv2d_backward_weight", "dy", dy, out)?;
@@ -217,12 +314,15 @@ pub fn conv2d_backward_weight(
     p.chunk = chunk as u32;
     let partial = dev.alloc((chunks * weights * 4) as u64)?;
     let taps = d.kh * d.kw * d.c;
-    dev.dispatch(
-        Kernel::Conv2dBackwardWeight,
-        &p,
-        &[x, dy, &partial],
-        grid_1d(chunks * taps * d.f.div_ceil(8)),
-    )?;
+    let groups = grid_1d(chunks * taps * d.f.div_ceil(8));
+    let xw = d.n * d.h * d.w * d.c;
+    let op = "conv2d_backward_weight";
+    if use_textures(dev, via, op, d, &[xw, out])? && xw > 0 && out > 0 {
+        let (kernel, inputs) = (Kernel::Conv2dBackwardWeightTexture, [(x, xw), (dy, out)]);
+        dispatch_textures(dev, kernel, &p, &inputs, &[&partial], groups)?;
+    } else {
+        dev.dispatch(Kernel::Conv2dBackwardWeight, &p, &[x, dy, &partial], groups)?;
+    }
     let v = crate::ops::reduce::AxisView {
         outer: 1,
         len: chunks,

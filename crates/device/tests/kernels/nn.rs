@@ -1,6 +1,6 @@
 //! softmax.wgsl, conv2d.wgsl and pool2d.wgsl forward kernels against the reference.
 
-use kiln_device::ops::conv2d::{Conv2dDims, Padding, conv2d};
+use kiln_device::ops::conv2d::{Conv2dDims, ConvVia, Padding, conv2d, conv2d_with};
 use kiln_device::ops::pool2d::{Pool2dDims, avg_pool2d, max_pool2d};
 use kiln_device::ops::softmax::{Targets, softmax, softmax_xent};
 use kiln_device::reference;
@@ -118,13 +118,13 @@ fn conv_cases() -> Vec<Conv2dDims> {
     for (h, w) in [(1, 1), (7, 5), (9, 9)] {
         for (kh, kw) in [(1, 1), (3, 3), (2, 3)] {
             for (sh, sw) in [(1, 1), (2, 2), (2, 1)] {
-                for padding in [Padding::Valid, Padding::Same] {
+                for (padding, f) in [(Padding::Valid, 5), (Padding::Same, 5), (Padding::Same, 12)] {
                     let d = Conv2dDims {
                         n: 2,
                         h,
                         w,
                         c: 3,
-                        f: 5,
+                        f,
                         kh,
                         kw,
                         sh,
@@ -146,14 +146,22 @@ fn conv2d_matches_reference_for_strides_and_keras_padding() {
     let Some((dev, mut rng)) = setup(33) else {
         return;
     };
-    for d in conv_cases() {
+    // F = 12 also runs the texture kernels (F % 4 == 0; its last 8-filter block is half empty).
+    for (d, via) in conv_cases().into_iter().flat_map(|d| {
+        let mut v = vec![(d, ConvVia::Buffers)];
+        if d.f % 4 == 0 {
+            v.push((d, ConvVia::Textures));
+        }
+        v
+    }) {
         let x = rng.vec(d.n * d.h * d.w * d.c, -1.0, 1.0);
         let w = rng.vec(d.kh * d.kw * d.c * d.f, -1.0, 1.0);
         let b = rng.vec(d.f, -1.0, 1.0);
         let (oh, ow, _, _) = d.output().unwrap();
         let y = out(&dev, d.n * oh * ow * d.f);
-        conv2d(
+        conv2d_with(
             &dev,
+            via,
             &up(&dev, &x),
             &up(&dev, &w),
             &up(&dev, &b),
@@ -163,7 +171,7 @@ fn conv2d_matches_reference_for_strides_and_keras_padding() {
         )
         .unwrap();
         assert_close(
-            &format!("{d:?}"),
+            &format!("{via:?} {d:?}"),
             &read(&dev, &y),
             &reference::conv2d(&x, &w, Some(&b), &d),
             1e-5,
@@ -256,11 +264,16 @@ fn pooling_matches_reference_and_ignores_padding() {
 #[test]
 fn conv2d_weight_gradient_with_many_chunks_matches_reference() {
     // 4 x 28 x 28 = 3,136 output positions: the kernel splits them into 13 chunks of 256.
-    use kiln_device::ops::conv2d::conv2d_backward_weight;
+    use kiln_device::ops::conv2d::conv2d_backward_weight_with;
     let Some((dev, mut rng)) = setup(36) else {
         return;
     };
-    for (c, f, s) in [(1, 32, 1), (3, 5, 2)] {
+    for (c, f, s, via) in [
+        (1, 32, 1, ConvVia::Buffers),
+        (3, 5, 2, ConvVia::Buffers),
+        (1, 32, 1, ConvVia::Textures),
+        (3, 12, 2, ConvVia::Textures),
+    ] {
         let d = Conv2dDims {
             n: 4,
             h: 28,
@@ -277,9 +290,9 @@ fn conv2d_weight_gradient_with_many_chunks_matches_reference() {
         let x = rng.vec(4 * 28 * 28 * c, -1.0, 1.0);
         let dy = rng.vec(4 * oh * ow * f, -1.0, 1.0);
         let dw = out(&dev, 9 * c * f);
-        conv2d_backward_weight(&dev, &up(&dev, &x), &up(&dev, &dy), &dw, &d).unwrap();
+        conv2d_backward_weight_with(&dev, via, &up(&dev, &x), &up(&dev, &dy), &dw, &d).unwrap();
         assert_close(
-            &format!("dw {d:?}"),
+            &format!("dw {via:?} {d:?}"),
             &read(&dev, &dw),
             &reference::conv2d_backward_weight(&x, &dy, &d),
             1e-3,
