@@ -12,7 +12,9 @@
 use crate::buffer::GpuBuffer;
 use crate::context::{Device, lock};
 use crate::counters::AtomicCounters;
-use crate::pending::Command;
+use crate::error::Result;
+use crate::kernels::Kernel;
+use crate::pending::{Bind, Command};
 
 /// Texels per texture row.
 pub(crate) const WIDTH: u32 = 256;
@@ -81,6 +83,28 @@ impl Device {
             );
         }
         view
+    }
+}
+
+impl Device {
+    /// Records a dispatch of a `texture_inputs` kernel: input `i` (`words` long) staged into
+    /// slot `i`, then the outputs bound as storage buffers after them. The caller checked
+    /// sizes, aliasing and the texture height.
+    pub(crate) fn dispatch_textured<P: bytemuck::Pod>(
+        &self,
+        kernel: Kernel,
+        params: &P,
+        inputs: &[(&GpuBuffer, usize)],
+        outputs: &[&GpuBuffer],
+        groups: [u32; 3],
+    ) -> Result<()> {
+        let mut bindings: Vec<Bind> = inputs
+            .iter()
+            .enumerate()
+            .map(|(slot, (b, words))| Bind::Texture(self.stage_texture(slot, b, *words)))
+            .collect();
+        bindings.extend(outputs.iter().map(|b| Bind::Buffer(b.raw().clone())));
+        self.record_dispatch(kernel, bytemuck::bytes_of(params), bindings, groups)
     }
 }
 

@@ -7,7 +7,6 @@ use crate::error::{Result, launch_err};
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
 use crate::ops::{fits_u32, need};
-use crate::pending::Bind;
 use crate::staging_texture::rows_for;
 
 /// Keras padding modes.
@@ -189,24 +188,6 @@ fn use_textures(
     }
 }
 
-/// Records a texture-input dispatch: each input staged into its slot, then the outputs.
-fn dispatch_textures(
-    dev: &Device,
-    kernel: Kernel,
-    p: &ConvParams,
-    inputs: &[(&GpuBuffer, usize)],
-    outputs: &[&GpuBuffer],
-    groups: [u32; 3],
-) -> Result<()> {
-    let mut bindings: Vec<Bind> = inputs
-        .iter()
-        .enumerate()
-        .map(|(slot, (b, words))| Bind::Texture(dev.stage_texture(slot, b, *words)))
-        .collect();
-    bindings.extend(outputs.iter().map(|b| Bind::Buffer(b.raw().clone())));
-    dev.record_dispatch(kernel, bytemuck::bytes_of(p), bindings, groups)
-}
-
 /// y = conv2d(x, w) + bias. Without a bias, pass any buffer as `bias` and `has_bias = false`.
 pub fn conv2d(
     dev: &Device,
@@ -247,8 +228,7 @@ pub fn conv2d_with(
     }
     // Without a bias the kernel never reads it; stage one texel of whatever was passed.
     let bias_words = if has_bias { d.f } else { 1.min(bias.words()) };
-    dispatch_textures(
-        dev,
+    dev.dispatch_textured(
         Kernel::Conv2dTexture,
         &p,
         &[(x, xw), (w, ww), (bias, bias_words)],
@@ -319,7 +299,7 @@ pub fn conv2d_backward_weight_with(
     let op = "conv2d_backward_weight";
     if use_textures(dev, via, op, d, &[xw, out])? && xw > 0 && out > 0 {
         let (kernel, inputs) = (Kernel::Conv2dBackwardWeightTexture, [(x, xw), (dy, out)]);
-        dispatch_textures(dev, kernel, &p, &inputs, &[&partial], groups)?;
+        dev.dispatch_textured(kernel, &p, &inputs, &[&partial], groups)?;
     } else {
         dev.dispatch(Kernel::Conv2dBackwardWeight, &p, &[x, dy, &partial], groups)?;
     }

@@ -9,7 +9,6 @@ use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::kernels::Kernel;
 use crate::ops::{fits_u32, need};
-use crate::pending::Bind;
 use crate::staging_texture::rows_for;
 
 /// The product to compute. Operands are stored row-major: A as [m, k] (or [k, m] when
@@ -230,14 +229,11 @@ pub fn matmul_with(
     if c.raw() == a.raw() || c.raw() == b.raw() {
         return Err(launch_err(op, "output buffer c is also an input"));
     }
-    let a_view = dev.stage_texture(0, a, last(d.a_batch_stride, d.m * d.k));
-    let b_view = dev.stage_texture(1, b, last(d.b_batch_stride, d.k * d.n));
-    let bindings = vec![
-        Bind::Texture(a_view),
-        Bind::Texture(b_view),
-        Bind::Buffer(c.raw().clone()),
+    let inputs = [
+        (a, last(d.a_batch_stride, d.m * d.k)),
+        (b, last(d.b_batch_stride, d.k * d.n)),
     ];
-    dev.record_dispatch(kernel, bytemuck::bytes_of(&p), bindings, groups)
+    dev.dispatch_textured(kernel, &p, &inputs, &[c], groups)
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@ use crate::error::launch_err;
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
 use crate::ops::{fits_u32, need};
-use crate::pending::Bind;
 use crate::staging_texture::rows_for;
 
 /// SGD hyper-parameters for one step.
@@ -146,19 +145,13 @@ pub fn adam_step_with(
     if n == 0 {
         return Ok(());
     }
-    // Inputs staged before any output is written: the copies record p, m, v as they are now.
-    let mut bindings: Vec<Bind> = [g, p, m, v]
-        .iter()
-        .enumerate()
-        .map(|(slot, b)| Bind::Texture(dev.stage_texture(slot, b, n)))
-        .collect();
-    bindings.extend([p, m, v].iter().map(|b| Bind::Buffer(b.raw().clone())));
-    let groups = grid_1d(n.div_ceil(4));
-    dev.record_dispatch(
+    // The copies are recorded before the dispatch, so they capture p, m, v before the update.
+    dev.dispatch_textured(
         Kernel::AdamStepTexture,
-        bytemuck::bytes_of(&params),
-        bindings,
-        groups,
+        &params,
+        &[(g, n), (p, n), (m, n), (v, n)],
+        &[p, m, v],
+        grid_1d(n.div_ceil(4)),
     )
 }
 
