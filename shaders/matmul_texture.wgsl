@@ -36,10 +36,24 @@ struct MatmulParams {
 @group(0) @binding(1) var a_tex: texture_2d<f32>;
 @group(0) @binding(2) var b_tex: texture_2d<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+// The same binding seen as vec4s, for the entries whose N is a multiple of 4 (B not transposed):
+// one store per 4 values instead of four, which matters when K is small.
+@group(0) @binding(3) var<storage, read_write> c4: array<vec4<f32>>;
 
 const ROWS: u32 = 32u;
 const VECS: u32 = 2u;
 const WIDTH: u32 = 256u;
+
+// The lane's block of C: rows row0 + i, columns col0 + 4 * j + q as tile[i][j][q].
+alias Tile = array<array<vec4<f32>, VECS>, ROWS>;
+
+fn row0_of(wid: vec3<u32>) -> u32 {
+    return wid.y * ROWS;
+}
+
+fn col0_of(wid: vec3<u32>, lane: u32) -> u32 {
+    return wid.x * (32u * VECS) + lane * (4u * VECS);
+}
 
 fn texel(t: u32) -> vec2<i32> {
     return vec2<i32>(i32(t % WIDTH), i32(t / WIDTH));
@@ -84,12 +98,12 @@ fn b_cols(trans: bool, kk: u32, col0: u32, base: u32) -> array<vec4<f32>, VECS> 
     return v;
 }
 
-fn product(trans_a: bool, trans_b: bool, wid: vec3<u32>, lane: u32) {
-    let row0 = wid.y * ROWS;
-    let col0 = wid.x * (32u * VECS) + lane * (4u * VECS);
+fn product(trans_a: bool, trans_b: bool, wid: vec3<u32>, lane: u32) -> Tile {
+    let row0 = row0_of(wid);
+    let col0 = col0_of(wid, lane);
     let a_base = wid.z * (p.a_batch_stride / 4u);
     let b_base = wid.z * (p.b_batch_stride / 4u);
-    var acc: array<array<vec4<f32>, VECS>, ROWS>;
+    var acc: Tile;
     for (var kk = 0u; kk < p.k; kk++) {
         let av = a_rows(trans_a, kk, row0, lane, a_base);
         let b = b_cols(trans_b, kk, col0, b_base);
@@ -100,6 +114,12 @@ fn product(trans_a: bool, trans_b: bool, wid: vec3<u32>, lane: u32) {
             }
         }
     }
+    return acc;
+}
+
+fn store(acc: Tile, wid: vec3<u32>, lane: u32) {
+    let row0 = row0_of(wid);
+    let col0 = col0_of(wid, lane);
     let c_base = wid.z * p.c_batch_stride;
     for (var i = 0u; i < ROWS; i++) {
         let r = row0 + i;
@@ -114,22 +134,38 @@ fn product(trans_a: bool, trans_b: bool, wid: vec3<u32>, lane: u32) {
     }
 }
 
+// N % 4 == 0, so a vec4 of columns is either wholly inside C or wholly outside.
+fn store_vec4(acc: Tile, wid: vec3<u32>, lane: u32) {
+    let row0 = row0_of(wid);
+    let col0 = col0_of(wid, lane);
+    let c_base = wid.z * p.c_batch_stride;
+    for (var i = 0u; i < ROWS; i++) {
+        let r = row0 + i;
+        for (var j = 0u; j < VECS; j++) {
+            let col = col0 + 4u * j;
+            if r < p.m && col < p.n {
+                c4[(c_base + r * p.n + col) / 4u] = acc[i][j];
+            }
+        }
+    }
+}
+
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_nn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-    product(false, false, wid, lane);
+    store_vec4(product(false, false, wid, lane), wid, lane);
 }
 
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-    product(true, false, wid, lane);
+    store_vec4(product(true, false, wid, lane), wid, lane);
 }
 
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_nt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-    product(false, true, wid, lane);
+    store(product(false, true, wid, lane), wid, lane);
 }
 
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_tt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-    product(true, true, wid, lane);
+    store(product(true, true, wid, lane), wid, lane);
 }
