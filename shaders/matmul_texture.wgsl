@@ -18,6 +18,8 @@
 // the block) and its own 8 B values; row i of the block is then read from lane i / 4 with
 // subgroupShuffle, so each A value is fetched once per workgroup, not once per lane. The loop
 // body is one k step on purpose: unrolling k by 4 measured 2-3x slower on llvmpipe.
+// C is stored as vec4s where N % 4 == 0 (B not transposed): a storage access is a per-lane loop
+// on llvmpipe, so one per 4 values instead of four matters when K is small.
 // The tile loops have constant trip counts; Mesa unrolls them, which turns the shuffle lane and
 // every array index into constants (the accumulators then live in registers, not memory).
 //
