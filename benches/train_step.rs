@@ -1,5 +1,5 @@
 //! Training throughput on the adapter in use: samples/s of the `fashion_mnist` MLP step and the
-//! `fashion_mnist_cnn` step (batch 32), the time of the CNN's heaviest kernels, and one epoch of
+//! `fashion_mnist_cnn` step (batch 32), the time of each of the CNN's heavy kernels, and one epoch of
 //! the MLP (60,000 synthetic images, batch 32). Every timed region ends with a GPU wait.
 //! Writes target/bench/train_step.json.
 //!
@@ -10,7 +10,9 @@ use std::time::Instant;
 use kiln::device::ops::conv2d::{
     Conv2dDims, Padding, conv2d, conv2d_backward_input, conv2d_backward_weight,
 };
+use kiln::device::ops::elementwise::{BinaryOp, UnaryOp, binary, broadcast, unary};
 use kiln::device::ops::matmul::{MatmulDims, matmul};
+use kiln::device::ops::pool2d::{Pool2dDims, max_pool2d, max_pool2d_backward};
 use kiln::nn::prelude::*;
 
 fn mlp(dev: &Device) -> anyhow::Result<Sequential> {
@@ -137,19 +139,71 @@ fn main() -> anyhow::Result<()> {
     let a = dev.upload(&vec![0.5f32; 32 * 6272])?;
     let b = dev.upload(&vec![0.5f32; 6272 * 256])?;
     let cbuf = dev.alloc(32 * 256 * 4)?;
-    let dense = time_ms(&dev, 5, || {
-        Ok(matmul(
-            &dev,
-            &a,
-            &b,
-            &cbuf,
-            &MatmulDims::new(32, 256, 6272, false, false),
-        )?)
-    })?;
-    for (name, ms) in parts
-        .iter()
-        .chain(std::iter::once(&("dense 6272->256 forward", dense)))
-    {
+    let dense = |m, n, k, ta, tb, out: &kiln::device::GpuBuffer| {
+        time_ms(&dev, 5, || {
+            let (a, b) = if ta { (&b, &a) } else { (&a, &b) };
+            Ok(matmul(&dev, a, b, out, &MatmulDims::new(m, n, k, ta, tb))?)
+        })
+    };
+    let big = dev.alloc(6272 * 256 * 4)?;
+    // The elementwise and pooling kernels on the conv output (32 x 28 x 28 x 32 values).
+    let act = 32 * 784 * 32;
+    let bias = dev.upload(&[0.1f32; 32])?;
+    let bc = broadcast(&[32, 28, 28, 32], &[32]).expect("compatible shapes");
+    let pool = Pool2dDims {
+        n: 32,
+        h: 28,
+        w: 28,
+        c: 32,
+        ph: 2,
+        pw: 2,
+        sh: 2,
+        sw: 2,
+        padding: Padding::Same,
+    };
+    let (pooled, argmax) = (dev.alloc(act as u64)?, dev.alloc(act as u64)?);
+    let act_grad = dev.alloc(act as u64 * 4)?;
+    let more = [
+        (
+            "dense 6272->256 forward",
+            dense(32, 256, 6272, false, false, &cbuf)?,
+        ),
+        (
+            "dense 6272->256 weight grad",
+            dense(6272, 256, 32, true, false, &big)?,
+        ),
+        (
+            "dense 6272->256 input grad",
+            dense(32, 6272, 256, false, true, &big)?,
+        ),
+        (
+            "bias add on conv output",
+            time_ms(&dev, 5, || {
+                Ok(binary(&dev, BinaryOp::Add, &y, &bias, &act_grad, &bc)?)
+            })?,
+        ),
+        (
+            "relu on conv output",
+            time_ms(&dev, 5, || {
+                Ok(unary(&dev, UnaryOp::Relu, &y, &act_grad, act)?)
+            })?,
+        ),
+        (
+            "max-pool 2x2 forward",
+            time_ms(&dev, 5, || {
+                Ok(max_pool2d(&dev, &y, &pooled, &argmax, &pool)?)
+            })?,
+        ),
+        (
+            "max-pool 2x2 backward",
+            time_ms(&dev, 5, || {
+                Ok(max_pool2d_backward(
+                    &dev, &pooled, &argmax, &act_grad, &pool,
+                )?)
+            })?,
+        ),
+    ];
+    for (name, ms) in parts.iter().chain(more.iter()) {
         println!("  {name:<28} {ms:8.2} ms");
         results.push(format!("\"{}_ms\":{ms:.3}", name.replace(' ', "_")));
     }
