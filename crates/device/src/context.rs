@@ -69,6 +69,7 @@ pub(crate) struct Inner {
     pub staging: Mutex<Option<wgpu::Buffer>>,
     /// Staging textures, one per slot (see `staging_texture.rs`).
     pub staging_textures: Mutex<[Option<wgpu::Texture>; crate::staging_texture::SLOTS]>,
+    pub texture_inputs: TextureInputs,
     pub uniform: Mutex<Option<wgpu::Buffer>>,
 }
 
@@ -91,17 +92,55 @@ pub struct DeviceOptions {
     pub adapter: Option<String>,
     /// Restrict to one graphics API.
     pub backend: Option<wgpu::Backends>,
+    /// When kernels read their inputs from staging textures (see `texture_flavor.rs`).
+    pub texture_inputs: TextureInputs,
 }
 
+/// When `Device::dispatch` runs a kernel's texture flavour (inputs copied into staging
+/// textures) instead of reading storage buffers. `KILN_TEXTURE_INPUTS=auto|always|never`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TextureInputs {
+    /// On CPU-type adapters, for kernels whose inputs hold at least `TEXTURE_MIN_WORDS` words:
+    /// there a per-lane storage load stalls, while copying a small input costs more than it saves.
+    #[default]
+    Auto,
+    /// Whenever the inputs fit a texture (tests use it to run every kernel's flavour).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Input size (words, all inputs together) from which `TextureInputs::Auto` stages textures.
+pub const TEXTURE_MIN_WORDS: usize = 4096;
+
 impl DeviceOptions {
-    /// Reads `KILN_ADAPTER` and `KILN_BACKEND`.
+    /// Reads `KILN_ADAPTER`, `KILN_BACKEND` and `KILN_TEXTURE_INPUTS`.
     pub fn from_env() -> Result<Self> {
         let adapter = std::env::var("KILN_ADAPTER").ok().filter(|s| !s.is_empty());
         let backend = match std::env::var("KILN_BACKEND") {
             Ok(v) if !v.is_empty() => Some(parse_backend(&v)?),
             _ => None,
         };
-        Ok(Self { adapter, backend })
+        let texture_inputs = match std::env::var("KILN_TEXTURE_INPUTS") {
+            Ok(v) if !v.is_empty() => match v.to_ascii_lowercase().as_str() {
+                "auto" => TextureInputs::Auto,
+                "always" => TextureInputs::Always,
+                "never" => TextureInputs::Never,
+                _ => {
+                    return Err(DeviceError::BadEnv {
+                        var: "KILN_TEXTURE_INPUTS",
+                        value: v,
+                        expected: "one of auto, always, never",
+                    });
+                }
+            },
+            _ => TextureInputs::Auto,
+        };
+        Ok(Self {
+            adapter,
+            backend,
+            texture_inputs,
+        })
     }
 }
 
@@ -246,6 +285,7 @@ impl Device {
                 gpu_error,
                 staging: Mutex::new(None),
                 staging_textures: Mutex::new(Default::default()),
+                texture_inputs: options.texture_inputs,
                 uniform: Mutex::new(None),
             }),
         })

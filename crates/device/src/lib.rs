@@ -45,9 +45,10 @@ pub mod reference;
 pub mod rng;
 mod staging_texture;
 pub mod testing;
+pub mod texture_flavor;
 
 pub use buffer::GpuBuffer;
-pub use context::{Device, DeviceInfo, DeviceOptions};
+pub use context::{Device, DeviceInfo, DeviceOptions, TEXTURE_MIN_WORDS, TextureInputs};
 pub use counters::Counters;
 pub use error::{DeviceError, Result};
 pub use kernels::{Kernel, KernelSpec, ShaderFile};

@@ -10,11 +10,12 @@
 use std::sync::Arc;
 
 use crate::buffer::GpuBuffer;
-use crate::context::{Device, lock};
+use crate::context::{Device, TEXTURE_MIN_WORDS, TextureInputs, lock};
 use crate::counters::AtomicCounters;
 use crate::error::{DeviceError, Result, launch_err};
 use crate::kernels::Kernel;
 use crate::pipelines::{PARAMS_SLOT, Pipeline};
+use crate::staging_texture::{SLOTS, rows_for};
 
 /// Past this many recorded commands the batch is submitted early, so eager code that never
 /// reads back still frees its quarantined buffers.
@@ -115,19 +116,53 @@ impl Device {
         if groups.contains(&0) {
             return Ok(());
         }
-        let bindings = buffers.iter().map(|b| Bind::Buffer(b.raw().clone()));
-        self.record_dispatch(kernel, bytes, bindings.collect(), groups)
+        let inputs = &buffers[..spec.inputs as usize];
+        if !self.textured_inputs(kernel, inputs) {
+            let bindings = buffers.iter().map(|b| Bind::Buffer(b.raw().clone()));
+            return self.record_dispatch(kernel, false, bytes, bindings.collect(), groups);
+        }
+        let mut bindings: Vec<Bind> = inputs
+            .iter()
+            .enumerate()
+            .map(|(slot, b)| Bind::Texture(self.stage_texture(slot, b, b.words())))
+            .collect();
+        bindings.extend(
+            buffers[inputs.len()..]
+                .iter()
+                .map(|b| Bind::Buffer(b.raw().clone())),
+        );
+        self.record_dispatch(kernel, true, bytes, bindings, groups)
     }
 
-    /// Records a dispatch whose bindings are already resolved (checked by the caller).
+    /// Whether `dispatch` runs the texture flavour of `kernel` for these inputs (see
+    /// `TextureInputs`).
+    fn textured_inputs(&self, kernel: Kernel, inputs: &[&GpuBuffer]) -> bool {
+        let spec = kernel.spec();
+        let max_rows = self.info().max_texture_dimension_2d as usize;
+        let possible = !spec.texture_inputs
+            && !inputs.is_empty()
+            && inputs.len() <= SLOTS
+            && inputs.iter().all(|b| rows_for(b.words()) <= max_rows);
+        let words: usize = inputs.iter().map(|b| b.words()).sum();
+        possible
+            && match self.inner.texture_inputs {
+                TextureInputs::Auto => self.info().is_cpu() && words >= TEXTURE_MIN_WORDS,
+                TextureInputs::Always => true,
+                TextureInputs::Never => false,
+            }
+    }
+
+    /// Records a dispatch whose bindings are already resolved (checked by the caller);
+    /// `textured` selects the texture flavour of the kernel's file.
     pub(crate) fn record_dispatch(
         &self,
         kernel: Kernel,
+        textured: bool,
         params: &[u8],
         bindings: Vec<Bind>,
         groups: [u32; 3],
     ) -> Result<()> {
-        let pipeline = self.pipeline(kernel)?;
+        let pipeline = self.pipeline(kernel, textured)?;
         let mut pending = lock(&self.inner.pending);
         let offset = pending.arena.len();
         pending.arena.extend_from_slice(params);

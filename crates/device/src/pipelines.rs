@@ -11,6 +11,7 @@ use crate::context::{Device, lock};
 use crate::counters::AtomicCounters;
 use crate::error::{DeviceError, Result};
 use crate::kernels::{Kernel, ShaderFile};
+use crate::texture_flavor::texture_flavor;
 
 /// Bytes reserved per dispatch in the params arena; every params struct fits in it and it is a
 /// multiple of every adapter's `min_uniform_buffer_offset_alignment` (at most 256).
@@ -26,9 +27,10 @@ type LayoutKey = (u32, u32, bool);
 
 pub(crate) struct Pipelines {
     unchecked: bool,
-    modules: Mutex<HashMap<ShaderFile, wgpu::ShaderModule>>,
+    /// Keyed by file and flavour (true: the texture flavour, see `texture_flavor.rs`).
+    modules: Mutex<HashMap<(ShaderFile, bool), wgpu::ShaderModule>>,
     layouts: Mutex<HashMap<LayoutKey, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
-    pipelines: Mutex<HashMap<Kernel, Arc<Pipeline>>>,
+    pipelines: Mutex<HashMap<(Kernel, bool), Arc<Pipeline>>>,
 }
 
 impl Pipelines {
@@ -69,23 +71,33 @@ fn texture_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
 }
 
 impl Device {
-    /// The cached pipeline for `kernel`, created (and validated) on first use.
-    pub(crate) fn pipeline(&self, kernel: Kernel) -> Result<Arc<Pipeline>> {
+    /// The cached pipeline for `kernel`, created (and validated) on first use; `textured` picks
+    /// the texture flavour of its file (inputs bound as textures).
+    pub(crate) fn pipeline(&self, kernel: Kernel, textured: bool) -> Result<Arc<Pipeline>> {
         let cache = &self.inner.pipelines;
-        if let Some(p) = lock(&cache.pipelines).get(&kernel) {
+        if let Some(p) = lock(&cache.pipelines).get(&(kernel, textured)) {
             return Ok(p.clone());
         }
-        let spec = kernel.spec();
+        let mut spec = kernel.spec();
+        let source = if textured {
+            spec.texture_inputs = true;
+            texture_flavor(spec.file.source()).map_err(|message| DeviceError::ShaderValidation {
+                kernel: spec.entry_point,
+                message: format!("no texture flavour: {message}"),
+            })?
+        } else {
+            spec.file.source().to_string()
+        };
         let dev = self.raw();
         let scope = dev.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = {
             let mut modules = lock(&cache.modules);
             modules
-                .entry(spec.file)
+                .entry((spec.file, textured))
                 .or_insert_with(|| {
                     let desc = wgpu::ShaderModuleDescriptor {
                         label: Some(spec.file.file_name()),
-                        source: wgpu::ShaderSource::Wgsl(spec.file.source().into()),
+                        source: wgpu::ShaderSource::Wgsl(source.into()),
                     };
                     if cache.unchecked {
                         // SAFETY: only on llvmpipe, which drops out-of-range storage accesses
@@ -147,7 +159,7 @@ impl Device {
         });
         if let Some(err) = pollster::block_on(scope.pop()) {
             // Drop the module too: a module that failed validation must not be reused.
-            lock(&cache.modules).remove(&spec.file);
+            lock(&cache.modules).remove(&(spec.file, textured));
             return Err(DeviceError::ShaderValidation {
                 kernel: spec.entry_point,
                 message: err.to_string(),
@@ -158,14 +170,14 @@ impl Device {
             pipeline,
             layout: bgl,
         });
-        lock(&cache.pipelines).insert(kernel, p.clone());
+        lock(&cache.pipelines).insert((kernel, textured), p.clone());
         Ok(p)
     }
 
     /// Creates every pipeline now, so the first training step does not pay for compilation.
     pub fn warm_up(&self, kernels: &[Kernel]) -> Result<()> {
         for &k in kernels {
-            self.pipeline(k)?;
+            self.pipeline(k, false)?;
         }
         Ok(())
     }

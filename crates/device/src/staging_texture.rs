@@ -104,7 +104,7 @@ impl Device {
             .map(|(slot, (b, words))| Bind::Texture(self.stage_texture(slot, b, *words)))
             .collect();
         bindings.extend(outputs.iter().map(|b| Bind::Buffer(b.raw().clone())));
-        self.record_dispatch(kernel, bytemuck::bytes_of(params), bindings, groups)
+        self.record_dispatch(kernel, false, bytemuck::bytes_of(params), bindings, groups)
     }
 }
 

@@ -116,3 +116,46 @@ fn every_shader_starts_with_a_header_naming_its_launcher() {
         );
     }
 }
+
+#[test]
+fn every_texture_flavour_validates_with_texture_inputs() {
+    use kiln_device::texture_flavor::texture_flavor;
+    let mut flavoured = 0;
+    for file in ShaderFile::ALL {
+        let src = match texture_flavor(file.source()) {
+            Ok(src) => src,
+            Err(why) => {
+                // Only files without storage inputs (fill, the texture kernels) have none.
+                assert!(
+                    !file.source().contains("var<storage, read>"),
+                    "{} has storage inputs but no texture flavour: {why}",
+                    file.file_name()
+                );
+                continue;
+            }
+        };
+        flavoured += 1;
+        let module = naga::front::wgsl::parse_str(&src)
+            .unwrap_or_else(|e| panic!("{} flavour: {}", file.file_name(), e.emit_to_string(&src)));
+        validator()
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{} flavour: {}", file.file_name(), e.emit_to_string(&src)));
+        for (_, var) in module.global_variables.iter() {
+            assert!(
+                !matches!(
+                    var.space,
+                    naga::AddressSpace::Storage {
+                        access: naga::StorageAccess::LOAD
+                    }
+                ),
+                "{}: {:?} is still a read-only storage buffer",
+                file.file_name(),
+                var.name
+            );
+        }
+    }
+    assert!(
+        flavoured >= 8,
+        "only {flavoured} files have a texture flavour"
+    );
+}

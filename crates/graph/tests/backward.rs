@@ -157,7 +157,7 @@ fn a_training_step_is_one_submit_and_no_wait() {
 fn an_adapter_filter_that_matches_nothing_is_an_error_not_a_panic() {
     let opts = kiln_device::DeviceOptions {
         adapter: Some("no-such-adapter-xyz".into()),
-        backend: None,
+        ..Default::default()
     };
     let err = kiln_device::Device::with_options(&opts)
         .unwrap_err()
