@@ -29,5 +29,11 @@ if cargo clippy --version >/dev/null 2>&1; then cargo clippy --workspace --all-t
 KILN_TARGET_ACC=0.95 cargo run --release --example spirals
 cargo run --release --example custom_layer
 KILN_TARGET_ACC=0.87 KILN_RUN_DIR=target/runs/fashion_mnist cargo run --release --example fashion_mnist
+# Every kernel and gradient check through both input paths (texture flavour and storage
+# buffers), whatever the adapter would pick by default.
+for inputs in always never; do
+    KILN_TEXTURE_INPUTS=$inputs cargo test --release -p kiln-device --test kernels
+    KILN_TEXTURE_INPUTS=$inputs cargo test --release -p kiln-graph
+done
 # Last, so the runner's summary closes the log.
 cargo test --workspace --release
