@@ -135,12 +135,17 @@ fn binary_fn(op: u32, a: f32, b: f32) -> f32 {
 fn operand_offsets(i: u32) -> vec2<u32> {
     var rem = i;
     var off = vec2<u32>(0u, 0u);
-    for (var d = i32(bp.rank) - 1; d >= 0; d--) {
+    // Inner dimensions by division; the outermost takes what is left (rem < shape[0] there), so
+    // a coalesced same-shape op (rank 1) divides nothing.
+    for (var d = i32(bp.rank) - 1; d >= 1; d--) {
         let q = u32(d) / 4u;
         let r = u32(d) % 4u;
         let c = rem % bp.shape[q][r];
         rem = rem / bp.shape[q][r];
         off += c * vec2<u32>(bp.a_strides[q][r], bp.b_strides[q][r]);
+    }
+    if bp.rank > 0u {
+        off += rem * vec2<u32>(bp.a_strides[0][0], bp.b_strides[0][0]);
     }
     return off;
 }

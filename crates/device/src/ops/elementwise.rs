@@ -177,12 +177,46 @@ pub fn broadcast(a: &[usize], b: &[usize]) -> Option<Broadcast> {
     })
 }
 
+/// The same layout with the fewest dimensions: size-1 dimensions dropped, and neighbours merged
+/// where both operands step through them as one (outer stride = inner stride x inner size, which
+/// includes two broadcast dimensions). Each dimension costs the kernel an integer division per
+/// element, scalar on CPU adapters, so `[32, 28, 28, 32] + [32]` runs as `[25088, 32] + [32]`.
+fn coalesce(bc: &Broadcast) -> Broadcast {
+    let mut out = Broadcast {
+        shape: Vec::new(),
+        a_strides: Vec::new(),
+        b_strides: Vec::new(),
+    };
+    for ((&d, &sa), &sb) in bc.shape.iter().zip(&bc.a_strides).zip(&bc.b_strides) {
+        if d == 1 {
+            continue;
+        }
+        if let (Some(last), Some(la), Some(lb)) = (
+            out.shape.last_mut(),
+            out.a_strides.last_mut(),
+            out.b_strides.last_mut(),
+        ) && *la == sa * d
+            && *lb == sb * d
+        {
+            *last *= d;
+            *la = sa;
+            *lb = sb;
+            continue;
+        }
+        out.shape.push(d);
+        out.a_strides.push(sa);
+        out.b_strides.push(sb);
+    }
+    out
+}
+
 fn binary_params(
     op: &'static str,
     code: u32,
     wrt: u32,
     bc: &Broadcast,
 ) -> Result<(BinaryParams, usize)> {
+    let bc = &coalesce(bc);
     if bc.shape.len() > MAX_RANK {
         return Err(launch_err(
             op,
@@ -203,6 +237,26 @@ fn binary_params(
         },
         n,
     ))
+}
+
+#[cfg(test)]
+mod coalesce_tests {
+    use super::*;
+
+    #[test]
+    fn contiguous_and_broadcast_runs_merge_and_size_one_dimensions_drop() {
+        let bias = coalesce(&broadcast(&[32, 28, 28, 32], &[32]).unwrap());
+        assert_eq!(bias.shape, vec![25088, 32]);
+        assert_eq!((bias.a_strides, bias.b_strides), (vec![32, 1], vec![0, 1]));
+        let same = coalesce(&broadcast(&[2, 3, 4], &[2, 3, 4]).unwrap());
+        assert_eq!((same.shape, same.a_strides), (vec![24], vec![1]));
+        // A column broadcast in the middle keeps its dimensions apart.
+        let mid = coalesce(&broadcast(&[2, 3, 4], &[2, 1, 4]).unwrap());
+        assert_eq!(mid.shape, vec![2, 3, 4]);
+        assert_eq!(mid.b_strides, vec![4, 0, 1]);
+        let scalar = coalesce(&broadcast(&[1, 1], &[1]).unwrap());
+        assert!(scalar.shape.is_empty());
+    }
 }
 
 fn operand_words(shape: &[usize], strides: &[usize]) -> usize {
