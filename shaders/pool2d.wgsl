@@ -7,6 +7,10 @@
 //   max_pool2d           0 params, 1 x, 2 y, 3 argmax (u32 flat index into x)
 //   max_pool2d_backward  0 params, 1 dy, 2 argmax, 3 dx    gather: each dx sums the dy of the
 //                        windows whose recorded argmax is itself (deterministic, no atomics)
+//   max_pool2d_backward_scatter  0 params, 1 dy, 2 argmax, 3 dx (zeroed by the launcher)
+//                        one invocation per window: dx[argmax] = dy. Only for windows that do
+//                        not overlap (stride >= window), where no two windows share an input;
+//                        a quarter of the invocations of the gather at 2x2 and no divisions.
 //   avg_pool2d           0 params, 1 x, 2 y
 //   avg_pool2d_backward  0 params, 1 dy, 2 dx              dx = sum over windows of dy / count
 
@@ -66,6 +70,14 @@ fn max_pool2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 @group(0) @binding(2) var<storage, read> b_arg: array<u32>;
 @group(0) @binding(3) var<storage, read_write> b_dx: array<f32>;
 @group(0) @binding(2) var<storage, read_write> ab_dx: array<f32>;
+
+@compute @workgroup_size(64)
+fn max_pool2d_backward_scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                               @builtin(local_invocation_index) lid: u32) {
+    let o = linear_id(wid, nwg, lid);
+    if o >= p.n * p.oh * p.ow * p.c { return; }
+    b_dx[b_arg[o]] = b_dy[o];
+}
 
 // Output rows whose window contains input row `v` (kernel k, stride s, pad pd, out size o).
 fn covering(v: u32, k: u32, s: u32, pd: u32, o: u32) -> vec2<u32> {

@@ -123,14 +123,19 @@ impl Device {
     /// A zero-filled buffer of `bytes` bytes (cleared in command order).
     pub fn zeros(&self, bytes: u64) -> Result<GpuBuffer> {
         let buf = self.alloc(bytes)?;
-        if bytes == 0 {
-            return Ok(buf);
+        self.clear(&buf)?;
+        Ok(buf)
+    }
+
+    /// Zeroes `buf`, ordered after every command recorded so far.
+    pub fn clear(&self, buf: &GpuBuffer) -> Result<()> {
+        if buf.bytes == 0 {
+            return Ok(());
         }
         self.record(Command::Clear {
             buffer: buf.raw.clone(),
             size: buf.bytes.next_multiple_of(4),
-        })?;
-        Ok(buf)
+        })
     }
 
     /// Overwrites the start of `dst` with `data`, ordered after every command recorded so far

@@ -139,6 +139,7 @@ pub enum Kernel {
     Conv2dBackwardWeightTexture,
     MaxPool2d,
     MaxPool2dBackward,
+    MaxPool2dBackwardScatter,
     AvgPool2d,
     AvgPool2dBackward,
     StridedCopy,
@@ -200,7 +201,7 @@ const fn texture_spec(
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 42] = {
+    pub const ALL: [Kernel; 43] = {
         use Kernel::*;
         [
             Unary,
@@ -231,6 +232,7 @@ impl Kernel {
             Conv2dBackwardWeightTexture,
             MaxPool2d,
             MaxPool2dBackward,
+            MaxPool2dBackwardScatter,
             AvgPool2d,
             AvgPool2dBackward,
             StridedCopy,
@@ -283,6 +285,7 @@ impl Kernel {
             }
             MaxPool2d => spec(F::Pool2d, "max_pool2d", 1, 2),
             MaxPool2dBackward => spec(F::Pool2d, "max_pool2d_backward", 2, 1),
+            MaxPool2dBackwardScatter => spec(F::Pool2d, "max_pool2d_backward_scatter", 2, 1),
             AvgPool2d => spec(F::Pool2d, "avg_pool2d", 1, 1),
             AvgPool2dBackward => spec(F::Pool2d, "avg_pool2d_backward", 1, 1),
             StridedCopy => spec(F::Shape, "strided_copy", 1, 1),

@@ -106,7 +106,8 @@ pub fn max_pool2d(
     dev.dispatch(Kernel::MaxPool2d, &p, &[x, y, argmax], grid_1d(out))
 }
 
-/// dx[i] = sum of dy over the windows whose maximum was input element i.
+/// dx[i] = sum of dy over the windows whose maximum was input element i (a scatter when the
+/// windows do not overlap, a gather otherwise).
 pub fn max_pool2d_backward(
     dev: &Device,
     dy: &GpuBuffer,
@@ -118,6 +119,16 @@ pub fn max_pool2d_backward(
     need("max_pool2d_backward", "dy", dy, out)?;
     need("max_pool2d_backward", "argmax", argmax, out)?;
     need("max_pool2d_backward", "dx", dx, input)?;
+    if d.sh >= d.ph && d.sw >= d.pw {
+        // Windows do not overlap: scatter each window's gradient to its argmax.
+        dev.clear(dx)?;
+        return dev.dispatch(
+            Kernel::MaxPool2dBackwardScatter,
+            &p,
+            &[dy, argmax, dx],
+            grid_1d(out),
+        );
+    }
     dev.dispatch(
         Kernel::MaxPool2dBackward,
         &p,

@@ -123,6 +123,8 @@ fn pooling_gradients() {
         (5, 2, 2, Padding::Same),
         (5, 3, 1, Padding::Same),
         (6, 3, 2, Padding::Valid),
+        // Gaps between windows: the scatter backward must leave those inputs at zero.
+        (7, 2, 3, Padding::Valid),
     ] {
         let d = Pool2dDims {
             n: 2,
