@@ -121,17 +121,9 @@ impl Device {
             let bindings = buffers.iter().map(|b| Bind::Buffer(b.raw().clone()));
             return self.record_dispatch(kernel, false, bytes, bindings.collect(), groups);
         }
-        let mut bindings: Vec<Bind> = inputs
-            .iter()
-            .enumerate()
-            .map(|(slot, b)| Bind::Texture(self.stage_texture(slot, b, b.words())))
-            .collect();
-        bindings.extend(
-            buffers[inputs.len()..]
-                .iter()
-                .map(|b| Bind::Buffer(b.raw().clone())),
-        );
-        self.record_dispatch(kernel, true, bytes, bindings, groups)
+        let staged: Vec<(&GpuBuffer, usize)> = inputs.iter().map(|b| (*b, b.words())).collect();
+        let outputs = &buffers[inputs.len()..];
+        self.record_textured(kernel, true, bytes, &staged, outputs, groups)
     }
 
     /// Whether `dispatch` runs the texture flavour of `kernel` for these inputs (see

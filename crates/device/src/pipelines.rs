@@ -4,6 +4,7 @@
 //! explicit (uniform with dynamic offset, then read-only storage or textures, then read-write
 //! storage) and shared by every kernel with the same signature.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -79,40 +80,47 @@ impl Device {
             return Ok(p.clone());
         }
         let mut spec = kernel.spec();
-        let source = if textured {
-            spec.texture_inputs = true;
-            texture_flavor(spec.file.source()).map_err(|message| DeviceError::ShaderValidation {
-                kernel: spec.entry_point,
-                message: format!("no texture flavour: {message}"),
-            })?
-        } else {
-            spec.file.source().to_string()
+        spec.texture_inputs |= textured;
+        let cached = lock(&cache.modules).get(&(spec.file, textured)).cloned();
+        // The source (and the flavour rewrite) only when the module is first made, and before
+        // the error scope opens, so a file without a flavour cannot leave the scope pushed.
+        let source: Option<Cow<'static, str>> = match (&cached, textured) {
+            (Some(_), _) => None,
+            (None, true) => Some(
+                texture_flavor(spec.file.source())
+                    .map_err(|message| DeviceError::ShaderValidation {
+                        kernel: spec.entry_point,
+                        message: format!("no texture flavour: {message}"),
+                    })?
+                    .into(),
+            ),
+            (None, false) => Some(spec.file.source().into()),
         };
         let dev = self.raw();
         let scope = dev.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = {
-            let mut modules = lock(&cache.modules);
-            modules
-                .entry((spec.file, textured))
-                .or_insert_with(|| {
-                    let desc = wgpu::ShaderModuleDescriptor {
-                        label: Some(spec.file.file_name()),
-                        source: wgpu::ShaderSource::Wgsl(source.into()),
-                    };
-                    if cache.unchecked {
-                        // SAFETY: only on llvmpipe, which drops out-of-range storage accesses
-                        // itself; every kiln kernel also guards or clamps its own indices.
-                        unsafe {
-                            dev.create_shader_module_trusted(
-                                desc,
-                                wgpu::ShaderRuntimeChecks::unchecked(),
-                            )
-                        }
-                    } else {
-                        dev.create_shader_module(desc)
+        let module = match (cached, source) {
+            (Some(m), _) => m,
+            // No module cached: `source` was made above.
+            (None, source) => {
+                let desc = wgpu::ShaderModuleDescriptor {
+                    label: Some(spec.file.file_name()),
+                    source: wgpu::ShaderSource::Wgsl(source.unwrap_or_default()),
+                };
+                let m = if cache.unchecked {
+                    // SAFETY: only on llvmpipe, which drops out-of-range storage accesses
+                    // itself; every kiln kernel also guards or clamps its own indices.
+                    unsafe {
+                        dev.create_shader_module_trusted(
+                            desc,
+                            wgpu::ShaderRuntimeChecks::unchecked(),
+                        )
                     }
-                })
-                .clone()
+                } else {
+                    dev.create_shader_module(desc)
+                };
+                lock(&cache.modules).insert((spec.file, textured), m.clone());
+                m
+            }
         };
         let (bgl, pl) = {
             let mut layouts = lock(&cache.layouts);

@@ -98,13 +98,29 @@ impl Device {
         outputs: &[&GpuBuffer],
         groups: [u32; 3],
     ) -> Result<()> {
+        let params = bytemuck::bytes_of(params);
+        self.record_textured(kernel, false, params, inputs, outputs, groups)
+    }
+
+    /// `dispatch_textured` for both kinds of texture-input pipeline: `flavour` selects the
+    /// texture flavour of a storage-buffer kernel (`texture_flavor.rs`, used by `dispatch`)
+    /// instead of a kernel written for textures.
+    pub(crate) fn record_textured(
+        &self,
+        kernel: Kernel,
+        flavour: bool,
+        params: &[u8],
+        inputs: &[(&GpuBuffer, usize)],
+        outputs: &[&GpuBuffer],
+        groups: [u32; 3],
+    ) -> Result<()> {
         let mut bindings: Vec<Bind> = inputs
             .iter()
             .enumerate()
             .map(|(slot, (b, words))| Bind::Texture(self.stage_texture(slot, b, *words)))
             .collect();
         bindings.extend(outputs.iter().map(|b| Bind::Buffer(b.raw().clone())));
-        self.record_dispatch(kernel, false, bytemuck::bytes_of(params), bindings, groups)
+        self.record_dispatch(kernel, flavour, params, bindings, groups)
     }
 }
 
