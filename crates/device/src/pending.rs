@@ -15,7 +15,7 @@ use crate::counters::AtomicCounters;
 use crate::error::{DeviceError, Result, launch_err};
 use crate::kernels::Kernel;
 use crate::pipelines::{PARAMS_SLOT, Pipeline};
-use crate::staging_texture::{SLOTS, rows_for};
+use crate::staging_texture::SLOTS;
 
 /// Past this many recorded commands the batch is submitted early, so eager code that never
 /// reads back still frees its quarantined buffers.
@@ -130,11 +130,10 @@ impl Device {
     /// `TextureInputs`).
     fn textured_inputs(&self, kernel: Kernel, inputs: &[&GpuBuffer]) -> bool {
         let spec = kernel.spec();
-        let max_rows = self.info().max_texture_dimension_2d as usize;
         let possible = !spec.texture_inputs
             && !inputs.is_empty()
             && inputs.len() <= SLOTS
-            && inputs.iter().all(|b| rows_for(b.words()) <= max_rows);
+            && inputs.iter().all(|b| self.fits_staging(b.words()));
         let words: usize = inputs.iter().map(|b| b.words()).sum();
         possible
             && match self.inner.texture_inputs {

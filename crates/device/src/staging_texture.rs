@@ -30,6 +30,11 @@ pub(crate) fn rows_for(words: usize) -> usize {
 }
 
 impl Device {
+    /// Whether `words` words fit one staging texture (its height is the adapter's limit).
+    pub(crate) fn fits_staging(&self, words: usize) -> bool {
+        rows_for(words) <= self.info().max_texture_dimension_2d as usize
+    }
+
     /// Records a copy of the first `words` words of `src` (rounded up to whole texels, which
     /// stays inside the buffer's 16-byte-multiple allocation) into the staging texture of
     /// `slot` (below `SLOTS`), and returns the view to bind. The caller checked `rows_for(words)` against the

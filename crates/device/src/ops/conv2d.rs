@@ -7,7 +7,6 @@ use crate::error::{Result, launch_err};
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
 use crate::ops::{fits_u32, need};
-use crate::staging_texture::rows_for;
 
 /// Keras padding modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,9 +169,7 @@ fn use_textures(
     d: &Conv2dDims,
     words: &[usize],
 ) -> Result<bool> {
-    let fits = words
-        .iter()
-        .all(|&w| rows_for(w) <= dev.info().max_texture_dimension_2d as usize);
+    let fits = words.iter().all(|&w| dev.fits_staging(w));
     let ok = d.f % 4 == 0 && fits;
     match via {
         ConvVia::Auto => Ok(ok && dev.info().is_cpu()),

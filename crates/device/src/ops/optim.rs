@@ -8,7 +8,6 @@ use crate::error::launch_err;
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
 use crate::ops::{fits_u32, need};
-use crate::staging_texture::rows_for;
 
 /// SGD hyper-parameters for one step.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -127,16 +126,14 @@ pub fn adam_step_with(
         u: 0,
     };
     let textures = match via {
-        AdamVia::Auto => {
-            dev.info().is_cpu() && rows_for(n) <= dev.info().max_texture_dimension_2d as usize
-        }
+        AdamVia::Auto => dev.info().is_cpu() && dev.fits_staging(n),
         AdamVia::Buffers => false,
         AdamVia::Textures => true,
     };
     if !textures {
         return dev.dispatch(Kernel::AdamStep, &params, &[g, p, m, v], grid_1d(n));
     }
-    if rows_for(n) > dev.info().max_texture_dimension_2d as usize {
+    if !dev.fits_staging(n) {
         return Err(launch_err(
             "adam_step",
             format!("{n} parameters exceed the adapter's texture height"),
