@@ -6,7 +6,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+
+use crate::autotune::{Autotune, TuneCache};
 
 use crate::counters::{AtomicCounters, Counters};
 use crate::error::{DeviceError, Result};
@@ -71,6 +74,8 @@ pub(crate) struct Inner {
     pub staging_textures: Mutex<[Option<wgpu::Texture>; crate::staging_texture::SLOTS]>,
     pub texture_inputs: TextureInputs,
     pub uniform: Mutex<Option<wgpu::Buffer>>,
+    pub autotune: Autotune,
+    pub tune: TuneCache,
 }
 
 /// A GPU to run kernels on. Cheap to clone; pass it explicitly (there is no global device).
@@ -94,6 +99,10 @@ pub struct DeviceOptions {
     pub backend: Option<wgpu::Backends>,
     /// When kernels read their inputs from staging textures (see `texture_flavor.rs`).
     pub texture_inputs: TextureInputs,
+    /// When launchers measure their variants (see `autotune.rs`).
+    pub autotune: Autotune,
+    /// File that keeps autotune choices across processes.
+    pub autotune_cache: Option<PathBuf>,
 }
 
 /// When `Device::dispatch` runs a kernel's texture flavour (inputs copied into staging
@@ -114,33 +123,48 @@ pub enum TextureInputs {
 pub const TEXTURE_MIN_WORDS: usize = 4096;
 
 impl DeviceOptions {
-    /// Reads `KILN_ADAPTER`, `KILN_BACKEND` and `KILN_TEXTURE_INPUTS`.
+    /// Reads `KILN_ADAPTER`, `KILN_BACKEND`, `KILN_TEXTURE_INPUTS`, `KILN_AUTOTUNE` and
+    /// `KILN_AUTOTUNE_CACHE`.
     pub fn from_env() -> Result<Self> {
-        let adapter = std::env::var("KILN_ADAPTER").ok().filter(|s| !s.is_empty());
-        let backend = match std::env::var("KILN_BACKEND") {
-            Ok(v) if !v.is_empty() => Some(parse_backend(&v)?),
-            _ => None,
+        let var = |name| std::env::var(name).ok().filter(|s: &String| !s.is_empty());
+        let backend = match var("KILN_BACKEND") {
+            Some(v) => Some(parse_backend(&v)?),
+            None => None,
         };
-        let texture_inputs = match std::env::var("KILN_TEXTURE_INPUTS") {
-            Ok(v) if !v.is_empty() => match v.to_ascii_lowercase().as_str() {
-                "auto" => TextureInputs::Auto,
-                "always" => TextureInputs::Always,
-                "never" => TextureInputs::Never,
-                _ => {
-                    return Err(DeviceError::BadEnv {
-                        var: "KILN_TEXTURE_INPUTS",
-                        value: v,
-                        expected: "one of auto, always, never",
-                    });
-                }
-            },
+        let texture_inputs = match auto_always_never("KILN_TEXTURE_INPUTS")? {
+            1 => TextureInputs::Always,
+            2 => TextureInputs::Never,
             _ => TextureInputs::Auto,
         };
+        let autotune = match auto_always_never("KILN_AUTOTUNE")? {
+            1 => Autotune::Always,
+            2 => Autotune::Never,
+            _ => Autotune::Auto,
+        };
         Ok(Self {
-            adapter,
+            adapter: var("KILN_ADAPTER"),
             backend,
             texture_inputs,
+            autotune,
+            autotune_cache: var("KILN_AUTOTUNE_CACHE").map(PathBuf::from),
         })
+    }
+}
+
+/// 0 for auto (or unset), 1 for always, 2 for never.
+fn auto_always_never(var: &'static str) -> Result<u8> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => match v.to_ascii_lowercase().as_str() {
+            "auto" => Ok(0),
+            "always" => Ok(1),
+            "never" => Ok(2),
+            _ => Err(DeviceError::BadEnv {
+                var,
+                value: v,
+                expected: "one of auto, always, never",
+            }),
+        },
+        _ => Ok(0),
     }
 }
 
@@ -287,6 +311,8 @@ impl Device {
                 staging_textures: Mutex::new(Default::default()),
                 texture_inputs: options.texture_inputs,
                 uniform: Mutex::new(None),
+                autotune: options.autotune,
+                tune: TuneCache::open(options.autotune_cache.as_deref()),
             }),
         })
     }

@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+mod autotune;
 mod buffer;
 mod context;
 mod counters;
@@ -47,6 +48,7 @@ mod staging_texture;
 pub mod testing;
 pub mod texture_flavor;
 
+pub use autotune::Autotune;
 pub use buffer::GpuBuffer;
 pub use context::{Device, DeviceInfo, DeviceOptions, TEXTURE_MIN_WORDS, TextureInputs};
 pub use counters::Counters;

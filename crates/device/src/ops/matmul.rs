@@ -58,8 +58,9 @@ impl MatmulDims {
 /// Kernel design.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MatmulVariant {
-    /// The adapter type and shape decide: on CPU adapters `Texture` where it applies, else
-    /// `RegisterTile`; on GPUs `SharedTiles`.
+    /// Measured per shape class where the device autotunes (GPUs by default, see
+    /// `Device::autotunes`); otherwise the rules: on CPU adapters `Texture` where it applies,
+    /// else `RegisterTile`; on GPUs `SharedTiles`.
     Auto,
     /// `matmul_texture_*`: operands copied into textures, 32x64 block per subgroup. Needs
     /// subgroups and contiguous dimensions that are multiples of 4 (see `texture_support`).
@@ -68,6 +69,18 @@ pub enum MatmulVariant {
     RegisterTile,
     /// `matmul_tiled`: 64x64 block per 16x16 workgroup through shared-memory panels.
     SharedTiles,
+}
+
+impl MatmulVariant {
+    /// Short name (autotune cache entries, benchmark columns).
+    pub fn name(self) -> &'static str {
+        match self {
+            MatmulVariant::Auto => "auto",
+            MatmulVariant::Texture => "texture",
+            MatmulVariant::RegisterTile => "register tile",
+            MatmulVariant::SharedTiles => "shared tiles",
+        }
+    }
 }
 
 #[repr(C)]
@@ -186,6 +199,7 @@ pub fn matmul_with(
         _pad: [0; 3],
     };
     let variant = match variant {
+        MatmulVariant::Auto if dev.autotunes() => tuned_variant(dev, a, b, c, d)?,
         MatmulVariant::Auto if dev.info().is_cpu() => match texture_support(dev, d) {
             None => MatmulVariant::Texture,
             Some(_) => MatmulVariant::RegisterTile,
@@ -234,6 +248,43 @@ pub fn matmul_with(
         (b, last(d.b_batch_stride, d.k * d.n)),
     ];
     dev.dispatch_textured(kernel, &p, &inputs, &[c], groups)
+}
+
+/// The measured design for `d`'s shape class: layout, each dimension rounded up to a power of
+/// two, batched or not. Candidates run into a scratch output, so `c` is written only once.
+fn tuned_variant(
+    dev: &Device,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    c: &GpuBuffer,
+    d: &MatmulDims,
+) -> Result<MatmulVariant> {
+    let mut candidates = Vec::new();
+    if texture_support(dev, d).is_none() {
+        candidates.push(MatmulVariant::Texture);
+    }
+    candidates.push(MatmulVariant::RegisterTile);
+    // On CPU adapters every shared-memory barrier is a coroutine switch: the tiled design
+    // measured slowest there by far (README), so it is not timed.
+    if !dev.info().is_cpu() {
+        candidates.push(MatmulVariant::SharedTiles);
+    }
+    let names: Vec<&str> = candidates.iter().map(|v| v.name()).collect();
+    let t = |on: bool| if on { 't' } else { 'n' };
+    let key = format!(
+        "matmul {}{} {}x{}x{}{}",
+        t(d.trans_a),
+        t(d.trans_b),
+        d.m.next_power_of_two(),
+        d.n.next_power_of_two(),
+        d.k.next_power_of_two(),
+        if d.batch > 1 { " batched" } else { "" }
+    );
+    let scratch = dev.alloc(c.bytes())?;
+    let i = dev.tuned(&key, &names, |i| {
+        matmul_with(dev, candidates[i], a, b, &scratch, d)
+    })?;
+    Ok(candidates[i])
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! matmul.wgsl and matmul_texture.wgsl: every design, every transpose combination, batches,
-//! odd sizes, and staging-texture reuse within one batch.
+//! odd sizes, staging-texture reuse within one batch, and the autotuned choice between designs.
 
 use kiln_device::ops::matmul::{MatmulDims, MatmulVariant, matmul_with, texture_support};
 use kiln_device::reference;
 use kiln_device::testing::assert_close;
+use kiln_device::{Autotune, Device, DeviceOptions};
 
 use crate::{SIZES, out, read, setup, up};
 
@@ -239,4 +240,69 @@ fn texture_products_recorded_back_to_back_each_see_their_own_operands() {
             1e-4,
         );
     }
+}
+
+#[test]
+fn autotune_measures_once_per_shape_class_and_keeps_its_choices_in_the_cache_file() {
+    let Some((_, mut rng)) = setup(15) else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("kiln-autotune-{}", std::process::id()));
+    let cache = dir.join("autotune.json");
+    let opts = DeviceOptions {
+        autotune: Autotune::Always,
+        autotune_cache: Some(cache.clone()),
+        ..DeviceOptions::from_env().unwrap()
+    };
+    let dev = Device::with_options(&opts).unwrap();
+    assert!(dev.autotunes() && dev.autotune_choices().is_empty());
+    // The measured choice computes the right product.
+    check(
+        &dev,
+        &mut rng,
+        MatmulVariant::Auto,
+        MatmulDims::new(256, 256, 256, false, false),
+    );
+    let choices = dev.autotune_choices();
+    assert_eq!(choices.len(), 1, "{choices:?}");
+    assert!(
+        choices[0].0.contains("matmul nn 256x256x256 |"),
+        "{choices:?}"
+    );
+    if dev.info().is_cpu()
+        && texture_support(&dev, &MatmulDims::new(4, 4, 4, false, false)).is_none()
+    {
+        // 5-8x faster than the register tile on CPU adapters: no measurement noise flips that.
+        assert_eq!(choices[0].1, "texture");
+    }
+    // Another shape of the same class: the remembered choice, no measurement (no host wait).
+    let before = dev.counters();
+    let d = MatmulDims::new(200, 240, 132, false, false);
+    let (a, b) = (
+        dev.zeros(200 * 132 * 4).unwrap(),
+        dev.zeros(132 * 240 * 4).unwrap(),
+    );
+    matmul_with(&dev, MatmulVariant::Auto, &a, &b, &out(&dev, 200 * 240), &d).unwrap();
+    // A shape only one design can run (K not a multiple of 4 rules the texture design out):
+    // nothing to measure either.
+    let d = MatmulDims::new(200, 240, 130, false, false);
+    matmul_with(&dev, MatmulVariant::Auto, &a, &b, &out(&dev, 200 * 240), &d).unwrap();
+    assert_eq!(dev.counters().since(&before).waits, 0);
+    assert_eq!(dev.autotune_choices(), choices);
+    // A new process (here: a new device) reads the choice from the cache file.
+    let again = Device::with_options(&opts).unwrap();
+    assert_eq!(again.autotune_choices(), choices);
+    // A corrupt cache file is ignored (with a warning) and rewritten, never an error.
+    std::fs::write(&cache, "{not json").unwrap();
+    let fresh = Device::with_options(&opts).unwrap();
+    assert!(fresh.autotune_choices().is_empty());
+    check(
+        &fresh,
+        &mut rng,
+        MatmulVariant::Auto,
+        MatmulDims::new(8, 12, 4, true, false),
+    );
+    let text = std::fs::read_to_string(&cache).unwrap();
+    assert!(text.contains("matmul tn 8x16x4"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
