@@ -67,13 +67,22 @@ pub(crate) fn size_class(bytes: u64) -> u64 {
 }
 
 impl Device {
+    /// Whether a buffer of `bytes` bytes can be allocated and bound on this adapter (its pool
+    /// size class within the storage-binding and buffer-size limits).
+    pub fn fits_buffer(&self, bytes: u64) -> bool {
+        size_class(bytes) <= self.buffer_limit()
+    }
+
+    fn buffer_limit(&self) -> u64 {
+        let info = self.info();
+        info.max_storage_buffer_binding_size
+            .min(info.max_buffer_size)
+    }
+
     /// A buffer of at least `bytes` bytes from the pool; contents undefined.
     pub fn alloc(&self, bytes: u64) -> Result<GpuBuffer> {
         let class = size_class(bytes);
-        let limit = self
-            .info()
-            .max_storage_buffer_binding_size
-            .min(self.info().max_buffer_size);
+        let limit = self.buffer_limit();
         if class > limit {
             return Err(launch_err(
                 "alloc",
@@ -110,6 +119,11 @@ impl Device {
     pub fn upload<T: bytemuck::Pod>(&self, data: &[T]) -> Result<GpuBuffer> {
         let bytes: &[u8] = bytemuck::cast_slice(data);
         let buf = self.alloc(bytes.len() as u64)?;
+        AtomicCounters::bump(&self.inner.counters.uploads);
+        self.inner
+            .counters
+            .upload_bytes
+            .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if bytes.len() % 4 == 0 {
             self.inner.queue.write_buffer(&buf.raw, 0, bytes);
         } else {

@@ -1,5 +1,5 @@
-//! Device counters: how many dispatches, submits, host waits, buffer allocations and pipeline
-//! creations happened. Tests use them to pin the steady state of a training step (one submit,
+//! Device counters: how many dispatches, submits, host waits, buffer allocations, pipeline
+//! creations and host-to-GPU uploads happened. Tests use them to pin the steady state of a training step (one submit,
 //! no wait, no new buffer, no new pipeline); benchmarks print them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +17,10 @@ pub struct Counters {
     pub buffer_allocations: u64,
     /// Compute pipelines created.
     pub pipelines: u64,
+    /// Host-to-GPU uploads (`Device::upload` and `Device::write`).
+    pub uploads: u64,
+    /// Bytes those uploads carried.
+    pub upload_bytes: u64,
 }
 
 impl Counters {
@@ -28,6 +32,8 @@ impl Counters {
             waits: self.waits - earlier.waits,
             buffer_allocations: self.buffer_allocations - earlier.buffer_allocations,
             pipelines: self.pipelines - earlier.pipelines,
+            uploads: self.uploads - earlier.uploads,
+            upload_bytes: self.upload_bytes - earlier.upload_bytes,
         }
     }
 }
@@ -39,6 +45,8 @@ pub(crate) struct AtomicCounters {
     pub waits: AtomicU64,
     pub buffer_allocations: AtomicU64,
     pub pipelines: AtomicU64,
+    pub uploads: AtomicU64,
+    pub upload_bytes: AtomicU64,
 }
 
 impl AtomicCounters {
@@ -53,6 +61,8 @@ impl AtomicCounters {
             waits: self.waits.load(Ordering::Relaxed),
             buffer_allocations: self.buffer_allocations.load(Ordering::Relaxed),
             pipelines: self.pipelines.load(Ordering::Relaxed),
+            uploads: self.uploads.load(Ordering::Relaxed),
+            upload_bytes: self.upload_bytes.load(Ordering::Relaxed),
         }
     }
 }

@@ -143,6 +143,7 @@ pub enum Kernel {
     AvgPool2d,
     AvgPool2dBackward,
     StridedCopy,
+    GatherRows,
     Dropout,
     Fill,
     SgdStep,
@@ -169,6 +170,11 @@ pub struct KernelSpec {
     pub outputs: u32,
     /// The inputs are 2-D f32 textures instead of read-only storage buffers.
     pub texture_inputs: bool,
+    /// Whether `Device::dispatch` may run the texture flavour (inputs copied to staging
+    /// textures) on CPU adapters. False where the kernel reads a small part of a large input,
+    /// such as a batch gathered from a whole dataset: copying the input would cost more than
+    /// the kernel.
+    pub stageable: bool,
 }
 
 const fn spec(
@@ -183,6 +189,20 @@ const fn spec(
         inputs,
         outputs,
         texture_inputs: false,
+        stageable: true,
+    }
+}
+
+/// A kernel that always reads its inputs from storage buffers (see `KernelSpec::stageable`).
+const fn unstaged_spec(
+    file: ShaderFile,
+    entry_point: &'static str,
+    inputs: u32,
+    outputs: u32,
+) -> KernelSpec {
+    KernelSpec {
+        stageable: false,
+        ..spec(file, entry_point, inputs, outputs)
     }
 }
 
@@ -201,7 +221,7 @@ const fn texture_spec(
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 43] = {
+    pub const ALL: [Kernel; 44] = {
         use Kernel::*;
         [
             Unary,
@@ -236,6 +256,7 @@ impl Kernel {
             AvgPool2d,
             AvgPool2dBackward,
             StridedCopy,
+            GatherRows,
             Dropout,
             Fill,
             SgdStep,
@@ -289,6 +310,7 @@ impl Kernel {
             AvgPool2d => spec(F::Pool2d, "avg_pool2d", 1, 1),
             AvgPool2dBackward => spec(F::Pool2d, "avg_pool2d_backward", 1, 1),
             StridedCopy => spec(F::Shape, "strided_copy", 1, 1),
+            GatherRows => unstaged_spec(F::Shape, "gather_rows", 5, 1),
             Dropout => spec(F::Random, "dropout", 1, 2),
             Fill => spec(F::Fill, "fill", 0, 1),
             SgdStep => spec(F::Optim, "sgd_step", 1, 2),

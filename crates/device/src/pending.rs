@@ -131,6 +131,7 @@ impl Device {
     fn textured_inputs(&self, kernel: Kernel, inputs: &[&GpuBuffer]) -> bool {
         let spec = kernel.spec();
         let possible = !spec.texture_inputs
+            && spec.stageable
             && !inputs.is_empty()
             && inputs.len() <= SLOTS
             && inputs.iter().all(|b| self.fits_staging(b.words()));

@@ -1,5 +1,6 @@
-//! `fit`: Keras's training loop, GPU-resident. Each step uploads its batch (no wait), records
-//! forward, backward, the optimizer update and the metric updates, and submits once. Metrics
+//! `fit`: Keras's training loop, GPU-resident. The training set is uploaded once per fit and each
+//! batch gathered on the GPU (`resident.rs`; on the host when it does not fit), then each step
+//! records forward, backward, the optimizer update and the metric updates, and submits once. Metrics
 //! accumulate on the GPU and are read back only at log points: the progress display (a few
 //! times a second), callback batch intervals, and epoch ends.
 
@@ -9,94 +10,15 @@ use kiln_device::rng::Rng;
 use kiln_graph::Tensor;
 
 use crate::array::Array;
-use crate::callbacks::{Callback, TrainInfo};
+use crate::callbacks::TrainInfo;
 use crate::data::epoch_batches;
 use crate::error::{NnError, Result};
+use crate::fit_config::FitConfig;
 use crate::logs::{History, Logs};
 use crate::metrics::{Metric, MetricKind};
 use crate::progress::Progress;
+use crate::resident::DeviceDataset;
 use crate::sequential::Sequential;
-
-/// Keras's `fit` arguments.
-pub struct FitConfig {
-    /// Epochs to train up to (exclusive of `initial_epoch`'s offset, as Keras).
-    pub epochs: usize,
-    /// Samples per step.
-    pub batch_size: usize,
-    /// Shuffle every epoch (seeded by `seed`).
-    pub shuffle: bool,
-    /// Seed of the shuffling.
-    pub seed: u64,
-    /// Fraction of the samples (taken from the end, before shuffling) held out for validation.
-    pub validation_split: f32,
-    /// Explicit validation data (takes precedence over `validation_split`).
-    pub validation_data: Option<(Array, Array)>,
-    /// Validate every this many epochs.
-    pub validation_freq: usize,
-    /// Epoch to start at (resuming).
-    pub initial_epoch: usize,
-    /// 0 silent, 1 progress bar, 2 one line per epoch.
-    pub verbose: u8,
-    /// Callbacks, called in order.
-    pub callbacks: Vec<Box<dyn Callback>>,
-}
-
-impl Default for FitConfig {
-    fn default() -> Self {
-        Self {
-            epochs: 1,
-            batch_size: 32,
-            shuffle: true,
-            seed: 0,
-            validation_split: 0.0,
-            validation_data: None,
-            validation_freq: 1,
-            initial_epoch: 0,
-            verbose: 1,
-            callbacks: Vec::new(),
-        }
-    }
-}
-
-impl FitConfig {
-    /// Defaults with `epochs`.
-    pub fn epochs(epochs: usize) -> Self {
-        Self {
-            epochs,
-            ..Self::default()
-        }
-    }
-    /// Sets the batch size.
-    pub fn batch_size(mut self, n: usize) -> Self {
-        self.batch_size = n;
-        self
-    }
-    /// Sets the verbosity.
-    pub fn verbose(mut self, v: u8) -> Self {
-        self.verbose = v;
-        self
-    }
-    /// Sets the shuffle seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-    /// Sets validation data.
-    pub fn validation_data(mut self, x: Array, y: Array) -> Self {
-        self.validation_data = Some((x, y));
-        self
-    }
-    /// Sets the validation split.
-    pub fn validation_split(mut self, f: f32) -> Self {
-        self.validation_split = f;
-        self
-    }
-    /// Adds a callback.
-    pub fn callback(mut self, cb: impl Callback + 'static) -> Self {
-        self.callbacks.push(Box::new(cb));
-        self
-    }
-}
 
 /// Fresh GPU trackers for the loss and each compiled metric.
 pub(crate) fn trackers(model: &Sequential) -> Result<(Metric, Vec<Metric>)> {
@@ -276,6 +198,10 @@ impl Sequential {
         }
         // BackupAndRestore may have restored a backup and asked to resume after its epoch.
         let first_epoch = cfg.initial_epoch.max(self.resume_epoch.take().unwrap_or(0));
+        let mut resident = match cfg.keep_data_on_gpu {
+            true => DeviceDataset::try_new(self.device(), &train_x, &train_y)?,
+            false => None,
+        };
         let mut global_step = (first_epoch * steps) as u64;
         let mut stop = false;
         for epoch in first_epoch..cfg.epochs {
@@ -293,9 +219,19 @@ impl Sequential {
                 cfg.batch_size,
                 cfg.shuffle.then_some(&mut epoch_rng(cfg.seed, epoch)),
             );
+            if let Some(r) = &mut resident {
+                r.set_epoch(&batches)?;
+            }
+            let mut start = 0;
             for (i, idx) in batches.iter().enumerate() {
-                let xb = train_x.gather(idx).to_tensor(self.device())?;
-                let yb = train_y.gather(idx).to_tensor(self.device())?;
+                let (xb, yb) = match &resident {
+                    Some(r) => r.batch(start, idx.len())?,
+                    None => (
+                        train_x.gather(idx).to_tensor(self.device())?,
+                        train_y.gather(idx).to_tensor(self.device())?,
+                    ),
+                };
+                start += idx.len();
                 self.train_step(&xb, &yb, &loss_t, &metrics)?;
                 progress.tick(i + 1);
                 global_step += 1;

@@ -28,6 +28,7 @@ pub mod data;
 mod error;
 mod evaluate;
 mod fit;
+mod fit_config;
 pub mod init;
 mod layer;
 pub mod layers;
@@ -36,15 +37,17 @@ pub mod losses;
 pub mod metrics;
 pub mod optimizers;
 mod progress;
+mod resident;
 pub mod schedules;
 mod sequential;
 
 pub use array::{Array, Data};
 pub use checkpoint::{WeightDtype, load_model, load_model_with};
 pub use error::{NnError, Result};
-pub use fit::FitConfig;
+pub use fit_config::FitConfig;
 pub use layer::{BuildCtx, CallCtx, Layer, Weight};
 pub use logs::{History, Logs};
+pub use resident::DeviceDataset;
 pub use sequential::{Compiled, Sequential};
 
 /// Everything a training script needs.
@@ -58,7 +61,8 @@ pub mod prelude {
     pub use crate::optimizers::Optimizer;
     pub use crate::schedules::LearningRate;
     pub use crate::{
-        Array, FitConfig, History, Layer, Logs, NnError, Sequential, WeightDtype, load_model,
+        Array, DeviceDataset, FitConfig, History, Layer, Logs, NnError, Sequential, WeightDtype,
+        load_model,
     };
     pub use kiln_graph::{Device, Tensor, no_grad};
 }

@@ -1,4 +1,5 @@
-//! Launcher for `shaders/shape.wgsl`: the strided copy behind permute, slice and concat.
+//! Launchers for `shaders/shape.wgsl`: the strided copy behind permute, slice and concat, and
+//! the row gather that makes a batch from a dataset kept on the GPU.
 
 use crate::buffer::GpuBuffer;
 use crate::context::Device;
@@ -80,10 +81,94 @@ pub fn strided_copy(
     dev.dispatch(Kernel::StridedCopy, &p, &[src, dst], grid_1d(n))
 }
 
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct GatherParams {
+    rows: u32,
+    row_words: u32,
+    idx_offset: u32,
+    src_rows: u32,
+    chunk_rows: u32,
+    _pad: [u32; 3],
+}
+
+/// Chunk buffers `gather_rows` can read a dataset from (one binding each).
+pub const GATHER_CHUNKS: usize = 4;
+
+/// The rows of a dataset of `row_words` 32-bit words per row (any element type), stored in
+/// 1..=`GATHER_CHUNKS` buffers of `chunk_rows` rows each (the last may hold fewer; `src_rows`
+/// in all), picked by `idx[idx_offset..idx_offset + rows]` and copied in that order into `dst`.
+/// Index values are not read on the host: the caller uploads them and keeps them below
+/// `src_rows` (a larger one yields a row of zeros).
+#[allow(clippy::too_many_arguments)]
+pub fn gather_rows(
+    dev: &Device,
+    chunks: &[&GpuBuffer],
+    chunk_rows: usize,
+    src_rows: usize,
+    idx: &GpuBuffer,
+    idx_offset: usize,
+    rows: usize,
+    row_words: usize,
+    dst: &GpuBuffer,
+) -> Result<()> {
+    let op = "gather_rows";
+    if chunks.is_empty()
+        || chunks.len() > GATHER_CHUNKS
+        || chunk_rows == 0
+        || src_rows > chunks.len() * chunk_rows
+    {
+        return Err(launch_err(
+            op,
+            format!(
+                "{src_rows} rows need 1 to {GATHER_CHUNKS} chunks of {chunk_rows} rows, got {} chunks",
+                chunks.len()
+            ),
+        ));
+    }
+    if rows == 0 || row_words == 0 {
+        return Ok(());
+    }
+    for (i, c) in chunks.iter().enumerate() {
+        let held = chunk_rows.min(src_rows.saturating_sub(i * chunk_rows));
+        need(op, "chunk", c, held * row_words)?;
+        fits_u32(op, c.words())?;
+    }
+    need(op, "idx", idx, idx_offset + rows)?;
+    need(op, "dst", dst, rows * row_words)?;
+    fits_u32(op, idx.words().max(dst.words()))?;
+    let max_groups = dev.info().max_compute_workgroups_per_dimension as usize;
+    if rows > max_groups || row_words.div_ceil(64) > max_groups {
+        return Err(launch_err(
+            op,
+            format!(
+                "{rows} rows of {row_words} words exceed the adapter's {max_groups} workgroups per dimension"
+            ),
+        ));
+    }
+    let p = GatherParams {
+        rows: rows as u32,
+        row_words: row_words as u32,
+        idx_offset: idx_offset as u32,
+        src_rows: src_rows as u32,
+        chunk_rows: chunk_rows as u32,
+        _pad: [0; 3],
+    };
+    let c = |i: usize| chunks[i.min(chunks.len() - 1)];
+    let groups = [row_words.div_ceil(64) as u32, rows as u32, 1];
+    dev.dispatch(
+        Kernel::GatherRows,
+        &p,
+        &[c(0), c(1), c(2), c(3), idx, dst],
+        groups,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn params_match_the_wgsl_layout() {
         assert_eq!(std::mem::size_of::<super::CopyParams>(), 112);
+        assert_eq!(std::mem::size_of::<super::GatherParams>(), 32);
     }
 }

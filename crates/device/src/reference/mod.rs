@@ -150,6 +150,19 @@ pub fn strided_copy(
     }
 }
 
+/// `gather_rows`: rows `idx[offset..offset + rows]` of `src` (`row` values each, the chunks
+/// concatenated), in that order; an index past the end gives a row of zeros.
+pub fn gather_rows(src: &[f64], row: usize, idx: &[u32], offset: usize, rows: usize) -> Vec<f64> {
+    let src_rows = src.len() / row;
+    idx[offset..offset + rows]
+        .iter()
+        .flat_map(|&i| {
+            let i = i as usize;
+            (0..row).map(move |j| if i < src_rows { src[i * row + j] } else { 0.0 })
+        })
+        .collect()
+}
+
 /// The PCG-RXS-M-XS hash used by `random.wgsl`.
 pub fn pcg_hash(v: u32) -> u32 {
     let state = v.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);

@@ -3,7 +3,7 @@
 use kiln_device::ops::elementwise::{BinaryOp, UnaryOp, accumulate, binary, broadcast, unary};
 use kiln_device::ops::fill::fill;
 use kiln_device::ops::random::dropout;
-use kiln_device::ops::shape::{StridedView, strided_copy};
+use kiln_device::ops::shape::{StridedView, gather_rows, strided_copy};
 use kiln_device::reference;
 use kiln_device::testing::assert_close;
 
@@ -194,6 +194,36 @@ fn strided_copy_permutes_slices_and_scatters() {
     let o = dev.zeros(36 * 4).unwrap();
     strided_copy(&dev, &up(&dev, &x), &src, &o, &dst, &[3, 7]).unwrap();
     assert_close("slice into", &read(&dev, &o), &want, 0.0, 0.0);
+}
+
+#[test]
+fn gather_rows_picks_rows_by_an_index_buffer_across_chunks() {
+    let Some((dev, mut rng)) = setup(8) else {
+        return;
+    };
+    // Rows wider than one workgroup (130 words), repeats, a window into the index buffer, an
+    // out-of-range index (a row of zeros, not another buffer's data), and the dataset whole or
+    // split into 3 chunks of 20 rows (the last holding 10).
+    let (src_rows, row) = (50, 130);
+    let x = rng.vec(src_rows * row, -1.0, 1.0);
+    let idx: Vec<u32> = vec![7, 49, 0, 3, 3, 25, 99, 41, 20];
+    let bidx = dev.upload(&idx).unwrap();
+    let want = reference::gather_rows(&x, row, &idx, 2, 6);
+    let whole = up(&dev, &x);
+    let chunks: Vec<_> = x.chunks(20 * row).map(|c| up(&dev, c)).collect();
+    let chunk_refs: Vec<_> = chunks.iter().collect();
+    for (srcs, chunk_rows) in [(vec![&whole], src_rows), (chunk_refs, 20)] {
+        let o = out(&dev, 6 * row);
+        gather_rows(&dev, &srcs, chunk_rows, src_rows, &bidx, 2, 6, row, &o).unwrap();
+        assert_close("gather_rows", &read(&dev, &o), &want, 0.0, 0.0);
+        // Too few indices for the window is an error, not a read past the buffer.
+        let err = gather_rows(&dev, &srcs, chunk_rows, src_rows, &bidx, 5, 6, row, &o).unwrap_err();
+        assert!(err.to_string().contains("idx"), "{err}");
+    }
+    // Chunks that cannot hold the rows are refused.
+    let o = out(&dev, 6 * row);
+    let err = gather_rows(&dev, &[&whole], 20, src_rows, &bidx, 2, 6, row, &o).unwrap_err();
+    assert!(err.to_string().contains("chunks"), "{err}");
 }
 
 #[test]

@@ -1,7 +1,8 @@
-//! Layout ops: reshape (no copy), permute, slice and concat (strided copies).
+//! Layout ops: reshape (no copy), permute, slice and concat (strided copies), and the row gather
+//! that makes a batch from a dataset kept on the GPU.
 
 use kiln_device::ops::contiguous_strides;
-use kiln_device::ops::shape::{StridedView, strided_copy};
+use kiln_device::ops::shape::{GATHER_CHUNKS, StridedView, gather_rows, strided_copy};
 
 use crate::error::{Result, shape_err};
 use crate::op::Op;
@@ -133,6 +134,74 @@ impl Tensor {
                 start,
             },
         )
+    }
+
+    /// Rows `indices[offset..offset + count]` of a dataset held as `chunks` (concatenated along
+    /// axis 0; every chunk but the last has the first one's row count, at most
+    /// `GATHER_CHUNKS` of them, since one binding is limited), in that order: the batch gather
+    /// from a dataset kept on the GPU. `indices` is a rank-1 u32 tensor of row numbers below the
+    /// total row count (the caller checks them when it uploads them). The result is a constant
+    /// with the chunks' dtype: a dataset tracks no gradient, and one that does is refused.
+    pub fn gather_rows(
+        chunks: &[Tensor],
+        indices: &Tensor,
+        offset: usize,
+        count: usize,
+    ) -> Result<Tensor> {
+        let op = "gather_rows";
+        indices.expect_dtype(op, DType::U32)?;
+        let is = indices.shape();
+        let Some(first) = chunks.first() else {
+            return Err(shape_err(op, "needs at least one chunk", &[is]));
+        };
+        let s = first.shape();
+        let shapes: Vec<&[usize]> = chunks.iter().map(Tensor::shape).collect();
+        let last = chunks.len() - 1;
+        let consistent = !s.is_empty()
+            && chunks.len() <= GATHER_CHUNKS
+            && chunks.iter().enumerate().all(|(i, c)| {
+                let cs = c.shape();
+                c.dtype() == first.dtype()
+                    && cs.len() == s.len()
+                    && cs[1..] == s[1..]
+                    && (cs[0] == s[0] || (i == last && cs[0] <= s[0]))
+            });
+        if !consistent || is.len() != 1 || offset + count > is[0] {
+            return Err(shape_err(
+                op,
+                format!(
+                    "needs 1 to {GATHER_CHUNKS} chunks with equal rows (the last may be shorter) and indices {offset}..{} of a rank-1 index tensor",
+                    offset + count
+                ),
+                &shapes,
+            ));
+        }
+        if chunks.iter().any(Tensor::tracks_grad) {
+            return Err(shape_err(
+                op,
+                "a chunk tracks a gradient; gather_rows is for constant data",
+                &shapes,
+            ));
+        }
+        let row: usize = s[1..].iter().product();
+        let total: usize = shapes.iter().map(|c| c[0]).sum();
+        let dev = first.device();
+        let out = alloc(dev, count * row)?;
+        let bufs: Vec<_> = chunks.iter().map(Tensor::buffer).collect();
+        gather_rows(
+            dev,
+            &bufs,
+            s[0],
+            total,
+            indices.buffer(),
+            offset,
+            count,
+            row,
+            &out,
+        )?;
+        let mut shape = s.to_vec();
+        shape[0] = count;
+        Ok(Tensor::from_parts(dev, out, shape, first.dtype(), None))
     }
 
     /// Joins tensors along `axis`; all other dims must agree.

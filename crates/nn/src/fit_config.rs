@@ -1,0 +1,97 @@
+//! `FitConfig`: the arguments of Keras's `fit` (epochs, batch size, seeded shuffling,
+//! validation, initial epoch, verbosity, callbacks) with Keras's defaults, plus kiln's choice of
+//! where batches are gathered.
+
+use crate::array::Array;
+use crate::callbacks::Callback;
+
+/// Keras's `fit` arguments.
+pub struct FitConfig {
+    /// Epochs to train up to (exclusive of `initial_epoch`'s offset, as Keras).
+    pub epochs: usize,
+    /// Samples per step.
+    pub batch_size: usize,
+    /// Shuffle every epoch (seeded by `seed`).
+    pub shuffle: bool,
+    /// Seed of the shuffling.
+    pub seed: u64,
+    /// Fraction of the samples (taken from the end, before shuffling) held out for validation.
+    pub validation_split: f32,
+    /// Explicit validation data (takes precedence over `validation_split`).
+    pub validation_data: Option<(Array, Array)>,
+    /// Validate every this many epochs.
+    pub validation_freq: usize,
+    /// Epoch to start at (resuming).
+    pub initial_epoch: usize,
+    /// 0 silent, 1 progress bar, 2 one line per epoch.
+    pub verbose: u8,
+    /// Callbacks, called in order.
+    pub callbacks: Vec<Box<dyn Callback>>,
+    /// Keep the training set on the GPU for the whole fit and gather each batch there (when it
+    /// fits the adapter's binding limit); false gathers each batch on the host and uploads it.
+    pub keep_data_on_gpu: bool,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 1,
+            batch_size: 32,
+            shuffle: true,
+            seed: 0,
+            validation_split: 0.0,
+            validation_data: None,
+            validation_freq: 1,
+            initial_epoch: 0,
+            verbose: 1,
+            callbacks: Vec::new(),
+            keep_data_on_gpu: true,
+        }
+    }
+}
+
+impl FitConfig {
+    /// Defaults with `epochs`.
+    pub fn epochs(epochs: usize) -> Self {
+        Self {
+            epochs,
+            ..Self::default()
+        }
+    }
+    /// Sets the batch size.
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n;
+        self
+    }
+    /// Sets the verbosity.
+    pub fn verbose(mut self, v: u8) -> Self {
+        self.verbose = v;
+        self
+    }
+    /// Sets the shuffle seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Sets validation data.
+    pub fn validation_data(mut self, x: Array, y: Array) -> Self {
+        self.validation_data = Some((x, y));
+        self
+    }
+    /// Sets the validation split.
+    pub fn validation_split(mut self, f: f32) -> Self {
+        self.validation_split = f;
+        self
+    }
+    /// Adds a callback.
+    pub fn callback(mut self, cb: impl Callback + 'static) -> Self {
+        self.callbacks.push(Box::new(cb));
+        self
+    }
+
+    /// See `keep_data_on_gpu`.
+    pub fn keep_data_on_gpu(mut self, on: bool) -> Self {
+        self.keep_data_on_gpu = on;
+        self
+    }
+}
