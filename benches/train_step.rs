@@ -1,6 +1,7 @@
 //! Training throughput on the adapter in use: samples/s of the `fashion_mnist` MLP step and the
 //! `fashion_mnist_cnn` step (batch 32), the time of each of the CNN's heavy kernels, and one epoch of
-//! the MLP (60,000 synthetic images, batch 32). Every timed region ends with a GPU wait.
+//! the MLP (60,000 synthetic images, batch 32; batches gathered on the GPU as `fit` does, and on
+//! the host for comparison). Every timed region ends with a GPU wait.
 //! Writes target/bench/train_step.json.
 //!
 //! Run: `cargo bench --bench train_step` (KILN_BENCH_QUICK=1 skips the full epoch).
@@ -10,9 +11,10 @@ use std::time::Instant;
 use kiln::device::ops::conv2d::{
     Conv2dDims, Padding, conv2d, conv2d_backward_input, conv2d_backward_weight,
 };
-use kiln::device::ops::elementwise::{BinaryOp, UnaryOp, binary, broadcast, unary};
+use kiln::device::ops::elementwise::{UnaryOp, unary, unary_backward};
 use kiln::device::ops::matmul::{MatmulDims, matmul};
 use kiln::device::ops::pool2d::{Pool2dDims, max_pool2d, max_pool2d_backward};
+use kiln::device::ops::shape::gather_rows;
 use kiln::nn::prelude::*;
 
 fn mlp(dev: &Device) -> anyhow::Result<Sequential> {
@@ -47,8 +49,13 @@ fn cnn(dev: &Device) -> anyhow::Result<Sequential> {
     Ok(m)
 }
 
-/// (seconds of the first step, samples/s of the next `steps` steps) on one fixed batch.
-fn step_rate(dev: &Device, model: &mut Sequential, steps: usize) -> anyhow::Result<(f64, f64)> {
+/// (seconds of the first step, samples/s of the next `steps` steps, dispatches per step) on one
+/// fixed batch.
+fn step_rate(
+    dev: &Device,
+    model: &mut Sequential,
+    steps: usize,
+) -> anyhow::Result<(f64, f64, f64)> {
     let x = Tensor::from_f32(dev, &vec![0.5; 32 * 784], &[32, 28, 28])?;
     let y = Tensor::from_u32(dev, &(0..32).map(|i| i % 10).collect::<Vec<_>>(), &[32])?;
     let loss = Metric::new(dev, MetricKind::Mean, "loss")?;
@@ -57,11 +64,14 @@ fn step_rate(dev: &Device, model: &mut Sequential, steps: usize) -> anyhow::Resu
     dev.synchronize()?;
     let first = first.elapsed().as_secs_f64();
     let t = Instant::now();
+    let before = dev.counters();
     for _ in 0..steps {
         model.train_step(&x, &y, &loss, &[])?;
     }
     dev.synchronize()?; // the timed region ends with a GPU wait
-    Ok((first, 32.0 * steps as f64 / t.elapsed().as_secs_f64()))
+    let rate = 32.0 * steps as f64 / t.elapsed().as_secs_f64();
+    let dispatches = dev.counters().since(&before).dispatches as f64 / steps as f64;
+    Ok((first, rate, dispatches))
 }
 
 /// Milliseconds per call of `f` (one warm-up, then `reps` calls, ending with a GPU wait).
@@ -87,17 +97,23 @@ fn main() -> anyhow::Result<()> {
     let start = Instant::now();
     let mut m = mlp(&dev)?;
     let built = start.elapsed().as_secs_f64();
-    let (first, mlp_rate) = step_rate(&dev, &mut m, 200)?;
+    let (first, mlp_rate, mlp_dispatches) = step_rate(&dev, &mut m, 200)?;
     println!(
         "time to first step (model build {built:.2}s + first step with pipeline creation {first:.2}s): {:.2}s",
         built + first
     );
     results.push(format!("\"first_step_s\":{:.3}", built + first));
-    println!("MLP training step (batch 32): {mlp_rate:.0} samples/s");
+    println!(
+        "MLP training step (batch 32): {mlp_rate:.0} samples/s ({mlp_dispatches:.0} dispatches per step)"
+    );
     results.push(format!("\"mlp_samples_per_s\":{mlp_rate:.1}"));
+    results.push(format!("\"mlp_dispatches_per_step\":{mlp_dispatches:.0}"));
     let mut c = cnn(&dev)?;
-    let (_, cnn_rate) = step_rate(&dev, &mut c, 5)?;
-    println!("CNN training step (batch 32): {cnn_rate:.1} samples/s");
+    let (_, cnn_rate, cnn_dispatches) = step_rate(&dev, &mut c, 5)?;
+    println!(
+        "CNN training step (batch 32): {cnn_rate:.1} samples/s ({cnn_dispatches:.0} dispatches per step)"
+    );
+    results.push(format!("\"cnn_dispatches_per_step\":{cnn_dispatches:.0}"));
     results.push(format!("\"cnn_samples_per_s\":{cnn_rate:.2}"));
 
     // The CNN's kernels one by one, at batch 32.
@@ -148,8 +164,6 @@ fn main() -> anyhow::Result<()> {
     let big = dev.alloc(6272 * 256 * 4)?;
     // The elementwise and pooling kernels on the conv output (32 x 28 x 28 x 32 values).
     let act = 32 * 784 * 32;
-    let bias = dev.upload(&[0.1f32; 32])?;
-    let bc = broadcast(&[32, 28, 28, 32], &[32]).expect("compatible shapes");
     let pool = Pool2dDims {
         n: 32,
         h: 28,
@@ -177,9 +191,17 @@ fn main() -> anyhow::Result<()> {
             dense(32, 6272, 256, false, true, &big)?,
         ),
         (
-            "bias add on conv output",
+            "relu backward on conv output",
             time_ms(&dev, 5, || {
-                Ok(binary(&dev, BinaryOp::Add, &y, &bias, &act_grad, &bc)?)
+                Ok(unary_backward(
+                    &dev,
+                    UnaryOp::Relu,
+                    &y,
+                    &y,
+                    &y,
+                    &act_grad,
+                    act,
+                )?)
             })?,
         ),
         (
@@ -203,7 +225,29 @@ fn main() -> anyhow::Result<()> {
             })?,
         ),
     ];
-    for (name, ms) in parts.iter().chain(more.iter()) {
+    // One batch (32 rows of 784 words) gathered from a 60,000-row dataset in two chunks, as
+    // fit's resident path does each step (lavapipe binds at most 128 MiB).
+    let half = dev.upload(&vec![0.5f32; 30_000 * 784])?;
+    let other = dev.upload(&vec![0.25f32; 30_000 * 784])?;
+    let order = dev.upload(&(0..60_000u32).rev().collect::<Vec<_>>())?;
+    let batch = dev.alloc(32 * 784 * 4)?;
+    let gather = [(
+        "batch gather (32 of 60,000)",
+        time_ms(&dev, 50, || {
+            Ok(gather_rows(
+                &dev,
+                &[&half, &other],
+                30_000,
+                60_000,
+                &order,
+                1000,
+                32,
+                784,
+                &batch,
+            )?)
+        })?,
+    )];
+    for (name, ms) in parts.iter().chain(more.iter()).chain(gather.iter()) {
         println!("  {name:<28} {ms:8.2} ms");
         results.push(format!("\"{}_ms\":{ms:.3}", name.replace(' ', "_")));
     }
@@ -215,12 +259,20 @@ fn main() -> anyhow::Result<()> {
             &[n, 28, 28],
         )?;
         let ys = Array::u32((0..n as u32).map(|i| i % 10).collect(), &[n])?;
-        let mut m = mlp(&dev)?;
-        let t = Instant::now();
-        m.fit(&xs, &ys, FitConfig::epochs(1).batch_size(32).verbose(0))?;
-        let epoch = t.elapsed().as_secs_f64(); // fit ends with a readback, i.e. a GPU wait
-        println!("fashion_mnist MLP epoch (60,000 images, batch 32): {epoch:.1}s");
-        results.push(format!("\"mlp_epoch_s\":{epoch:.2}"));
+        // Batches gathered on the GPU from the resident dataset (fit's default), then on the
+        // host and uploaded per step, for comparison.
+        for (on_gpu, key) in [(true, "mlp_epoch_s"), (false, "mlp_epoch_host_batches_s")] {
+            let mut m = mlp(&dev)?;
+            let t = Instant::now();
+            let cfg = FitConfig::epochs(1).batch_size(32).verbose(0);
+            m.fit(&xs, &ys, cfg.keep_data_on_gpu(on_gpu))?;
+            let epoch = t.elapsed().as_secs_f64(); // fit ends with a readback, i.e. a GPU wait
+            let how = if on_gpu { "on the GPU" } else { "on the host" };
+            println!(
+                "fashion_mnist MLP epoch (60,000 images, batch 32, batches gathered {how}): {epoch:.1}s"
+            );
+            results.push(format!("\"{key}\":{epoch:.2}"));
+        }
     }
     std::fs::create_dir_all("target/bench")?;
     let adapter = dev.info().to_string().replace('"', "'");

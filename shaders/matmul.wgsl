@@ -3,7 +3,10 @@
 // Stored layouts: A is [M, K] (or [K, M] when trans_a = 1), B is [K, N] (or [N, K] when
 // trans_b = 1), C is [M, N]; batch b adds b * *_batch_stride to every index (stride 0 = the
 // operand is shared by all batches). Launcher: crates/device/src/ops/matmul.rs.
-// Bindings (both entries): 0 params, 1 a, 2 b, 3 c.
+// Bindings (both entries): 0 params, 1 a, 2 b, 3 bias (any buffer when has_bias = 0), 4 c.
+// Epilogue (every entry): C = act(op(A) x op(B) + bias) with bias[N] added when has_bias = 1
+// and act 0 linear, 1 relu, 2 sigmoid, 3 tanh: a Dense layer in one dispatch instead of three
+// (matmul, bias add, activation), so its output is written once.
 //
 // Two designs, chosen by adapter type (see the README's matmul figures):
 //   matmul_regtile  CPU-type adapters (lavapipe). Workgroup = 8 invocations = one 256-bit vector
@@ -21,13 +24,39 @@
 struct MatmulParams {
     m: u32, n: u32, k: u32, batch: u32,
     trans_a: u32, trans_b: u32, a_batch_stride: u32, b_batch_stride: u32,
-    c_batch_stride: u32, _p0: u32, _p1: u32, _p2: u32,
+    c_batch_stride: u32, has_bias: u32, act: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: MatmulParams;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+
+fn activate(x: f32) -> f32 {
+    switch p.act {
+        case 1u: { return max(x, 0.0); }
+        case 2u: {
+            // Split by sign so exp never overflows (as elementwise.wgsl's sigmoid).
+            if x >= 0.0 {
+                return 1.0 / (1.0 + exp(-x));
+            }
+            let e = exp(x);
+            return e / (1.0 + e);
+        }
+        case 3u: { return tanh(x); }
+        default: { return x; }
+    }
+}
+
+// The epilogue of output column `col`.
+fn finish(v: f32, col: u32) -> f32 {
+    var x = v;
+    if p.has_bias != 0u {
+        x += bias[col];
+    }
+    return activate(x);
+}
 
 // Element (row, col) of op(A) in batch `bo` (bo = element offset of the batch).
 fn load_a(bo: u32, row: u32, col: u32) -> f32 {
@@ -74,7 +103,7 @@ fn matmul_regtile(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
         for (var j = 0u; j < RT_N; j++) {
             let cc = col0 + j;
             if cc < p.n {
-                c[co + r * p.n + cc] = select(acc1[i][j % 4u], acc0[i][j % 4u], j < 4u);
+                c[co + r * p.n + cc] = finish(select(acc1[i][j % 4u], acc0[i][j % 4u], j < 4u), cc);
             }
         }
     }
@@ -129,7 +158,7 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
         for (var j = 0u; j < 4u; j++) {
             let cc = col0 + lid.x * 4u + j;
             if r < p.m && cc < p.n {
-                c[co + r * p.n + cc] = acc[i * 4u + j];
+                c[co + r * p.n + cc] = finish(acc[i * 4u + j], cc);
             }
         }
     }

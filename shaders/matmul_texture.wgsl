@@ -29,21 +29,26 @@
 // Stored layouts as in matmul.wgsl: A [M, K] (or [K, M] when transposed), B [K, N] (or [N, K]),
 // C [M, N]; batch b adds b * stride (in words, a multiple of 4) to an operand.
 // Grid: (ceil(N / 64), ceil(M / 32), batch). Launcher: crates/device/src/ops/matmul.rs.
-// Bindings (every entry): 0 params, 1 a (texture), 2 b (texture), 3 c.
+// Bindings (every entry): 0 params, 1 a (texture), 2 b (texture), 3 bias (texture, any one when
+// has_bias = 0), 4 c.
+// Epilogue (every entry): C = act(op(A) x op(B) + bias) with bias[N] added when has_bias = 1
+// and act 0 linear, 1 relu, 2 sigmoid, 3 tanh: a Dense layer in one dispatch instead of three
+// (matmul, bias add, activation), so its output is written once.
 
 struct MatmulParams {
     m: u32, n: u32, k: u32, batch: u32,
     trans_a: u32, trans_b: u32, a_batch_stride: u32, b_batch_stride: u32,
-    c_batch_stride: u32, _p0: u32, _p1: u32, _p2: u32,
+    c_batch_stride: u32, has_bias: u32, act: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: MatmulParams;
 @group(0) @binding(1) var a_tex: texture_2d<f32>;
 @group(0) @binding(2) var b_tex: texture_2d<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var bias_tex: texture_2d<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
 // The same binding seen as vec4s, for the entries whose N is a multiple of 4 (B not transposed):
 // one store per 4 values instead of four, which matters when K is small.
-@group(0) @binding(3) var<storage, read_write> c4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> c4: array<vec4<f32>>;
 
 const ROWS: u32 = 32u;
 const VECS: u32 = 2u;
@@ -62,6 +67,32 @@ fn col0_of(wid: vec3<u32>, lane: u32) -> u32 {
 
 fn texel(t: u32) -> vec2<i32> {
     return vec2<i32>(i32(t % WIDTH), i32(t / WIDTH));
+}
+
+fn activate(x: f32) -> f32 {
+    switch p.act {
+        case 1u: { return max(x, 0.0); }
+        case 2u: {
+            // Split by sign so exp never overflows (as elementwise.wgsl's sigmoid).
+            if x >= 0.0 {
+                return 1.0 / (1.0 + exp(-x));
+            }
+            let e = exp(x);
+            return e / (1.0 + e);
+        }
+        case 3u: { return tanh(x); }
+        default: { return x; }
+    }
+}
+
+// The epilogue of columns col..col+3 (col a multiple of 4, so one bias texel holds them; a block
+// past the last column reads the last texel and is not stored).
+fn finish4(v: vec4<f32>, col: u32) -> vec4<f32> {
+    var x = v;
+    if p.has_bias != 0u {
+        x += textureLoad(bias_tex, texel(min(col, p.n - 1u) / 4u), 0);
+    }
+    return vec4<f32>(activate(x[0]), activate(x[1]), activate(x[2]), activate(x[3]));
 }
 
 // A[row0 + 4 * lane + q][kk] for q = 0..3 (rows clamped to the matrix).
@@ -183,10 +214,11 @@ fn store(acc: Tile, wid: vec3<u32>, lane: u32) {
     for (var i = 0u; i < ROWS; i++) {
         let r = row0 + i;
         for (var j = 0u; j < VECS; j++) {
+            let v = finish4(acc[i][j], col0 + 4u * j);
             for (var q = 0u; q < 4u; q++) {
                 let col = col0 + 4u * j + q;
                 if r < p.m && col < p.n {
-                    c[c_base + r * p.n + col] = acc[i][j][q];
+                    c[c_base + r * p.n + col] = v[q];
                 }
             }
         }
@@ -203,7 +235,7 @@ fn store_vec4(acc: Tile, wid: vec3<u32>, lane: u32) {
         for (var j = 0u; j < VECS; j++) {
             let col = col0 + 4u * j;
             if r < p.m && col < p.n {
-                c4[(c_base + r * p.n + col) / 4u] = acc[i][j];
+                c4[(c_base + r * p.n + col) / 4u] = finish4(acc[i][j], col);
             }
         }
     }

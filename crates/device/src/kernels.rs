@@ -144,6 +144,7 @@ pub enum Kernel {
     AvgPool2dBackward,
     StridedCopy,
     GatherRows,
+    GatherRows4,
     Dropout,
     Fill,
     SgdStep,
@@ -221,7 +222,7 @@ const fn texture_spec(
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 44] = {
+    pub const ALL: [Kernel; 45] = {
         use Kernel::*;
         [
             Unary,
@@ -257,6 +258,7 @@ impl Kernel {
             AvgPool2dBackward,
             StridedCopy,
             GatherRows,
+            GatherRows4,
             Dropout,
             Fill,
             SgdStep,
@@ -281,12 +283,12 @@ impl Kernel {
             Binary => spec(F::Elementwise, "binary", 2, 1),
             BinaryBackward => spec(F::Elementwise, "binary_backward", 3, 1),
             Accumulate => spec(F::Elementwise, "accumulate", 1, 1),
-            MatmulRegtile => spec(F::Matmul, "matmul_regtile", 2, 1),
-            MatmulTiled => spec(F::Matmul, "matmul_tiled", 2, 1),
-            MatmulTextureNn => texture_spec(F::MatmulTexture, "matmul_texture_nn", 2, 1),
-            MatmulTextureTn => texture_spec(F::MatmulTexture, "matmul_texture_tn", 2, 1),
-            MatmulTextureNt => texture_spec(F::MatmulTexture, "matmul_texture_nt", 2, 1),
-            MatmulTextureTt => texture_spec(F::MatmulTexture, "matmul_texture_tt", 2, 1),
+            MatmulRegtile => spec(F::Matmul, "matmul_regtile", 3, 1),
+            MatmulTiled => spec(F::Matmul, "matmul_tiled", 3, 1),
+            MatmulTextureNn => texture_spec(F::MatmulTexture, "matmul_texture_nn", 3, 1),
+            MatmulTextureTn => texture_spec(F::MatmulTexture, "matmul_texture_tn", 3, 1),
+            MatmulTextureNt => texture_spec(F::MatmulTexture, "matmul_texture_nt", 3, 1),
+            MatmulTextureTt => texture_spec(F::MatmulTexture, "matmul_texture_tt", 3, 1),
             Reduce => spec(F::Reduce, "reduce", 1, 1),
             Argmax => spec(F::Reduce, "argmax", 1, 1),
             ReduceBackward => spec(F::Reduce, "reduce_backward", 2, 1),
@@ -311,6 +313,7 @@ impl Kernel {
             AvgPool2dBackward => spec(F::Pool2d, "avg_pool2d_backward", 1, 1),
             StridedCopy => spec(F::Shape, "strided_copy", 1, 1),
             GatherRows => unstaged_spec(F::Shape, "gather_rows", 5, 1),
+            GatherRows4 => unstaged_spec(F::Shape, "gather_rows4", 5, 1),
             Dropout => spec(F::Random, "dropout", 1, 2),
             Fill => spec(F::Fill, "fill", 0, 1),
             SgdStep => spec(F::Optim, "sgd_step", 1, 2),

@@ -8,7 +8,8 @@
 //! Rewrite: every `@group(0) @binding(N) var<storage, read> NAME: array<T>;` (T = f32 or u32)
 //! becomes a `texture_2d<f32>` binding `NAME_tex` plus a function `NAME_at(i)` that returns
 //! element i of the flat staging layout (texel i / 4 at (t % 256, t / 256), component i % 4,
-//! bit-cast back to T), and every `NAME[expr]` becomes `NAME_at(expr)`. Files whose inputs are
+//! bit-cast back to T; for T = vec4<f32> or vec4<u32>, texel i whole), and every `NAME[expr]`
+//! becomes `NAME_at(expr)`. Files whose inputs are
 //! used any other way (`arrayLength`, a pointer) have no flavour.
 
 use crate::staging_texture::WIDTH;
@@ -109,6 +110,19 @@ pub fn texture_flavor(src: &str) -> Result<String, String> {
     let mut text = String::with_capacity(src.len() * 2);
     for line in src.lines() {
         match input_decl(line) {
+            Some((binding, input)) if input.elem.starts_with("vec4<") => {
+                if input.elem != "vec4<f32>" && input.elem != "vec4<u32>" {
+                    return Err(format!("`{}` holds {}", input.name, input.elem));
+                }
+                // Element i is texel i whole.
+                let (name, elem) = (&input.name, &input.elem);
+                text.push_str(&format!(
+                    "@group(0) @binding({binding}) var {name}_tex: texture_2d<f32>;\n\
+                     fn {name}_at(i: u32) -> {elem} {{\n    \
+                     return bitcast<{elem}>(textureLoad({name}_tex, vec2<i32>(i32(i % {WIDTH}u), i32(i / {WIDTH}u)), 0));\n}}\n"
+                ));
+                inputs.push(input);
+            }
             Some((binding, input)) => {
                 if input.elem != "f32" && input.elem != "u32" {
                     return Err(format!("`{}` holds {}", input.name, input.elem));
@@ -160,6 +174,21 @@ mod tests {
     }
 
     #[test]
+    fn a_vec4_element_is_one_whole_texel() {
+        let src = "@group(0) @binding(1) var<storage, read> v: array<vec4<u32>>;\n\
+                   fn f(i: u32) -> vec4<u32> { return v[i + 2u]; }\n";
+        let out = texture_flavor(src).unwrap();
+        assert!(out.contains("fn v_at(i: u32) -> vec4<u32>"), "{out}");
+        assert!(
+            out.contains(
+                "bitcast<vec4<u32>>(textureLoad(v_tex, vec2<i32>(i32(i % 256u), i32(i / 256u)), 0))"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("return v_at(i + 2u);"), "{out}");
+    }
+
+    #[test]
     fn other_uses_and_other_element_types_have_no_flavour() {
         let decl = "@group(0) @binding(1) var<storage, read> x: array<f32>;\n";
         let err = texture_flavor(&format!(
@@ -167,8 +196,10 @@ mod tests {
         ))
         .unwrap_err();
         assert!(err.contains("`x`"), "{err}");
-        let vec4 = "@group(0) @binding(1) var<storage, read> v: array<vec4<f32>>;\n";
-        assert!(texture_flavor(vec4).unwrap_err().contains("vec4"));
+        let vec2 = "@group(0) @binding(1) var<storage, read> v: array<vec2<f32>>;\n";
+        assert!(texture_flavor(vec2).unwrap_err().contains("vec2"));
+        let vec3 = "@group(0) @binding(1) var<storage, read> v: array<vec4<i32>>;\n";
+        assert!(texture_flavor(vec3).unwrap_err().contains("vec4<i32>"));
         assert!(texture_flavor("fn f() {}").is_err());
     }
 }

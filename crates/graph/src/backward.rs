@@ -140,6 +140,21 @@ fn node_backward(node: &Tensor, op: &Op, g: &Tensor) -> Result<Vec<(Tensor, Tens
             logits.clone(),
             loss::xent_backward(logits, targets, probs, g)?,
         )),
+        Op::Linear { x, w, bias, act } => {
+            // y = act(z), z = x w + b: dz = g act'(z); then dx, dw as for matmul, db = sum dz.
+            let dz = matmul::act_backward(node, *act, g)?;
+            if tracked(x) {
+                let dx = matmul::matmul_backward(x, w, false, false, &dz, false)?;
+                out.push((x.clone(), dx));
+            }
+            if tracked(w) {
+                let dw = matmul::matmul_backward(x, w, false, false, &dz, true)?;
+                out.push((w.clone(), dw));
+            }
+            if let Some(b) = bias.as_ref().filter(|b| tracked(b)) {
+                out.push((b.clone(), matmul::bias_backward(&dz)?));
+            }
+        }
         Op::Conv2d { x, w, bias, dims } => {
             for (i, t) in [Some(x), Some(w), bias.as_ref()].into_iter().enumerate() {
                 if let Some(t) = t.filter(|t| tracked(t)) {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use kiln_device::GpuBuffer;
 use kiln_device::ops::conv2d::Conv2dDims;
 use kiln_device::ops::elementwise::{BinaryOp, UnaryOp};
+use kiln_device::ops::matmul::Act;
 use kiln_device::ops::pool2d::Pool2dDims;
 use kiln_device::ops::reduce::ReduceOp;
 
@@ -31,6 +32,13 @@ pub enum Op {
         b: Tensor,
         trans_a: bool,
         trans_b: bool,
+    },
+    /// act(x w + bias) in one fused dispatch (a Dense layer); `x` may fold leading dims.
+    Linear {
+        x: Tensor,
+        w: Tensor,
+        bias: Option<Tensor>,
+        act: Act,
     },
     Reduce {
         x: Tensor,
@@ -100,7 +108,7 @@ impl Op {
             | Op::Dropout { x, .. } => vec![x],
             Op::Binary { a, b, .. } | Op::Matmul { a, b, .. } => vec![a, b],
             Op::SoftmaxXent { logits, .. } => vec![logits],
-            Op::Conv2d { x, w, bias, .. } => {
+            Op::Conv2d { x, w, bias, .. } | Op::Linear { x, w, bias, .. } => {
                 let mut v = vec![x, w];
                 v.extend(bias.as_ref());
                 v
@@ -118,6 +126,7 @@ impl fmt::Display for Op {
             Op::Matmul {
                 trans_a, trans_b, ..
             } => write!(f, "matmul(ta={trans_a}, tb={trans_b})"),
+            Op::Linear { act, .. } => write!(f, "linear({act:?})"),
             Op::Reduce { op, axis, .. } => write!(f, "{op:?}(axis={axis})"),
             Op::Softmax { log, .. } => {
                 write!(f, "{}", if *log { "log_softmax" } else { "softmax" })

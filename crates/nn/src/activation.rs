@@ -1,5 +1,6 @@
 //! Activations by name, as Keras layers take them (`activation="relu"`).
 
+use kiln_device::ops::matmul::Act;
 use kiln_graph::Tensor;
 
 use crate::error::{NnError, Result};
@@ -45,6 +46,18 @@ impl Activation {
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
             Activation::Softmax => "softmax",
+        }
+    }
+
+    /// The matmul epilogue that computes this activation in the same dispatch as a Dense
+    /// layer's product (`Tensor::linear`), or `None` (softmax needs a whole row).
+    pub fn epilogue(self) -> Option<Act> {
+        match self {
+            Activation::Linear => Some(Act::Linear),
+            Activation::Relu => Some(Act::Relu),
+            Activation::Sigmoid => Some(Act::Sigmoid),
+            Activation::Tanh => Some(Act::Tanh),
+            Activation::Softmax => None,
         }
     }
 

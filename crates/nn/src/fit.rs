@@ -1,6 +1,7 @@
-//! `fit`: Keras's training loop, GPU-resident. The training set is uploaded once per fit and each
-//! batch gathered on the GPU (`resident.rs`; on the host when it does not fit), then each step
-//! records forward, backward, the optimizer update and the metric updates, and submits once. Metrics
+//! `fit`: Keras's training loop, GPU-resident. On GPUs the training set is uploaded once per fit
+//! and each batch gathered on the GPU (`resident.rs`); on CPU adapters, or when it does not fit,
+//! each batch is gathered on the host and uploaded. Each step then records forward, backward,
+//! the optimizer update and the metric updates, and submits once. Metrics
 //! accumulate on the GPU and are read back only at log points: the progress display (a few
 //! times a second), callback batch intervals, and epoch ends.
 
@@ -198,7 +199,10 @@ impl Sequential {
         }
         // BackupAndRestore may have restored a backup and asked to resume after its epoch.
         let first_epoch = cfg.initial_epoch.max(self.resume_epoch.take().unwrap_or(0));
-        let mut resident = match cfg.keep_data_on_gpu {
+        let on_gpu = cfg
+            .keep_data_on_gpu
+            .unwrap_or(!self.device().info().is_cpu());
+        let mut resident = match on_gpu {
             true => DeviceDataset::try_new(self.device(), &train_x, &train_y)?,
             false => None,
         };

@@ -3,9 +3,10 @@
 //! numbers), and every batch is made on the GPU by `Tensor::gather_rows`, so a training step
 //! uploads nothing. One binding is limited (128 MiB on lavapipe, less than Fashion-MNIST's
 //! 188 MB of f32 pixels), so an array is split into up to `GATHER_CHUNKS` buffers that each fit.
-//! `fit` uses it whenever the data fit that way and otherwise gathers each batch on the host and
-//! uploads it, as `FitConfig::keep_data_on_gpu(false)` asks. A gathered batch holds exactly the
-//! host gather's values, so both paths train alike.
+//! `fit` uses it on GPUs whenever the data fit that way, and otherwise gathers each batch on the
+//! host and uploads it: on CPU adapters by default (there device memory is host memory, and a
+//! host gather and copy beats the kernel; see `FitConfig::keep_data_on_gpu`). A gathered batch
+//! holds exactly the host gather's values, so both paths train alike.
 
 use kiln_device::ops::shape::GATHER_CHUNKS;
 use kiln_device::rng::Rng;

@@ -2,7 +2,8 @@
 //! C = op(A) x op(B) with transpose flags, in one of three kernel designs picked by adapter
 //! type and shape: on CPU adapters with subgroups, operands staged in textures when their
 //! contiguous dimensions are multiples of 4 (else register tiles on storage buffers); on GPUs,
-//! shared-memory tiles. The README's matmul table has the figures behind the choice.
+//! shared-memory tiles. The README's matmul table has the figures behind the choice. An optional
+//! epilogue adds a bias per column and applies an activation before the store (`matmul_fused`).
 
 use crate::buffer::GpuBuffer;
 use crate::context::Device;
@@ -95,7 +96,9 @@ struct MatmulParams {
     a_batch_stride: u32,
     b_batch_stride: u32,
     c_batch_stride: u32,
-    _pad: [u32; 3],
+    has_bias: u32,
+    act: u32,
+    _pad: u32,
 }
 
 /// Why the texture design cannot run this product on `dev`, or `None` when it can: it needs
@@ -131,6 +134,29 @@ pub fn texture_support(dev: &Device, d: &MatmulDims) -> Option<String> {
     None
 }
 
+/// An activation applied by the matmul epilogue (the WGSL `act` codes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Act {
+    /// Identity.
+    #[default]
+    Linear,
+    /// max(x, 0).
+    Relu,
+    /// 1 / (1 + e^-x).
+    Sigmoid,
+    /// tanh(x).
+    Tanh,
+}
+
+/// What a matmul does to each output before storing it: add `bias[column]`, then `act`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Epilogue<'a> {
+    /// One value per column of C (n values), added to every row.
+    pub bias: Option<&'a GpuBuffer>,
+    /// Applied after the bias.
+    pub act: Act,
+}
+
 /// C = op(A) x op(B) with the design chosen for this adapter.
 pub fn matmul(
     dev: &Device,
@@ -142,6 +168,18 @@ pub fn matmul(
     matmul_with(dev, MatmulVariant::Auto, a, b, c, d)
 }
 
+/// C = act(op(A) x op(B) + bias): a Dense layer's forward pass in one dispatch.
+pub fn matmul_fused(
+    dev: &Device,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    epilogue: Epilogue<'_>,
+    c: &GpuBuffer,
+    d: &MatmulDims,
+) -> Result<()> {
+    matmul_fused_with(dev, MatmulVariant::Auto, a, b, epilogue, c, d)
+}
+
 /// C = op(A) x op(B) with an explicit kernel design (benchmarks and tests compare them).
 pub fn matmul_with(
     dev: &Device,
@@ -151,7 +189,23 @@ pub fn matmul_with(
     c: &GpuBuffer,
     d: &MatmulDims,
 ) -> Result<()> {
+    matmul_fused_with(dev, variant, a, b, Epilogue::default(), c, d)
+}
+
+/// `matmul_fused` with an explicit kernel design.
+pub fn matmul_fused_with(
+    dev: &Device,
+    variant: MatmulVariant,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    epilogue: Epilogue<'_>,
+    c: &GpuBuffer,
+    d: &MatmulDims,
+) -> Result<()> {
     let op = "matmul";
+    if let Some(bias) = epilogue.bias {
+        need(op, "bias", bias, d.n)?;
+    }
     let last = |stride: usize, size: usize| {
         if d.batch == 0 {
             0
@@ -196,10 +250,12 @@ pub fn matmul_with(
         a_batch_stride: d.a_batch_stride as u32,
         b_batch_stride: d.b_batch_stride as u32,
         c_batch_stride: (d.m * d.n) as u32,
-        _pad: [0; 3],
+        has_bias: u32::from(epilogue.bias.is_some()),
+        act: epilogue.act as u32,
+        _pad: 0,
     };
     let variant = match variant {
-        MatmulVariant::Auto if dev.autotunes() => tuned_variant(dev, a, b, c, d)?,
+        MatmulVariant::Auto if dev.autotunes() => tuned_variant(dev, a, b, epilogue, c, d)?,
         MatmulVariant::Auto if dev.info().is_cpu() => match texture_support(dev, d) {
             None => MatmulVariant::Texture,
             Some(_) => MatmulVariant::RegisterTile,
@@ -238,14 +294,20 @@ pub fn matmul_with(
     }
     let groups = [groups[0] as u32, groups[1] as u32, d.batch as u32];
     if variant != MatmulVariant::Texture {
-        return dev.dispatch(kernel, &p, &[a, b, c], groups);
+        return dev.dispatch(kernel, &p, &[a, b, epilogue.bias.unwrap_or(a), c], groups);
     }
-    if c.raw() == a.raw() || c.raw() == b.raw() {
+    if [Some(a), Some(b), epilogue.bias]
+        .iter()
+        .flatten()
+        .any(|x| x.raw() == c.raw())
+    {
         return Err(launch_err(op, "output buffer c is also an input"));
     }
     let inputs = [
         (a, last(d.a_batch_stride, d.m * d.k)),
         (b, last(d.b_batch_stride, d.k * d.n)),
+        // No bias: the slot's texture is bound as it is (nothing is copied, nothing is read).
+        epilogue.bias.map_or((a, 0), |bias| (bias, d.n)),
     ];
     dev.dispatch_textured(kernel, &p, &inputs, &[c], groups)
 }
@@ -256,6 +318,7 @@ fn tuned_variant(
     dev: &Device,
     a: &GpuBuffer,
     b: &GpuBuffer,
+    epilogue: Epilogue<'_>,
     c: &GpuBuffer,
     d: &MatmulDims,
 ) -> Result<MatmulVariant> {
@@ -282,7 +345,7 @@ fn tuned_variant(
     );
     let scratch = dev.alloc(c.bytes())?;
     let i = dev.tuned(&key, &names, |i| {
-        matmul_with(dev, candidates[i], a, b, &scratch, d)
+        matmul_fused_with(dev, candidates[i], a, b, epilogue, &scratch, d)
     })?;
     Ok(candidates[i])
 }

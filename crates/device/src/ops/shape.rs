@@ -146,22 +146,23 @@ pub fn gather_rows(
             ),
         ));
     }
+    // Rows of whole vec4s move 16 bytes per storage access (see shape.wgsl).
+    let (kernel, words) = if row_words % 4 == 0 {
+        (Kernel::GatherRows4, row_words / 4)
+    } else {
+        (Kernel::GatherRows, row_words)
+    };
     let p = GatherParams {
         rows: rows as u32,
-        row_words: row_words as u32,
+        row_words: words as u32,
         idx_offset: idx_offset as u32,
         src_rows: src_rows as u32,
         chunk_rows: chunk_rows as u32,
         _pad: [0; 3],
     };
     let c = |i: usize| chunks[i.min(chunks.len() - 1)];
-    let groups = [row_words.div_ceil(64) as u32, rows as u32, 1];
-    dev.dispatch(
-        Kernel::GatherRows,
-        &p,
-        &[c(0), c(1), c(2), c(3), idx, dst],
-        groups,
-    )
+    let groups = [words.div_ceil(64) as u32, rows as u32, 1];
+    dev.dispatch(kernel, &p, &[c(0), c(1), c(2), c(3), idx, dst], groups)
 }
 
 #[cfg(test)]

@@ -201,29 +201,32 @@ fn gather_rows_picks_rows_by_an_index_buffer_across_chunks() {
     let Some((dev, mut rng)) = setup(8) else {
         return;
     };
-    // Rows wider than one workgroup (130 words), repeats, a window into the index buffer, an
-    // out-of-range index (a row of zeros, not another buffer's data), and the dataset whole or
-    // split into 3 chunks of 20 rows (the last holding 10).
-    let (src_rows, row) = (50, 130);
-    let x = rng.vec(src_rows * row, -1.0, 1.0);
+    // Rows wider than one workgroup, of 130 words (scalar copies) and 132 (vec4 copies); repeats,
+    // a window into the index buffer, an out-of-range index (a row of zeros, not another
+    // buffer's data), and the dataset whole or split into 3 chunks of 20 rows (the last: 10).
+    let src_rows = 50;
     let idx: Vec<u32> = vec![7, 49, 0, 3, 3, 25, 99, 41, 20];
     let bidx = dev.upload(&idx).unwrap();
-    let want = reference::gather_rows(&x, row, &idx, 2, 6);
-    let whole = up(&dev, &x);
-    let chunks: Vec<_> = x.chunks(20 * row).map(|c| up(&dev, c)).collect();
-    let chunk_refs: Vec<_> = chunks.iter().collect();
-    for (srcs, chunk_rows) in [(vec![&whole], src_rows), (chunk_refs, 20)] {
+    for row in [130, 132] {
+        let x = rng.vec(src_rows * row, -1.0, 1.0);
+        let want = reference::gather_rows(&x, row, &idx, 2, 6);
+        let whole = up(&dev, &x);
+        let chunks: Vec<_> = x.chunks(20 * row).map(|c| up(&dev, c)).collect();
+        let chunk_refs: Vec<_> = chunks.iter().collect();
+        for (srcs, chunk_rows) in [(vec![&whole], src_rows), (chunk_refs, 20)] {
+            let o = out(&dev, 6 * row);
+            gather_rows(&dev, &srcs, chunk_rows, src_rows, &bidx, 2, 6, row, &o).unwrap();
+            assert_close("gather_rows", &read(&dev, &o), &want, 0.0, 0.0);
+            // Too few indices for the window is an error, not a read past the buffer.
+            let err =
+                gather_rows(&dev, &srcs, chunk_rows, src_rows, &bidx, 5, 6, row, &o).unwrap_err();
+            assert!(err.to_string().contains("idx"), "{err}");
+        }
+        // Chunks that cannot hold the rows are refused.
         let o = out(&dev, 6 * row);
-        gather_rows(&dev, &srcs, chunk_rows, src_rows, &bidx, 2, 6, row, &o).unwrap();
-        assert_close("gather_rows", &read(&dev, &o), &want, 0.0, 0.0);
-        // Too few indices for the window is an error, not a read past the buffer.
-        let err = gather_rows(&dev, &srcs, chunk_rows, src_rows, &bidx, 5, 6, row, &o).unwrap_err();
-        assert!(err.to_string().contains("idx"), "{err}");
+        let err = gather_rows(&dev, &[&whole], 20, src_rows, &bidx, 2, 6, row, &o).unwrap_err();
+        assert!(err.to_string().contains("chunks"), "{err}");
     }
-    // Chunks that cannot hold the rows are refused.
-    let o = out(&dev, 6 * row);
-    let err = gather_rows(&dev, &[&whole], 20, src_rows, &bidx, 2, 6, row, &o).unwrap_err();
-    assert!(err.to_string().contains("chunks"), "{err}");
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! matmul.wgsl and matmul_texture.wgsl: every design, every transpose combination, batches,
 //! odd sizes, staging-texture reuse within one batch, and the autotuned choice between designs.
 
-use kiln_device::ops::matmul::{MatmulDims, MatmulVariant, matmul_with, texture_support};
+use kiln_device::ops::matmul::{
+    Act, Epilogue, MatmulDims, MatmulVariant, matmul_fused_with, matmul_with, texture_support,
+};
 use kiln_device::reference;
 use kiln_device::testing::assert_close;
 use kiln_device::{Autotune, Device, DeviceOptions};
@@ -305,4 +307,57 @@ fn autotune_measures_once_per_shape_class_and_keeps_its_choices_in_the_cache_fil
     let text = std::fs::read_to_string(&cache).unwrap();
     assert!(text.contains("matmul tn 8x16x4"), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn fused_bias_and_activation_epilogue_in_every_design() {
+    let Some((dev, mut rng)) = setup(16) else {
+        return;
+    };
+    let texture = texture_support(&dev, &MatmulDims::new(4, 4, 4, false, false)).is_none();
+    let variants = [
+        MatmulVariant::RegisterTile,
+        MatmulVariant::SharedTiles,
+        MatmulVariant::Texture,
+    ];
+    let acts: [(Act, fn(f64) -> f64); 4] = [
+        (Act::Linear, |x| x),
+        (Act::Relu, |x| x.max(0.0)),
+        (Act::Sigmoid, |x| 1.0 / (1.0 + (-x).exp())),
+        (Act::Tanh, f64::tanh),
+    ];
+    // A partial block with N % 4 != 0 (scalar stores) and the dense forward shape (vec4 stores).
+    for d in [
+        MatmulDims::new(37, 45, 20, false, true),
+        MatmulDims::new(32, 128, 784, false, false),
+    ] {
+        let a = rng.vec(d.m * d.k, -1.0, 1.0);
+        let b = rng.vec(d.k * d.n, -1.0, 1.0);
+        let bias = rng.vec(d.n, -2.0, 2.0);
+        let product = reference::matmul(&a, &b, &d);
+        let (ba, bb, bbias) = (up(&dev, &a), up(&dev, &b), up(&dev, &bias));
+        for variant in variants {
+            if variant == MatmulVariant::Texture && !texture {
+                continue;
+            }
+            for (act, f) in acts {
+                for with_bias in [false, true] {
+                    let epilogue = Epilogue {
+                        bias: with_bias.then_some(&bbias),
+                        act,
+                    };
+                    let c = out(&dev, d.m * d.n);
+                    matmul_fused_with(&dev, variant, &ba, &bb, epilogue, &c, &d).unwrap();
+                    let want: Vec<f64> = product
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &v)| f(v + if with_bias { bias[i % d.n] } else { 0.0 }))
+                        .collect();
+                    let tol = 1e-5 * (d.k as f64).sqrt();
+                    let what = format!("{variant:?} {act:?} bias {with_bias} {d:?}");
+                    assert_close(&what, &read(&dev, &c), &want, tol, 1e-4);
+                }
+            }
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! Matrix products: `matmul` (2-D, rows folded from leading dims, or batched 3-D), with
-//! transpose flags so the backward pass never materialises a transpose.
+//! transpose flags so the backward pass never materialises a transpose, and `linear`, a Dense
+//! layer's act(x w + bias) in one fused dispatch.
 
-use kiln_device::ops::matmul::{MatmulDims, matmul as launch};
+use kiln_device::ops::elementwise::{UnaryOp, unary_backward};
+use kiln_device::ops::matmul::{Act, Epilogue, MatmulDims, matmul_fused};
 
 use crate::error::{Result, shape_err};
 use crate::op::Op;
@@ -61,7 +63,8 @@ impl Tensor {
         })?;
         let dev = self.device();
         let out = alloc(dev, shape.iter().product())?;
-        launch(dev, self.buffer(), other.buffer(), &out, &d)?;
+        let plain = Epilogue::default();
+        matmul_fused(dev, self.buffer(), other.buffer(), plain, &out, &d)?;
         Ok(Tensor::output(
             dev,
             out,
@@ -74,6 +77,80 @@ impl Tensor {
             },
         ))
     }
+}
+
+impl Tensor {
+    /// act(self w + bias) in one dispatch (the matmul's epilogue adds the bias and applies the
+    /// activation before its single store): `self` is [.., K] (leading dims fold into rows), `w`
+    /// [K, N], `bias` [N].
+    pub fn linear(&self, w: &Tensor, bias: Option<&Tensor>, act: Act) -> Result<Tensor> {
+        let op = "linear";
+        for t in [Some(self), Some(w), bias].into_iter().flatten() {
+            t.expect_dtype(op, DType::F32)?;
+        }
+        let (d, shape) = match dims(self.shape(), w.shape(), false, false) {
+            Some(found) if w.shape().len() == 2 => found,
+            _ => {
+                return Err(shape_err(
+                    op,
+                    "needs an input [.., K] and a kernel [K, N]",
+                    &[self.shape(), w.shape()],
+                ));
+            }
+        };
+        if let Some(b) = bias
+            && b.shape() != [d.n]
+        {
+            return Err(shape_err(
+                op,
+                format!("bias must have shape [{}]", d.n),
+                &[b.shape()],
+            ));
+        }
+        let dev = self.device();
+        let out = alloc(dev, shape.iter().product())?;
+        let epilogue = Epilogue {
+            bias: bias.map(Tensor::buffer),
+            act,
+        };
+        matmul_fused(dev, self.buffer(), w.buffer(), epilogue, &out, &d)?;
+        let rec = Op::Linear {
+            x: self.clone(),
+            w: w.clone(),
+            bias: bias.cloned(),
+            act,
+        };
+        Ok(Tensor::output(dev, out, shape, rec))
+    }
+}
+
+/// Gradient of y = act(z) with respect to z, written with y alone (the fused forward pass keeps
+/// no z): relu' = [y > 0] (y > 0 exactly when z > 0), sigmoid' = y (1 - y), tanh' = 1 - y^2,
+/// linear' = 1. Returns dz = g * act'(z).
+pub(crate) fn act_backward(y: &Tensor, act: Act, g: &Tensor) -> Result<Tensor> {
+    let op = match act {
+        Act::Linear => return Ok(g.clone()),
+        Act::Relu => UnaryOp::Relu,
+        Act::Sigmoid => UnaryOp::Sigmoid,
+        Act::Tanh => UnaryOp::Tanh,
+    };
+    let dev = y.device();
+    let dz = alloc(dev, y.numel())?;
+    // The kernel's relu derivative reads its "x" argument; y stands in for it (same sign).
+    let (yb, gb) = (y.buffer(), g.buffer());
+    unary_backward(dev, op, yb, yb, gb, &dz, y.numel())?;
+    Ok(Tensor::from_parts(
+        dev,
+        dz,
+        y.shape().to_vec(),
+        DType::F32,
+        None,
+    ))
+}
+
+/// Bias gradient of a linear layer: dz summed over every row (all leading dims).
+pub(crate) fn bias_backward(dz: &Tensor) -> Result<Tensor> {
+    flatten_rows(dz)?.sum(0, false)
 }
 
 /// Gradients of C = op_a(A) op_b(B), from dA' = dC op_b(B)^T and dB' = op_a(A)^T dC

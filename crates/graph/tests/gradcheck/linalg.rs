@@ -1,7 +1,8 @@
-//! Gradients of matmul (all transpose flags, folded and batched), reductions and layout ops.
+//! Gradients of matmul (all transpose flags, folded and batched), the fused linear layer (every
+//! epilogue activation, with and without bias), reductions and layout ops.
 
 use kiln_device::ops::contiguous_strides;
-use kiln_device::ops::matmul::MatmulDims;
+use kiln_device::ops::matmul::{Act, MatmulDims};
 use kiln_device::ops::reduce::{AxisView, ReduceOp};
 use kiln_device::ops::shape::StridedView;
 use kiln_device::reference;
@@ -27,6 +28,44 @@ fn matmul_gradients_for_every_transpose_combination() {
             |t| t[0].matmul_t(&t[1], ta, tb),
             |v| reference::matmul(&v[0], &v[1], &d),
         );
+    }
+}
+
+#[test]
+fn fused_linear_gradients_for_every_activation_with_and_without_bias() {
+    let Some((dev, mut rng)) = setup(112) else {
+        return;
+    };
+    let acts: [(Act, fn(f64) -> f64); 4] = [
+        (Act::Linear, |z| z),
+        (Act::Relu, |z| z.max(0.0)),
+        (Act::Sigmoid, |z| 1.0 / (1.0 + (-z).exp())),
+        (Act::Tanh, f64::tanh),
+    ];
+    // [2, 3, 4] x [4, 5] + [5]: rows fold, as a Dense layer on a rank-3 input.
+    let d = MatmulDims::new(6, 5, 4, false, false);
+    for (act, f) in acts {
+        for with_bias in [true, false] {
+            let mut inputs = vec![
+                input(&mut rng, &[2, 3, 4], -1.0, 1.0),
+                input(&mut rng, &[4, 5], -1.0, 1.0),
+            ];
+            if with_bias {
+                inputs.push(input(&mut rng, &[5], -0.5, 0.5));
+            }
+            check(
+                &dev,
+                &mut rng,
+                &format!("linear {act:?} bias {with_bias}"),
+                &inputs,
+                |t| t[0].linear(&t[1], t.get(2), act),
+                |v| {
+                    let z = reference::matmul(&v[0], &v[1], &d);
+                    let bias = |i: usize| v.get(2).map_or(0.0, |b| b[i % 5]);
+                    z.iter().enumerate().map(|(i, &z)| f(z + bias(i))).collect()
+                },
+            );
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! `Dense`: y = activation(x W + b), W of shape [in, out] as Keras stores it.
 
+use kiln_device::ops::matmul::Act;
 use kiln_graph::Tensor;
 
 use crate::activation::Activation;
@@ -89,11 +90,14 @@ impl Layer for Dense {
 
     fn call(&self, x: &Tensor, _ctx: &CallCtx) -> Result<Tensor> {
         let kernel = self.kernel.as_ref().ok_or_else(|| not_built("Dense"))?;
-        let mut y = x.matmul(&kernel.value)?;
-        if let Some(b) = &self.bias {
-            y = y.add(&b.value)?;
+        // Product, bias and activation in one dispatch (softmax follows as its own op).
+        let bias = self.bias.as_ref().map(|b| &b.value);
+        match self.activation.epilogue() {
+            Some(act) => Ok(x.linear(&kernel.value, bias, act)?),
+            None => self
+                .activation
+                .apply(&x.linear(&kernel.value, bias, Act::Linear)?),
         }
-        self.activation.apply(&y)
     }
 
     fn weights(&self) -> Vec<Weight> {
