@@ -4,10 +4,11 @@
 // split); bottom/right padding is implied by the output size. Launcher:
 // crates/device/src/ops/conv2d.rs. 64 invocations per workgroup, grid folded to 2-D past 65,535
 // workgroups; each entry's comment gives what one invocation computes.
-//   conv2d                  0 params, 1 x, 2 w, 3 bias, 4 y     y = x * w (+ bias if has_bias)
+//   conv2d                  0 params, 1 x, 2 w, 3 bias, 4 y     y = act(x * w (+ bias if has_bias))
 //   conv2d_backward_input   0 params, 1 dy, 2 w, 3 dx
 //   conv2d_backward_weight  0 params, 1 x, 2 dy, 3 partial [chunks, kh, kw, in, out]
-// The bias gradient is a plain sum of dy over N, H, W (reduce.wgsl).
+// The bias gradient is a plain sum of dy over N, H, W (reduce.wgsl). act is one of
+// activation.wgsl's codes (appended to this file): a Conv2D layer with relu is one dispatch.
 
 fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
     return (wid.y * nwg.x + wid.x) * 64u + lid;
@@ -17,7 +18,7 @@ struct ConvParams {
     n: u32, h: u32, w: u32, c: u32,
     oh: u32, ow: u32, f: u32, kh: u32,
     kw: u32, sh: u32, sw: u32, pt: u32,
-    pl: u32, has_bias: u32, chunk: u32, _p1: u32,
+    pl: u32, has_bias: u32, chunk: u32, act: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: ConvParams;
@@ -77,7 +78,7 @@ fn conv2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
         let yb = ((n * p.oh + oy) * p.ow + ox) * p.f;
         for (var k = 0u; k < 8u; k++) {
             if f0 + k < p.f {
-                c_y[yb + f0 + k] = acc[2u * j + k / 4u][k % 4u];
+                c_y[yb + f0 + k] = activate(acc[2u * j + k / 4u][k % 4u], p.act);
             }
         }
     }

@@ -5,7 +5,8 @@
 // block of 8 filters is two texel fetches instead of 8 loads. Needs F % 4 == 0 (the launcher
 // checks), so every 8-filter block starts on a texel boundary.
 // Launcher: crates/device/src/ops/conv2d.rs. 64 invocations per workgroup, grid folded to 2-D.
-//   conv2d_texture                  0 params, 1 x, 2 w, 3 bias (textures), 4 y
+//   conv2d_texture                  0 params, 1 x, 2 w, 3 bias (textures), 4 y, with the
+//                                   activation epilogue of conv2d.wgsl (activation.wgsl)
 //   conv2d_backward_weight_texture  0 params, 1 x, 2 dy (textures), 3 partial
 
 fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
@@ -16,7 +17,7 @@ struct ConvParams {
     n: u32, h: u32, w: u32, c: u32,
     oh: u32, ow: u32, f: u32, kh: u32,
     kw: u32, sh: u32, sw: u32, pt: u32,
-    pl: u32, has_bias: u32, chunk: u32, _p1: u32,
+    pl: u32, has_bias: u32, chunk: u32, act: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: ConvParams;
@@ -83,7 +84,7 @@ fn conv2d_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
         let yb = ((n * p.oh + oy) * p.ow + ox) * p.f;
         for (var k = 0u; k < 8u; k++) {
             if f0 + k < p.f {
-                c_y[yb + f0 + k] = acc[2u * j + k / 4u][k % 4u];
+                c_y[yb + f0 + k] = activate(acc[2u * j + k / 4u][k % 4u], p.act);
             }
         }
     }

@@ -5,8 +5,8 @@
 // operand is shared by all batches). Launcher: crates/device/src/ops/matmul.rs.
 // Bindings (both entries): 0 params, 1 a, 2 b, 3 bias (any buffer when has_bias = 0), 4 c.
 // Epilogue (every entry): C = act(op(A) x op(B) + bias) with bias[N] added when has_bias = 1
-// and act 0 linear, 1 relu, 2 sigmoid, 3 tanh: a Dense layer in one dispatch instead of three
-// (matmul, bias add, activation), so its output is written once.
+// and act one of activation.wgsl's codes (appended to this file): a Dense layer in one dispatch
+// instead of three (matmul, bias add, activation), so its output is written once.
 //
 // Two designs, chosen by adapter type (see the README's matmul figures):
 //   matmul_regtile  CPU-type adapters (lavapipe). Workgroup = 8 invocations = one 256-bit vector
@@ -33,29 +33,13 @@ struct MatmulParams {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
-fn activate(x: f32) -> f32 {
-    switch p.act {
-        case 1u: { return max(x, 0.0); }
-        case 2u: {
-            // Split by sign so exp never overflows (as elementwise.wgsl's sigmoid).
-            if x >= 0.0 {
-                return 1.0 / (1.0 + exp(-x));
-            }
-            let e = exp(x);
-            return e / (1.0 + e);
-        }
-        case 3u: { return tanh(x); }
-        default: { return x; }
-    }
-}
-
 // The epilogue of output column `col`.
 fn finish(v: f32, col: u32) -> f32 {
     var x = v;
     if p.has_bias != 0u {
         x += bias[col];
     }
-    return activate(x);
+    return activate(x, p.act);
 }
 
 // Element (row, col) of op(A) in batch `bo` (bo = element offset of the batch).

@@ -32,8 +32,8 @@
 // Bindings (every entry): 0 params, 1 a (texture), 2 b (texture), 3 bias (texture, any one when
 // has_bias = 0), 4 c.
 // Epilogue (every entry): C = act(op(A) x op(B) + bias) with bias[N] added when has_bias = 1
-// and act 0 linear, 1 relu, 2 sigmoid, 3 tanh: a Dense layer in one dispatch instead of three
-// (matmul, bias add, activation), so its output is written once.
+// and act one of activation.wgsl's codes (appended to this file): a Dense layer in one dispatch
+// instead of three (matmul, bias add, activation), so its output is written once.
 
 struct MatmulParams {
     m: u32, n: u32, k: u32, batch: u32,
@@ -69,22 +69,6 @@ fn texel(t: u32) -> vec2<i32> {
     return vec2<i32>(i32(t % WIDTH), i32(t / WIDTH));
 }
 
-fn activate(x: f32) -> f32 {
-    switch p.act {
-        case 1u: { return max(x, 0.0); }
-        case 2u: {
-            // Split by sign so exp never overflows (as elementwise.wgsl's sigmoid).
-            if x >= 0.0 {
-                return 1.0 / (1.0 + exp(-x));
-            }
-            let e = exp(x);
-            return e / (1.0 + e);
-        }
-        case 3u: { return tanh(x); }
-        default: { return x; }
-    }
-}
-
 // The epilogue of columns col..col+3 (col a multiple of 4, so one bias texel holds them; a block
 // past the last column reads the last texel and is not stored).
 fn finish4(v: vec4<f32>, col: u32) -> vec4<f32> {
@@ -92,7 +76,7 @@ fn finish4(v: vec4<f32>, col: u32) -> vec4<f32> {
     if p.has_bias != 0u {
         x += textureLoad(bias_tex, texel(min(col, p.n - 1u) / 4u), 0);
     }
-    return vec4<f32>(activate(x[0]), activate(x[1]), activate(x[2]), activate(x[3]));
+    return vec4<f32>(activate(x[0], p.act), activate(x[1], p.act), activate(x[2], p.act), activate(x[3], p.act));
 }
 
 // A[row0 + 4 * lane + q][kk] for q = 0..3 (rows clamped to the matrix).

@@ -47,6 +47,14 @@ macro_rules! shader {
     };
 }
 
+/// A file whose kernels end with an activation epilogue: `activation.wgsl` is appended (WGSL
+/// has no includes; module-scope order does not matter).
+macro_rules! shader_with_activation {
+    ($file:literal) => {
+        concat!(shader!($file), "\n", shader!("activation.wgsl"))
+    };
+}
+
 impl ShaderFile {
     /// Every shader file.
     pub const ALL: [ShaderFile; 14] = [
@@ -90,12 +98,12 @@ impl ShaderFile {
     pub fn source(self) -> &'static str {
         match self {
             ShaderFile::Elementwise => shader!("elementwise.wgsl"),
-            ShaderFile::Matmul => shader!("matmul.wgsl"),
-            ShaderFile::MatmulTexture => shader!("matmul_texture.wgsl"),
+            ShaderFile::Matmul => shader_with_activation!("matmul.wgsl"),
+            ShaderFile::MatmulTexture => shader_with_activation!("matmul_texture.wgsl"),
             ShaderFile::Reduce => shader!("reduce.wgsl"),
             ShaderFile::Softmax => shader!("softmax.wgsl"),
-            ShaderFile::Conv2d => shader!("conv2d.wgsl"),
-            ShaderFile::Conv2dTexture => shader!("conv2d_texture.wgsl"),
+            ShaderFile::Conv2d => shader_with_activation!("conv2d.wgsl"),
+            ShaderFile::Conv2dTexture => shader_with_activation!("conv2d_texture.wgsl"),
             ShaderFile::Pool2d => shader!("pool2d.wgsl"),
             ShaderFile::Shape => shader!("shape.wgsl"),
             ShaderFile::Random => shader!("random.wgsl"),

@@ -142,7 +142,7 @@ fn node_backward(node: &Tensor, op: &Op, g: &Tensor) -> Result<Vec<(Tensor, Tens
         )),
         Op::Linear { x, w, bias, act } => {
             // y = act(z), z = x w + b: dz = g act'(z); then dx, dw as for matmul, db = sum dz.
-            let dz = matmul::act_backward(node, *act, g)?;
+            let dz = arith::act_backward(node, *act, g)?;
             if tracked(x) {
                 let dx = matmul::matmul_backward(x, w, false, false, &dz, false)?;
                 out.push((x.clone(), dx));
@@ -155,10 +155,18 @@ fn node_backward(node: &Tensor, op: &Op, g: &Tensor) -> Result<Vec<(Tensor, Tens
                 out.push((b.clone(), matmul::bias_backward(&dz)?));
             }
         }
-        Op::Conv2d { x, w, bias, dims } => {
+        Op::Conv2d {
+            x,
+            w,
+            bias,
+            dims,
+            act,
+        } => {
+            // y = act(z): the convolution's gradients start from dz = g act'(z).
+            let dz = arith::act_backward(node, *act, g)?;
             for (i, t) in [Some(x), Some(w), bias.as_ref()].into_iter().enumerate() {
                 if let Some(t) = t.filter(|t| tracked(t)) {
-                    out.push((t.clone(), conv::conv2d_backward(i, x, w, dims, g)?));
+                    out.push((t.clone(), conv::conv2d_backward(i, x, w, dims, &dz)?));
                 }
             }
         }

@@ -6,9 +6,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use kiln_device::GpuBuffer;
+use kiln_device::ops::Act;
 use kiln_device::ops::conv2d::Conv2dDims;
 use kiln_device::ops::elementwise::{BinaryOp, UnaryOp};
-use kiln_device::ops::matmul::Act;
 use kiln_device::ops::pool2d::Pool2dDims;
 use kiln_device::ops::reduce::ReduceOp;
 
@@ -56,11 +56,13 @@ pub enum Op {
         targets: Tensor,
         probs: Arc<GpuBuffer>,
     },
+    /// act(conv2d(x, w) + bias) in one dispatch.
     Conv2d {
         x: Tensor,
         w: Tensor,
         bias: Option<Tensor>,
         dims: Conv2dDims,
+        act: Act,
     },
     MaxPool2d {
         x: Tensor,
@@ -132,9 +134,9 @@ impl fmt::Display for Op {
                 write!(f, "{}", if *log { "log_softmax" } else { "softmax" })
             }
             Op::SoftmaxXent { .. } => write!(f, "softmax_cross_entropy"),
-            Op::Conv2d { dims, .. } => write!(
+            Op::Conv2d { dims, act, .. } => write!(
                 f,
-                "conv2d({}x{}, stride {}x{}, {:?})",
+                "conv2d({}x{}, stride {}x{}, {:?}, {act:?})",
                 dims.kh, dims.kw, dims.sh, dims.sw, dims.padding
             ),
             Op::MaxPool2d { dims, .. } => write!(f, "max_pool2d({}x{})", dims.ph, dims.pw),

@@ -1,6 +1,6 @@
 //! Activations by name, as Keras layers take them (`activation="relu"`).
 
-use kiln_device::ops::matmul::Act;
+use kiln_device::ops::Act;
 use kiln_graph::Tensor;
 
 use crate::error::{NnError, Result};

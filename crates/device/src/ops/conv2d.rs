@@ -6,7 +6,7 @@ use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
-use crate::ops::{fits_u32, need};
+use crate::ops::{Act, fits_u32, need};
 
 /// Keras padding modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,7 +107,7 @@ struct ConvParams {
     has_bias: u32,
     /// Output positions per weight-gradient invocation (0 for the other entries).
     chunk: u32,
-    _pad: u32,
+    act: u32,
 }
 
 fn params(op: &'static str, d: &Conv2dDims, has_bias: bool) -> Result<(ConvParams, usize)> {
@@ -144,7 +144,7 @@ fn params(op: &'static str, d: &Conv2dDims, has_bias: bool) -> Result<(ConvParam
             pl: u(pl),
             has_bias: u32::from(has_bias),
             chunk: 0,
-            _pad: 0,
+            act: 0,
         },
         d.n * oh * ow * d.f,
     ))
@@ -198,6 +198,21 @@ pub fn conv2d(
     conv2d_with(dev, ConvVia::Auto, x, w, bias, has_bias, y, d)
 }
 
+/// y = act(conv2d(x, w) + bias): a Conv2D layer with its activation in one dispatch.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_act(
+    dev: &Device,
+    x: &GpuBuffer,
+    w: &GpuBuffer,
+    bias: &GpuBuffer,
+    has_bias: bool,
+    act: Act,
+    y: &GpuBuffer,
+    d: &Conv2dDims,
+) -> Result<()> {
+    conv2d_act_with(dev, ConvVia::Auto, x, w, bias, has_bias, act, y, d)
+}
+
 /// `conv2d` with an explicit input path (tests and benchmarks compare them).
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_with(
@@ -210,7 +225,24 @@ pub fn conv2d_with(
     y: &GpuBuffer,
     d: &Conv2dDims,
 ) -> Result<()> {
-    let (p, out) = params("conv2d", d, has_bias)?;
+    conv2d_act_with(dev, via, x, w, bias, has_bias, Act::Linear, y, d)
+}
+
+/// `conv2d_act` with an explicit input path.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_act_with(
+    dev: &Device,
+    via: ConvVia,
+    x: &GpuBuffer,
+    w: &GpuBuffer,
+    bias: &GpuBuffer,
+    has_bias: bool,
+    act: Act,
+    y: &GpuBuffer,
+    d: &Conv2dDims,
+) -> Result<()> {
+    let (mut p, out) = params("conv2d", d, has_bias)?;
+    p.act = act as u32;
     need("conv2d", "x", x, d.n * d.h * d.w * d.c)?;
     need("conv2d", "w", w, d.kh * d.kw * d.c * d.f)?;
     if has_bias {

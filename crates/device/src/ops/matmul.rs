@@ -9,6 +9,7 @@ use crate::buffer::GpuBuffer;
 use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::kernels::Kernel;
+pub use crate::ops::Act;
 use crate::ops::{fits_u32, need};
 use crate::staging_texture::rows_for;
 
@@ -132,20 +133,6 @@ pub fn texture_support(dev: &Device, d: &MatmulDims) -> Option<String> {
         ));
     }
     None
-}
-
-/// An activation applied by the matmul epilogue (the WGSL `act` codes).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Act {
-    /// Identity.
-    #[default]
-    Linear,
-    /// max(x, 0).
-    Relu,
-    /// 1 / (1 + e^-x).
-    Sigmoid,
-    /// tanh(x).
-    Tanh,
 }
 
 /// What a matmul does to each output before storing it: add `bias[column]`, then `act`.

@@ -17,6 +17,21 @@ pub mod softmax;
 use crate::buffer::GpuBuffer;
 use crate::error::{Result, launch_err};
 
+/// An activation a kernel's epilogue applies before its store (matmul and conv2d; the codes of
+/// `shaders/activation.wgsl`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Act {
+    /// Identity.
+    #[default]
+    Linear,
+    /// max(x, 0).
+    Relu,
+    /// 1 / (1 + e^-x).
+    Sigmoid,
+    /// tanh(x).
+    Tanh,
+}
+
 /// Largest rank the shape-walking kernels (broadcast, strided copy, sum_to_shape) accept.
 pub const MAX_RANK: usize = 8;
 

@@ -32,6 +32,9 @@ fn check(
     );
 }
 
+/// An epilogue activation and its f64 reference.
+type ActCase = (Act, fn(f64) -> f64);
+
 #[test]
 fn matmul_matches_reference_on_odd_shapes_in_both_designs() {
     let Some((dev, mut rng)) = setup(10) else {
@@ -320,7 +323,7 @@ fn fused_bias_and_activation_epilogue_in_every_design() {
         MatmulVariant::SharedTiles,
         MatmulVariant::Texture,
     ];
-    let acts: [(Act, fn(f64) -> f64); 4] = [
+    let acts: [ActCase; 4] = [
         (Act::Linear, |x| x),
         (Act::Relu, |x| x.max(0.0)),
         (Act::Sigmoid, |x| 1.0 / (1.0 + (-x).exp())),

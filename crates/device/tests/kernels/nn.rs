@@ -1,6 +1,7 @@
 //! softmax.wgsl, conv2d.wgsl and pool2d.wgsl forward kernels against the reference.
 
-use kiln_device::ops::conv2d::{Conv2dDims, ConvVia, Padding, conv2d, conv2d_with};
+use kiln_device::ops::Act;
+use kiln_device::ops::conv2d::{Conv2dDims, ConvVia, Padding, conv2d, conv2d_act_with};
 use kiln_device::ops::pool2d::{Pool2dDims, avg_pool2d, max_pool2d};
 use kiln_device::ops::softmax::{Targets, softmax, softmax_xent};
 use kiln_device::reference;
@@ -158,27 +159,32 @@ fn conv2d_matches_reference_for_strides_and_keras_padding() {
         let w = rng.vec(d.kh * d.kw * d.c * d.f, -1.0, 1.0);
         let b = rng.vec(d.f, -1.0, 1.0);
         let (oh, ow, _, _) = d.output().unwrap();
-        let y = out(&dev, d.n * oh * ow * d.f);
-        conv2d_with(
-            &dev,
-            via,
-            &up(&dev, &x),
-            &up(&dev, &w),
-            &up(&dev, &b),
-            true,
-            &y,
-            &d,
-        )
-        .unwrap();
-        assert_close(
-            &format!("{via:?} {d:?}"),
-            &read(&dev, &y),
-            &reference::conv2d(&x, &w, Some(&b), &d),
-            1e-5,
-            1e-5,
-        );
+        let z = reference::conv2d(&x, &w, Some(&b), &d);
+        let (bx, bw, bb) = (up(&dev, &x), up(&dev, &w), up(&dev, &b));
+        // Every epilogue activation (activation.wgsl) in both kernel files.
+        let acts: [ActCase; 4] = [
+            (Act::Linear, |z| z),
+            (Act::Relu, |z| z.max(0.0)),
+            (Act::Sigmoid, |z| 1.0 / (1.0 + (-z).exp())),
+            (Act::Tanh, f64::tanh),
+        ];
+        for (act, f) in acts {
+            let y = out(&dev, d.n * oh * ow * d.f);
+            conv2d_act_with(&dev, via, &bx, &bw, &bb, true, act, &y, &d).unwrap();
+            let want: Vec<f64> = z.iter().map(|&v| f(v)).collect();
+            assert_close(
+                &format!("{via:?} {act:?} {d:?}"),
+                &read(&dev, &y),
+                &want,
+                1e-5,
+                1e-5,
+            );
+        }
     }
 }
+
+/// An epilogue activation and its f64 reference.
+type ActCase = (Act, fn(f64) -> f64);
 
 #[test]
 fn conv2d_on_a_fashion_mnist_sized_batch() {

@@ -1,5 +1,7 @@
-//! Elementwise arithmetic: unary math and broadcasting binary ops, with their gradients.
+//! Elementwise arithmetic: unary math and broadcasting binary ops, with their gradients, and the
+//! gradient through a fused epilogue activation (`act_backward`).
 
+use kiln_device::ops::Act;
 use kiln_device::ops::elementwise::{self as ew, BinaryOp, UnaryOp, broadcast};
 use kiln_device::ops::reduce::sum_to_shape;
 
@@ -191,4 +193,28 @@ pub(crate) fn binary_backward(
             None,
         ))
     })
+}
+
+/// Gradient of y = act(z) with respect to z, written with y alone (the fused forward pass keeps
+/// no z): relu' = [y > 0] (y > 0 exactly when z > 0), sigmoid' = y (1 - y), tanh' = 1 - y^2,
+/// linear' = 1. Returns dz = g * act'(z).
+pub(crate) fn act_backward(y: &Tensor, act: Act, g: &Tensor) -> Result<Tensor> {
+    let op = match act {
+        Act::Linear => return Ok(g.clone()),
+        Act::Relu => UnaryOp::Relu,
+        Act::Sigmoid => UnaryOp::Sigmoid,
+        Act::Tanh => UnaryOp::Tanh,
+    };
+    let dev = y.device();
+    let dz = alloc(dev, y.numel())?;
+    // The kernel's relu derivative reads its "x" argument; y stands in for it (same sign).
+    let (yb, gb) = (y.buffer(), g.buffer());
+    ew::unary_backward(dev, op, yb, yb, gb, &dz, y.numel())?;
+    Ok(Tensor::from_parts(
+        dev,
+        dz,
+        y.shape().to_vec(),
+        DType::F32,
+        None,
+    ))
 }

@@ -1,7 +1,8 @@
 //! 2-D convolution and pooling on NHWC tensors (Keras channels_last), and dropout.
 
+use kiln_device::ops::Act;
 use kiln_device::ops::conv2d::{
-    Conv2dDims, Padding, conv2d as launch_conv, conv2d_backward_input, conv2d_backward_weight,
+    Conv2dDims, Padding, conv2d_act as launch_conv, conv2d_backward_input, conv2d_backward_weight,
 };
 use kiln_device::ops::pool2d::{
     Pool2dDims, avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward,
@@ -22,6 +23,18 @@ impl Tensor {
         bias: Option<&Tensor>,
         strides: (usize, usize),
         padding: Padding,
+    ) -> Result<Tensor> {
+        self.conv2d_act(w, bias, strides, padding, Act::Linear)
+    }
+
+    /// act(conv2d + bias) in one dispatch: the kernel applies the activation before its store.
+    pub fn conv2d_act(
+        &self,
+        w: &Tensor,
+        bias: Option<&Tensor>,
+        strides: (usize, usize),
+        padding: Padding,
+        act: Act,
     ) -> Result<Tensor> {
         let op = "conv2d";
         for t in [Some(self), Some(w), bias].into_iter().flatten() {
@@ -67,6 +80,7 @@ impl Tensor {
             w.buffer(),
             bias.map_or(w.buffer(), |b| b.buffer()),
             bias.is_some(),
+            act,
             &out,
             &dims,
         )?;
@@ -75,6 +89,7 @@ impl Tensor {
             w: w.clone(),
             bias: bias.cloned(),
             dims,
+            act,
         };
         Ok(Tensor::output(dev, out, vec![dims.n, oh, ow, dims.f], rec))
     }

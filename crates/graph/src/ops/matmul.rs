@@ -2,7 +2,6 @@
 //! transpose flags so the backward pass never materialises a transpose, and `linear`, a Dense
 //! layer's act(x w + bias) in one fused dispatch.
 
-use kiln_device::ops::elementwise::{UnaryOp, unary_backward};
 use kiln_device::ops::matmul::{Act, Epilogue, MatmulDims, matmul_fused};
 
 use crate::error::{Result, shape_err};
@@ -122,30 +121,6 @@ impl Tensor {
         };
         Ok(Tensor::output(dev, out, shape, rec))
     }
-}
-
-/// Gradient of y = act(z) with respect to z, written with y alone (the fused forward pass keeps
-/// no z): relu' = [y > 0] (y > 0 exactly when z > 0), sigmoid' = y (1 - y), tanh' = 1 - y^2,
-/// linear' = 1. Returns dz = g * act'(z).
-pub(crate) fn act_backward(y: &Tensor, act: Act, g: &Tensor) -> Result<Tensor> {
-    let op = match act {
-        Act::Linear => return Ok(g.clone()),
-        Act::Relu => UnaryOp::Relu,
-        Act::Sigmoid => UnaryOp::Sigmoid,
-        Act::Tanh => UnaryOp::Tanh,
-    };
-    let dev = y.device();
-    let dz = alloc(dev, y.numel())?;
-    // The kernel's relu derivative reads its "x" argument; y stands in for it (same sign).
-    let (yb, gb) = (y.buffer(), g.buffer());
-    unary_backward(dev, op, yb, yb, gb, &dz, y.numel())?;
-    Ok(Tensor::from_parts(
-        dev,
-        dz,
-        y.shape().to_vec(),
-        DType::F32,
-        None,
-    ))
 }
 
 /// Bias gradient of a linear layer: dz summed over every row (all leading dims).

@@ -1,12 +1,13 @@
 //! Gradients of softmax, the fused cross-entropy, convolution and pooling.
 
+use kiln_device::ops::Act;
 use kiln_device::ops::conv2d::{Conv2dDims, Padding};
 use kiln_device::ops::pool2d::Pool2dDims;
 use kiln_device::reference;
 use kiln_device::testing::to_f32;
 use kiln_graph::Tensor;
 
-use crate::{check, input, setup};
+use crate::{ActCase, check, input, setup};
 
 #[test]
 fn softmax_and_log_softmax_gradients() {
@@ -109,6 +110,46 @@ fn conv2d_gradients_for_input_kernel_and_bias() {
             &[x, w, b],
             |t| t[0].conv2d(&t[1], Some(&t[2]), (s, s), padding),
             |v| reference::conv2d(&v[0], &v[1], Some(&v[2]), &d),
+        );
+    }
+}
+
+#[test]
+fn conv2d_gradients_through_the_fused_activation() {
+    let Some((dev, mut rng)) = setup(123) else {
+        return;
+    };
+    let d = Conv2dDims {
+        n: 2,
+        h: 5,
+        w: 5,
+        c: 2,
+        f: 3,
+        kh: 3,
+        kw: 3,
+        sh: 1,
+        sw: 1,
+        padding: Padding::Same,
+    };
+    let acts: [ActCase; 3] = [
+        (Act::Relu, |z| z.max(0.0)),
+        (Act::Sigmoid, |z| 1.0 / (1.0 + (-z).exp())),
+        (Act::Tanh, f64::tanh),
+    ];
+    for (act, f) in acts {
+        let x = input(&mut rng, &[2, 5, 5, 2], -1.0, 1.0);
+        let w = input(&mut rng, &[3, 3, 2, 3], -1.0, 1.0);
+        let b = input(&mut rng, &[3], -1.0, 1.0);
+        check(
+            &dev,
+            &mut rng,
+            &format!("conv2d {act:?}"),
+            &[x, w, b],
+            |t| t[0].conv2d_act(&t[1], Some(&t[2]), (1, 1), Padding::Same, act),
+            |v| {
+                let z = reference::conv2d(&v[0], &v[1], Some(&v[2]), &d);
+                z.into_iter().map(f).collect()
+            },
         );
     }
 }

@@ -8,7 +8,7 @@ use kiln_device::ops::shape::StridedView;
 use kiln_device::reference;
 use kiln_graph::Tensor;
 
-use crate::{check, input, setup};
+use crate::{ActCase, check, input, setup};
 
 #[test]
 fn matmul_gradients_for_every_transpose_combination() {
@@ -36,7 +36,7 @@ fn fused_linear_gradients_for_every_activation_with_and_without_bias() {
     let Some((dev, mut rng)) = setup(112) else {
         return;
     };
-    let acts: [(Act, fn(f64) -> f64); 4] = [
+    let acts: [ActCase; 4] = [
         (Act::Linear, |z| z),
         (Act::Relu, |z| z.max(0.0)),
         (Act::Sigmoid, |z| 1.0 / (1.0 + (-z).exp())),

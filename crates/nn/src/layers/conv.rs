@@ -114,13 +114,15 @@ impl Layer for Conv2D {
 
     fn call(&self, x: &Tensor, _ctx: &CallCtx) -> Result<Tensor> {
         let kernel = self.kernel.as_ref().ok_or_else(|| not_built("Conv2D"))?;
-        let y = x.conv2d(
-            &kernel.value,
-            self.bias.as_ref().map(|b| &b.value),
-            self.strides,
-            self.padding,
-        )?;
-        self.activation.apply(&y)
+        // Convolution, bias and activation in one dispatch (softmax follows as its own op).
+        let bias = self.bias.as_ref().map(|b| &b.value);
+        let fused = self.activation.epilogue();
+        let act = fused.unwrap_or_default();
+        let y = x.conv2d_act(&kernel.value, bias, self.strides, self.padding, act)?;
+        match fused {
+            Some(_) => Ok(y),
+            None => self.activation.apply(&y),
+        }
     }
 
     fn weights(&self) -> Vec<Weight> {

@@ -1,6 +1,6 @@
 //! `Dense`: y = activation(x W + b), W of shape [in, out] as Keras stores it.
 
-use kiln_device::ops::matmul::Act;
+use kiln_device::ops::Act;
 use kiln_graph::Tensor;
 
 use crate::activation::Activation;
