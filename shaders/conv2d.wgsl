@@ -72,13 +72,18 @@ fn conv2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
             }
         }
     }
+    if p.act != 0u {
+        for (var q = 0u; q < 8u; q++) {
+            acc[q] = activate4(acc[q], p.act);
+        }
+    }
     for (var j = 0u; j < 4u; j++) {
         let ox = ox0 + j;
         if ox >= p.ow { break; }
         let yb = ((n * p.oh + oy) * p.ow + ox) * p.f;
         for (var k = 0u; k < 8u; k++) {
             if f0 + k < p.f {
-                c_y[yb + f0 + k] = activate(acc[2u * j + k / 4u][k % 4u], p.act);
+                c_y[yb + f0 + k] = acc[2u * j + k / 4u][k % 4u];
             }
         }
     }

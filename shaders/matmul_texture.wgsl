@@ -76,7 +76,10 @@ fn finish4(v: vec4<f32>, col: u32) -> vec4<f32> {
     if p.has_bias != 0u {
         x += textureLoad(bias_tex, texel(min(col, p.n - 1u) / 4u), 0);
     }
-    return vec4<f32>(activate(x[0], p.act), activate(x[1], p.act), activate(x[2], p.act), activate(x[3], p.act));
+    if p.act == 0u {
+        return x;
+    }
+    return activate4(x, p.act);
 }
 
 // A[row0 + 4 * lane + q][kk] for q = 0..3 (rows clamped to the matrix).
