@@ -161,6 +161,44 @@ pub enum ConvVia {
     Textures,
 }
 
+/// Whether the texture kernels can run these dims with inputs of `words` words.
+fn textures_apply(dev: &Device, d: &Conv2dDims, words: &[usize]) -> bool {
+    d.f % 4 == 0 && words.iter().all(|&w| dev.fits_staging(w))
+}
+
+/// `Auto` resolved by a first-use measurement (see `Device::tuned`) where the device autotunes
+/// and both paths apply; any other `via` is returned as it is. `run(via)` launches the op into
+/// scratch outputs.
+fn tuned_via(
+    dev: &Device,
+    via: ConvVia,
+    op: &'static str,
+    d: &Conv2dDims,
+    words: &[usize],
+    mut run: impl FnMut(ConvVia) -> Result<()>,
+) -> Result<ConvVia> {
+    if via != ConvVia::Auto || !dev.autotunes() || !textures_apply(dev, d, words) {
+        return Ok(via);
+    }
+    // The shape class: exact geometry, the batch rounded up to a power of two.
+    let key = format!(
+        "{op} n{} {}x{}x{} f{} k{}x{} s{}x{} {:?}",
+        d.n.next_power_of_two(),
+        d.h,
+        d.w,
+        d.c,
+        d.f,
+        d.kh,
+        d.kw,
+        d.sh,
+        d.sw,
+        d.padding
+    );
+    let paths = [ConvVia::Textures, ConvVia::Buffers];
+    let i = dev.tuned(&key, &["textures", "buffers"], |i| run(paths[i]))?;
+    Ok(paths[i])
+}
+
 /// Whether `via` resolves to the texture kernels for these dims and inputs of `words` words.
 fn use_textures(
     dev: &Device,
@@ -169,8 +207,7 @@ fn use_textures(
     d: &Conv2dDims,
     words: &[usize],
 ) -> Result<bool> {
-    let fits = words.iter().all(|&w| dev.fits_staging(w));
-    let ok = d.f % 4 == 0 && fits;
+    let ok = textures_apply(dev, d, words);
     match via {
         ConvVia::Auto => Ok(ok && dev.info().is_cpu()),
         ConvVia::Buffers => Ok(false),
@@ -252,6 +289,10 @@ pub fn conv2d_act_with(
     // One invocation per 4 output pixels x 8 filters (see conv2d.wgsl).
     let invocations = d.n * p.oh as usize * (p.ow as usize).div_ceil(4) * d.f.div_ceil(8);
     let (xw, ww) = (d.n * d.h * d.w * d.c, d.kh * d.kw * d.c * d.f);
+    let via = tuned_via(dev, via, "conv2d", d, &[xw, ww, d.f], |v| {
+        let scratch = dev.alloc(y.bytes())?;
+        conv2d_act_with(dev, v, x, w, bias, has_bias, act, &scratch, d)
+    })?;
     if !use_textures(dev, via, "conv2d", d, &[xw, ww, d.f])? || out == 0 || xw == 0 || ww == 0 {
         return dev.dispatch(Kernel::Conv2d, &p, &[x, w, bias, y], grid_1d(invocations));
     }
@@ -326,6 +367,10 @@ pub fn conv2d_backward_weight_with(
     let groups = grid_1d(chunks * taps * d.f.div_ceil(8));
     let xw = d.n * d.h * d.w * d.c;
     let op = "conv2d_backward_weight";
+    let via = tuned_via(dev, via, op, d, &[xw, out], |v| {
+        let scratch = dev.alloc(dw.bytes())?;
+        conv2d_backward_weight_with(dev, v, x, dy, &scratch, d)
+    })?;
     if use_textures(dev, via, op, d, &[xw, out])? && xw > 0 && out > 0 {
         let (kernel, inputs) = (Kernel::Conv2dBackwardWeightTexture, [(x, xw), (dy, out)]);
         dev.dispatch_textured(kernel, &p, &inputs, &[&partial], groups)?;

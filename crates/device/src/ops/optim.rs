@@ -125,6 +125,27 @@ pub fn adam_step_with(
         f: [s.lr, s.beta1, s.beta2, s.eps, lr_t as f32, s.weight_decay],
         u: 0,
     };
+    let via = match via {
+        AdamVia::Auto if dev.autotunes() && dev.fits_staging(n) && n > 0 => {
+            // The step updates p, m and v in place: the candidates run on scratch copies.
+            let scratch: Vec<GpuBuffer> = [p, m, v]
+                .iter()
+                .map(|b| {
+                    let s = dev.alloc(b.bytes())?;
+                    dev.copy(b, 0, &s, 0, (n * 4) as u64)?;
+                    Ok(s)
+                })
+                .collect::<Result<_>>()?;
+            let paths = [AdamVia::Textures, AdamVia::Buffers];
+            let key = format!("adam_step n{}", n.next_power_of_two());
+            let i = dev.tuned(&key, &["textures", "buffers"], |i| {
+                let [sp, sm, sv] = [&scratch[0], &scratch[1], &scratch[2]];
+                adam_step_with(dev, paths[i], s, g, sp, sm, sv, n)
+            })?;
+            paths[i]
+        }
+        via => via,
+    };
     let textures = match via {
         AdamVia::Auto => dev.info().is_cpu() && dev.fits_staging(n),
         AdamVia::Buffers => false,

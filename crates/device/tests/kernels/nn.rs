@@ -1,11 +1,14 @@
 //! softmax.wgsl, conv2d.wgsl and pool2d.wgsl forward kernels against the reference.
 
 use kiln_device::ops::Act;
-use kiln_device::ops::conv2d::{Conv2dDims, ConvVia, Padding, conv2d, conv2d_act_with};
+use kiln_device::ops::conv2d::{
+    Conv2dDims, ConvVia, Padding, conv2d, conv2d_act_with, conv2d_backward_weight,
+};
 use kiln_device::ops::pool2d::{Pool2dDims, avg_pool2d, max_pool2d};
 use kiln_device::ops::softmax::{Targets, softmax, softmax_xent};
 use kiln_device::reference;
 use kiln_device::testing::assert_close;
+use kiln_device::{Autotune, Device, DeviceOptions};
 
 use crate::{SIZES, out, read, setup, up};
 
@@ -223,6 +226,32 @@ fn conv2d_on_a_fashion_mnist_sized_batch() {
         1e-5,
         1e-5,
     );
+    // With the input paths timed on first use: the forward and weight-gradient outputs are
+    // written once, by the chosen path, and both choices are remembered.
+    let opts = DeviceOptions {
+        autotune: Autotune::Always,
+        ..DeviceOptions::from_env().unwrap()
+    };
+    let tuned = Device::with_options(&opts).unwrap();
+    let y = out(&tuned, 4 * 28 * 28 * 32);
+    let bx = up(&tuned, &x);
+    let bias = tuned.zeros(4).unwrap();
+    conv2d(&tuned, &bx, &up(&tuned, &w), &bias, false, &y, &d).unwrap();
+    let want = reference::conv2d(&x, &w, None, &d);
+    assert_close("autotuned forward", &read(&tuned, &y), &want, 1e-5, 1e-5);
+    let dy = rng.vec(4 * 28 * 28 * 32, -1.0, 1.0);
+    let dw = out(&tuned, 9 * 32);
+    conv2d_backward_weight(&tuned, &bx, &up(&tuned, &dy), &dw, &d).unwrap();
+    let want = reference::conv2d_backward_weight(&x, &dy, &d);
+    assert_close(
+        "autotuned weight grad",
+        &read(&tuned, &dw),
+        &want,
+        1e-4,
+        1e-4,
+    );
+    let choices = tuned.autotune_choices();
+    assert_eq!(choices.len(), 2, "{choices:?}");
 }
 
 #[test]

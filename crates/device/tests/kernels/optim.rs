@@ -1,10 +1,12 @@
-//! optim.wgsl: several steps of each optimizer against the reference formulas.
+//! optim.wgsl: several steps of each optimizer against the reference formulas, on every input
+//! path and with the path autotuned.
 
 use kiln_device::ops::optim::{
     AdamStep, AdamVia, RmspropStep, SgdStep, adam_step_with, rmsprop_step, sgd_step,
 };
 use kiln_device::reference;
 use kiln_device::testing::assert_close;
+use kiln_device::{Autotune, Device, DeviceOptions};
 
 use crate::{out, read, setup, up};
 
@@ -107,4 +109,43 @@ fn rmsprop_plain_centered_and_momentum_match_reference() {
         assert_close(&format!("rmsprop {s:?}"), &read(&dev, &bp), &p, 1e-5, 1e-4);
     }
     let _ = out(&dev, 1);
+}
+
+#[test]
+fn autotuned_adam_times_its_paths_on_copies_and_updates_once() {
+    let Some((_, mut rng)) = setup(43) else {
+        return;
+    };
+    let opts = DeviceOptions {
+        autotune: Autotune::Always,
+        ..DeviceOptions::from_env().unwrap()
+    };
+    let dev = Device::with_options(&opts).unwrap();
+    let n = 1100;
+    let (mut p, mut m, mut v) = (rng.vec(n, -1.0, 1.0), vec![0.0; n], vec![0.0; n]);
+    let bp = up(&dev, &p);
+    let (bm, bv) = (
+        dev.zeros(4 * n as u64).unwrap(),
+        dev.zeros(4 * n as u64).unwrap(),
+    );
+    for t in 1..=3 {
+        let s = AdamStep {
+            lr: 1e-2,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-7,
+            weight_decay: 0.0,
+            t,
+        };
+        let g = rng.vec(n, -1.0, 1.0);
+        adam_step_with(&dev, AdamVia::Auto, &s, &up(&dev, &g), &bp, &bm, &bv, n).unwrap();
+        reference::adam_step(&s, &g, &mut p, &mut m, &mut v);
+    }
+    // The warm-up and timed runs of the first step touched copies only: one update per step.
+    assert_close("autotuned adam", &read(&dev, &bp), &p, 1e-6, 1e-5);
+    let choices = dev.autotune_choices();
+    assert!(
+        choices.len() == 1 && choices[0].0.contains("adam_step n2048"),
+        "{choices:?}"
+    );
 }
