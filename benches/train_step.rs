@@ -14,6 +14,7 @@ use kiln::device::ops::conv2d::{
 use kiln::device::ops::elementwise::{UnaryOp, unary, unary_backward};
 use kiln::device::ops::matmul::{MatmulDims, matmul};
 use kiln::device::ops::pool2d::{Pool2dDims, max_pool2d, max_pool2d_backward};
+use kiln::device::ops::fill::fill;
 use kiln::device::ops::shape::gather_rows;
 use kiln::nn::prelude::*;
 
@@ -247,7 +248,18 @@ fn main() -> anyhow::Result<()> {
             )?)
         })?,
     )];
-    for (name, ms) in parts.iter().chain(more.iter()).chain(gather.iter()) {
+    // What one dispatch costs by itself (a 64-element fill): the price of an unfused kernel.
+    let tiny = dev.alloc(256)?;
+    let overhead = [(
+        "one small dispatch",
+        time_ms(&dev, 200, || Ok(fill(&dev, &tiny, 64, 1.0)?))?,
+    )];
+    for (name, ms) in parts
+        .iter()
+        .chain(more.iter())
+        .chain(gather.iter())
+        .chain(overhead.iter())
+    {
         println!("  {name:<28} {ms:8.2} ms");
         results.push(format!("\"{}_ms\":{ms:.3}", name.replace(' ', "_")));
     }
