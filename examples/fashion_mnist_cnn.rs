@@ -5,9 +5,13 @@
 //! and written to runs/gradient_tape/<timestamp>/{train,test} (the TF2 tutorial's
 //! logs/gradient_tape layout, under runs/ so `tensorboard --logdir runs` shows every example).
 //!
+//! The training set stays on the GPU (`DeviceDataset`: each epoch uploads only its shuffled
+//! order), and Adam's learning rate follows a cosine decay from 1e-3 to 0 over the run.
+//!
 //! Run: `cargo run --release --example fashion_mnist_cnn`
-//! Expected: test accuracy about 0.90 after 2 epochs.
-//! Env: KILN_EPOCHS (default 2), KILN_SAMPLES, KILN_TARGET_ACC.
+//! Expected: test accuracy above 0.90 after 2 epochs (0.9039 / 0.9068 / 0.9050 for seeds 1-3;
+//! Keras on the same model and schedule, scripts/keras_cnn_reference.py: 0.9057 / 0.9063 / 0.9072).
+//! Env: KILN_EPOCHS (default 2), KILN_SAMPLES, KILN_SEED (default 1), KILN_TARGET_ACC.
 
 use kiln::nn::prelude::*;
 use kiln::summary::EventWriter;
