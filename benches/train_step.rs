@@ -12,9 +12,9 @@ use kiln::device::ops::conv2d::{
     Conv2dDims, Padding, conv2d, conv2d_backward_input, conv2d_backward_weight,
 };
 use kiln::device::ops::elementwise::{UnaryOp, unary, unary_backward};
+use kiln::device::ops::fill::fill;
 use kiln::device::ops::matmul::{MatmulDims, matmul};
 use kiln::device::ops::pool2d::{Pool2dDims, max_pool2d, max_pool2d_backward};
-use kiln::device::ops::fill::fill;
 use kiln::device::ops::shape::gather_rows;
 use kiln::nn::prelude::*;
 
