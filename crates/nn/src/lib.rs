@@ -40,6 +40,7 @@ mod progress;
 mod resident;
 pub mod schedules;
 mod sequential;
+mod summary_table;
 
 pub use array::{Array, Data};
 pub use checkpoint::{WeightDtype, load_model, load_model_with};
