@@ -178,6 +178,7 @@ fn main() -> anyhow::Result<()> {
     };
     let (pooled, argmax) = (dev.alloc(act as u64)?, dev.alloc(act as u64)?);
     let act_grad = dev.alloc(act as u64 * 4)?;
+    let dy_conv = dev.upload(&vec![0.25f32; act])?;
     let more = [
         (
             "dense 6272->256 forward",
@@ -194,12 +195,13 @@ fn main() -> anyhow::Result<()> {
         (
             "relu backward on conv output",
             time_ms(&dev, 5, || {
+                // As the fused Conv2D's backward calls it: the output as x and y, and dy.
                 Ok(unary_backward(
                     &dev,
                     UnaryOp::Relu,
                     &y,
                     &y,
-                    &y,
+                    &dy_conv,
                     &act_grad,
                     act,
                 )?)
