@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::context::{Device, lock};
-use crate::error::Result;
+use crate::error::{Result, launch_err};
 
 /// Timed runs per candidate after its warm-up run.
 const REPS: usize = 3;
@@ -140,7 +140,7 @@ impl Device {
             }
         }
         let Some((_, i)) = best else {
-            return Err(last_err.expect("no candidate ran and none failed"));
+            return Err(last_err.unwrap_or_else(|| launch_err("autotune", "no candidate design")));
         };
         let mut choices = lock(&self.inner.tune.choices);
         choices.insert(key, candidates[i].to_string());

@@ -217,6 +217,19 @@ fn batches_gathered_on_the_gpu_train_exactly_as_host_batches() {
     };
     assert_eq!(uploaded(8, true), uploaded(32, true));
     assert!(uploaded(8, false).0 > uploaded(32, false).0);
+    // The public type for custom loops: the last batch is partial, and bad input is an error.
+    let mut data = DeviceDataset::new(&dev, &x, &y).unwrap();
+    let sizes: Vec<usize> = data
+        .epoch(64, None)
+        .unwrap()
+        .map(|b| b.unwrap().0.shape()[0])
+        .collect();
+    assert_eq!(sizes, vec![64, 64, 64, 11]);
+    let err = DeviceDataset::new(&dev, &x, &y.slice(0, 10)).err().unwrap();
+    assert!(
+        err.to_string().contains("203 samples but y has 10"),
+        "{err}"
+    );
 }
 
 #[test]
