@@ -330,9 +330,14 @@ fn tuned_variant(
         d.k.next_power_of_two(),
         if d.batch > 1 { " batched" } else { "" }
     );
-    let scratch = dev.alloc(c.bytes())?;
+    // Allocated only if this class is measured now (not when the choice is known).
+    let mut scratch: Option<GpuBuffer> = None;
     let i = dev.tuned(&key, &names, |i| {
-        matmul_fused_with(dev, candidates[i], a, b, epilogue, &scratch, d)
+        if scratch.is_none() {
+            scratch = Some(dev.alloc(c.bytes())?);
+        }
+        let out = scratch.as_ref().unwrap_or(c);
+        matmul_fused_with(dev, candidates[i], a, b, epilogue, out, d)
     })?;
     Ok(candidates[i])
 }

@@ -127,18 +127,19 @@ pub fn adam_step_with(
     };
     let via = match via {
         AdamVia::Auto if dev.autotunes() && dev.fits_staging(n) && n > 0 => {
-            // The step updates p, m and v in place: the candidates run on scratch copies.
-            let scratch: Vec<GpuBuffer> = [p, m, v]
-                .iter()
-                .map(|b| {
-                    let s = dev.alloc(b.bytes())?;
-                    dev.copy(b, 0, &s, 0, (n * 4) as u64)?;
-                    Ok(s)
-                })
-                .collect::<Result<_>>()?;
+            // The step updates p, m and v in place: the candidates run on scratch copies, made
+            // only if this size class is measured now (not when the choice is known).
+            let mut scratch: Vec<GpuBuffer> = Vec::new();
             let paths = [AdamVia::Textures, AdamVia::Buffers];
             let key = format!("adam_step n{}", n.next_power_of_two());
             let i = dev.tuned(&key, &["textures", "buffers"], |i| {
+                if scratch.is_empty() {
+                    for b in [p, m, v] {
+                        let copy = dev.alloc(b.bytes())?;
+                        dev.copy(b, 0, &copy, 0, (n * 4) as u64)?;
+                        scratch.push(copy);
+                    }
+                }
                 let [sp, sm, sv] = [&scratch[0], &scratch[1], &scratch[2]];
                 adam_step_with(dev, paths[i], s, g, sp, sm, sv, n)
             })?;
