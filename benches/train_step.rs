@@ -14,6 +14,7 @@ use kiln::device::ops::conv2d::{
 use kiln::device::ops::elementwise::{UnaryOp, unary, unary_backward};
 use kiln::device::ops::fill::fill;
 use kiln::device::ops::matmul::{MatmulDims, matmul};
+use kiln::device::ops::optim::{AdamStep, adam_step};
 use kiln::device::ops::pool2d::{Pool2dDims, max_pool2d, max_pool2d_backward};
 use kiln::device::ops::shape::gather_rows;
 use kiln::nn::prelude::*;
@@ -250,6 +251,29 @@ fn main() -> anyhow::Result<()> {
             )?)
         })?,
     )];
+    // Adam over the dense 6272x256 kernel, the CNN's largest weight.
+    let n = 6272 * 256;
+    let (pg, pp) = (
+        dev.upload(&vec![0.01f32; n])?,
+        dev.upload(&vec![0.5f32; n])?,
+    );
+    let (pm, pv) = (dev.zeros(n as u64 * 4)?, dev.zeros(n as u64 * 4)?);
+    let mut t = 0;
+    let adam = [(
+        "Adam on 1,605,632 weights",
+        time_ms(&dev, 5, || {
+            t += 1;
+            let s = AdamStep {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-7,
+                weight_decay: 0.0,
+                t,
+            };
+            Ok(adam_step(&dev, &s, &pg, &pp, &pm, &pv, n)?)
+        })?,
+    )];
     // What one dispatch costs by itself (a 64-element fill): the price of an unfused kernel.
     let tiny = dev.alloc(256)?;
     let overhead = [(
@@ -260,6 +284,7 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .chain(more.iter())
         .chain(gather.iter())
+        .chain(adam.iter())
         .chain(overhead.iter())
     {
         println!("  {name:<28} {ms:8.2} ms");
