@@ -72,6 +72,24 @@ fn unary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     u_y[i] = unary_fn(up.op, u_x[i], up.alpha, up.beta);
 }
 
+// unary4: the same over vec4s, for n % 4 == 0 (up.n then counts vec4s): one load and one store
+// per 4 elements, since a storage access is a per-lane loop on llvmpipe.
+@group(0) @binding(1) var<storage, read> u4_x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> u4_y: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn unary4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid);
+    if i >= up.n { return; }
+    let x = u4_x[i];
+    var y: vec4<f32>;
+    for (var q = 0u; q < 4u; q++) {
+        y[q] = unary_fn(up.op, x[q], up.alpha, up.beta);
+    }
+    u4_y[i] = y;
+}
+
 @group(0) @binding(0) var<uniform> ubp: UnaryParams;
 @group(0) @binding(1) var<storage, read> ub_x: array<f32>;
 @group(0) @binding(2) var<storage, read> ub_y: array<f32>;
@@ -104,6 +122,26 @@ fn unary_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     let i = linear_id(wid, nwg, lid);
     if i >= ubp.n { return; }
     ub_dx[i] = ub_dy[i] * unary_grad(ubp.op, ub_x[i], ub_y[i], ubp.alpha, ubp.beta);
+}
+
+// unary_backward4: the same over vec4s, for n % 4 == 0 (ubp.n then counts vec4s).
+@group(0) @binding(1) var<storage, read> ub4_x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> ub4_y: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> ub4_dy: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> ub4_dx: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn unary_backward4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid);
+    if i >= ubp.n { return; }
+    let x = ub4_x[i];
+    let y = ub4_y[i];
+    var d: vec4<f32>;
+    for (var q = 0u; q < 4u; q++) {
+        d[q] = unary_grad(ubp.op, x[q], y[q], ubp.alpha, ubp.beta);
+    }
+    ub4_dx[i] = ub4_dy[i] * d;
 }
 
 // Broadcasting: `shape` is the output shape (rank <= 8, row-major); `a_strides`/`b_strides` are

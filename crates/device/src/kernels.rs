@@ -120,7 +120,9 @@ impl ShaderFile {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
     Unary,
+    Unary4,
     UnaryBackward,
+    UnaryBackward4,
     Binary,
     BinaryBackward,
     Accumulate,
@@ -230,11 +232,13 @@ const fn texture_spec(
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 45] = {
+    pub const ALL: [Kernel; 47] = {
         use Kernel::*;
         [
             Unary,
+            Unary4,
             UnaryBackward,
+            UnaryBackward4,
             Binary,
             BinaryBackward,
             Accumulate,
@@ -287,7 +291,9 @@ impl Kernel {
         use ShaderFile as F;
         match self {
             Unary => spec(F::Elementwise, "unary", 1, 1),
+            Unary4 => spec(F::Elementwise, "unary4", 1, 1),
             UnaryBackward => spec(F::Elementwise, "unary_backward", 3, 1),
+            UnaryBackward4 => spec(F::Elementwise, "unary_backward4", 3, 1),
             Binary => spec(F::Elementwise, "binary", 2, 1),
             BinaryBackward => spec(F::Elementwise, "binary_backward", 3, 1),
             Accumulate => spec(F::Elementwise, "accumulate", 1, 1),

@@ -100,14 +100,31 @@ pub fn unary(dev: &Device, op: UnaryOp, x: &GpuBuffer, y: &GpuBuffer, n: usize) 
     need("unary", "x", x, n)?;
     need("unary", "y", y, n)?;
     fits_u32("unary", n)?;
+    let (kernel, p, groups) = unary_launch(op, n, Kernel::Unary, Kernel::Unary4);
+    dev.dispatch(kernel, &p, &[x, y], groups)
+}
+
+/// The scalar kernel, or its vec4 twin when n % 4 == 0 (one storage access per 4 elements; on
+/// llvmpipe each access is a per-lane loop), with its params and grid.
+fn unary_launch(
+    op: UnaryOp,
+    n: usize,
+    scalar: Kernel,
+    vec4: Kernel,
+) -> (Kernel, UnaryParams, [u32; 3]) {
     let (code, alpha, beta) = op.encode();
+    let (kernel, count) = if n % 4 == 0 {
+        (vec4, n / 4)
+    } else {
+        (scalar, n)
+    };
     let p = UnaryParams {
-        n: n as u32,
+        n: count as u32,
         op: code,
         alpha,
         beta,
     };
-    dev.dispatch(Kernel::Unary, &p, &[x, y], grid_1d(n))
+    (kernel, p, grid_1d(count))
 }
 
 /// dx = dy * op'(x), given the forward output y.
@@ -124,14 +141,8 @@ pub fn unary_backward(
         need("unary_backward", name, b, n)?;
     }
     fits_u32("unary_backward", n)?;
-    let (code, alpha, beta) = op.encode();
-    let p = UnaryParams {
-        n: n as u32,
-        op: code,
-        alpha,
-        beta,
-    };
-    dev.dispatch(Kernel::UnaryBackward, &p, &[x, y, dy, dx], grid_1d(n))
+    let (kernel, p, groups) = unary_launch(op, n, Kernel::UnaryBackward, Kernel::UnaryBackward4);
+    dev.dispatch(kernel, &p, &[x, y, dy, dx], groups)
 }
 
 /// Broadcast layout of a binary op: output shape and each operand's strides along it.

@@ -25,7 +25,8 @@ fn unary_gradients_match_finite_differences() {
         UnaryOp::Abs,
     ];
     for op in ops {
-        for n in [1, 7, 65] {
+        // 1, 7, 65: the scalar kernel; 12: the vec4 kernel (n % 4 == 0).
+        for n in [1, 7, 65, 12] {
             let x = match op {
                 UnaryOp::Log | UnaryOp::Sqrt | UnaryOp::Pow(_) => {
                     crate::input(&mut rng, &[n], 0.2, 2.0)
