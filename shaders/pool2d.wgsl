@@ -5,6 +5,9 @@
 // Launcher: crates/device/src/ops/pool2d.rs. One invocation per element of the tensor written,
 // 64 per workgroup, grid folded to 2-D past 65,535 workgroups.
 //   max_pool2d           0 params, 1 x, 2 y, 3 argmax (u32 flat index into x)
+//   max_pool2d4          the same for 4 channels per invocation, when c % 4 == 0: vec4 loads
+//                        and stores (a storage access is a per-lane loop on llvmpipe) and a
+//                        quarter of the index divisions
 //   max_pool2d_backward  0 params, 1 dy, 2 argmax, 3 dx    gather: each dx sums the dy of the
 //                        windows whose recorded argmax is itself (deterministic, no atomics)
 //   max_pool2d_backward_scatter  0 params, 1 dy, 2 argmax, 3 dx (zeroed by the launcher)
@@ -64,6 +67,37 @@ fn max_pool2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     }
     y[i] = best;
     arg[i] = best_i;
+}
+
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> arg4: array<vec4<u32>>;
+
+@compute @workgroup_size(64)
+fn max_pool2d4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid);
+    let c4 = p.c / 4u;
+    if i >= p.n * p.oh * p.ow * c4 { return; }
+    let ch4 = i % c4;
+    let ox = (i / c4) % p.ow;
+    let oy = (i / (c4 * p.ow)) % p.oh;
+    let n = i / (c4 * p.ow * p.oh);
+    let win = window(oy, ox);
+    var best = vec4<f32>(-3.4028235e38);
+    var best_i = vec4<u32>(0xffffffffu);
+    for (var yy = win.x; yy < win.y; yy++) {
+        for (var xx = win.z; xx < win.w; xx++) {
+            let x4i = ((n * p.h + yy) * p.w + xx) * c4 + ch4;
+            let v = x4[x4i];
+            // Per channel, as max_pool2d: the first cell, then strictly greater values.
+            let take = (best_i == vec4<u32>(0xffffffffu)) | (v > best);
+            best = select(best, v, take);
+            best_i = select(best_i, vec4<u32>(4u * x4i) + vec4<u32>(0u, 1u, 2u, 3u), take);
+        }
+    }
+    y4[i] = best;
+    arg4[i] = best_i;
 }
 
 @group(0) @binding(1) var<storage, read> b_dy: array<f32>;

@@ -148,6 +148,7 @@ pub enum Kernel {
     Conv2dTexture,
     Conv2dBackwardWeightTexture,
     MaxPool2d,
+    MaxPool2d4,
     MaxPool2dBackward,
     MaxPool2dBackwardScatter,
     AvgPool2d,
@@ -232,7 +233,7 @@ const fn texture_spec(
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 47] = {
+    pub const ALL: [Kernel; 48] = {
         use Kernel::*;
         [
             Unary,
@@ -264,6 +265,7 @@ impl Kernel {
             Conv2dTexture,
             Conv2dBackwardWeightTexture,
             MaxPool2d,
+            MaxPool2d4,
             MaxPool2dBackward,
             MaxPool2dBackwardScatter,
             AvgPool2d,
@@ -321,6 +323,7 @@ impl Kernel {
                 texture_spec(F::Conv2dTexture, "conv2d_backward_weight_texture", 2, 1)
             }
             MaxPool2d => spec(F::Pool2d, "max_pool2d", 1, 2),
+            MaxPool2d4 => spec(F::Pool2d, "max_pool2d4", 1, 2),
             MaxPool2dBackward => spec(F::Pool2d, "max_pool2d_backward", 2, 1),
             MaxPool2dBackwardScatter => spec(F::Pool2d, "max_pool2d_backward_scatter", 2, 1),
             AvgPool2d => spec(F::Pool2d, "avg_pool2d", 1, 1),

@@ -103,6 +103,10 @@ pub fn max_pool2d(
     need("max_pool2d", "x", x, input)?;
     need("max_pool2d", "y", y, out)?;
     need("max_pool2d", "argmax", argmax, out)?;
+    if d.c % 4 == 0 {
+        // 4 channels per invocation (see pool2d.wgsl).
+        return dev.dispatch(Kernel::MaxPool2d4, &p, &[x, y, argmax], grid_1d(out / 4));
+    }
     dev.dispatch(Kernel::MaxPool2d, &p, &[x, y, argmax], grid_1d(out))
 }
 

@@ -259,14 +259,19 @@ fn pooling_matches_reference_and_ignores_padding() {
     let Some((dev, mut rng)) = setup(35) else {
         return;
     };
-    for (h, w) in [(1, 1), (7, 7), (6, 9)] {
+    // c = 3 runs the scalar max-pool kernel, c = 8 its 4-channel twin.
+    for ((h, w), c) in [(1, 1), (7, 7), (6, 9)]
+        .into_iter()
+        .zip([3, 8, 3])
+        .chain([((6, 9), 8)])
+    {
         for (p, s) in [(2, 2), (3, 2), (3, 1)] {
             for padding in [Padding::Valid, Padding::Same] {
                 let d = Pool2dDims {
                     n: 2,
                     h,
                     w,
-                    c: 3,
+                    c,
                     ph: p,
                     pw: p,
                     sh: s,
@@ -276,9 +281,9 @@ fn pooling_matches_reference_and_ignores_padding() {
                 let Some((oh, ow, _, _)) = d.output() else {
                     continue;
                 };
-                let x = rng.vec(2 * h * w * 3, -1.0, 1.0);
+                let x = rng.vec(2 * h * w * c, -1.0, 1.0);
                 let bx = up(&dev, &x);
-                let (y, arg) = (out(&dev, 2 * oh * ow * 3), out(&dev, 2 * oh * ow * 3));
+                let (y, arg) = (out(&dev, 2 * oh * ow * c), out(&dev, 2 * oh * ow * c));
                 max_pool2d(&dev, &bx, &y, &arg, &d).unwrap();
                 let (want_y, want_arg) = reference::max_pool2d(&x, &d);
                 assert_close(&format!("max {d:?}"), &read(&dev, &y), &want_y, 0.0, 0.0);

@@ -197,6 +197,28 @@ fn pooling_gradients() {
             |v| reference::avg_pool2d(&v[0], &d),
         );
     }
+    // 4 channels: the forward pass runs the 4-channel max-pool kernel, whose argmax the
+    // backward pass scatters to.
+    let d = Pool2dDims {
+        n: 2,
+        h: 5,
+        w: 5,
+        c: 4,
+        ph: 2,
+        pw: 2,
+        sh: 2,
+        sw: 2,
+        padding: Padding::Same,
+    };
+    let x = input(&mut rng, &[2, 5, 5, 4], -1.0, 1.0);
+    check(
+        &dev,
+        &mut rng,
+        "max_pool 4 channels",
+        &[x],
+        |t| t[0].max_pool2d((2, 2), (2, 2), Padding::Same),
+        |v| reference::max_pool2d(&v[0], &d).0,
+    );
     let x = input(&mut rng, &[2, 3, 3, 4], -1.0, 1.0);
     check(
         &dev,
