@@ -13,12 +13,30 @@ use crate::error::{Result, launch_err};
 use crate::pending::Command;
 
 /// Storage on the GPU. Contents are 32-bit words; `bytes` is the size that was asked for, the
-/// underlying allocation may be larger (its size class).
+/// underlying allocation may be larger (its size class). A buffer is either a whole pool
+/// allocation or a view: a range of a packed buffer (see `packed.rs`) that keeps it alive.
 pub struct GpuBuffer {
     raw: wgpu::Buffer,
+    offset: u64,
     bytes: u64,
-    class: u64,
+    owner: Owner,
     device: Device,
+}
+
+/// Who returns the storage: the pool (a whole allocation of size class `class`) or the packed
+/// buffer a view belongs to (held only to keep it alive).
+enum Owner {
+    Pool { class: u64 },
+    View(#[allow(dead_code)] std::sync::Arc<GpuBuffer>),
+}
+
+/// One storage-buffer binding: a whole pool allocation, or a view's range.
+#[derive(Clone)]
+pub(crate) struct Range {
+    pub buffer: wgpu::Buffer,
+    pub offset: u64,
+    /// `None` binds to the end of the allocation.
+    pub size: Option<wgpu::BufferSize>,
 }
 
 impl std::fmt::Debug for GpuBuffer {
@@ -46,12 +64,48 @@ impl GpuBuffer {
     pub(crate) fn raw(&self) -> &wgpu::Buffer {
         &self.raw
     }
+
+    /// Byte offset of this buffer's contents in `raw()` (0 except for views).
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// What a dispatch binds. A pool allocation is bound whole, as before views existed, so a
+    /// kernel's last vec4 may run into its size-class padding. A view is bound with its size
+    /// rounded up to 16 bytes: `pack` reserves that rounding, so a trailing vec4 store lands in
+    /// the view's own padding, never in its neighbour.
+    pub(crate) fn range(&self) -> Range {
+        let size = match self.owner {
+            Owner::Pool { .. } => None,
+            Owner::View(_) => wgpu::BufferSize::new(self.bytes.max(16).next_multiple_of(16)),
+        };
+        Range {
+            buffer: self.raw.clone(),
+            offset: self.offset,
+            size,
+        }
+    }
+
+    /// A view of `bytes` bytes at byte `offset` of `parent` (which it keeps alive). The caller
+    /// checked that the range, rounded up to 16 bytes, lies inside the parent and that the
+    /// offset meets the adapter's binding alignment.
+    pub(crate) fn view(parent: &std::sync::Arc<GpuBuffer>, offset: u64, bytes: u64) -> GpuBuffer {
+        GpuBuffer {
+            raw: parent.raw.clone(),
+            offset: parent.offset + offset,
+            bytes,
+            owner: Owner::View(parent.clone()),
+            device: parent.device.clone(),
+        }
+    }
 }
 
 impl Drop for GpuBuffer {
     fn drop(&mut self) {
-        let mut pending = lock(&self.device.inner.pending);
-        pending.quarantine.push((self.class, self.raw.clone()));
+        if let Owner::Pool { class } = self.owner {
+            let mut pending = lock(&self.device.inner.pending);
+            pending.quarantine.push((class, self.raw.clone()));
+        }
     }
 }
 
@@ -109,8 +163,9 @@ impl Device {
         };
         Ok(GpuBuffer {
             raw,
+            offset: 0,
             bytes,
-            class,
+            owner: Owner::Pool { class },
             device: self.clone(),
         })
     }
@@ -125,11 +180,11 @@ impl Device {
             .upload_bytes
             .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if bytes.len() % 4 == 0 {
-            self.inner.queue.write_buffer(&buf.raw, 0, bytes);
+            self.inner.queue.write_buffer(&buf.raw, buf.offset, bytes);
         } else {
             let mut padded = bytes.to_vec();
             padded.resize(bytes.len().next_multiple_of(4), 0);
-            self.inner.queue.write_buffer(&buf.raw, 0, &padded);
+            self.inner.queue.write_buffer(&buf.raw, buf.offset, &padded);
         }
         Ok(buf)
     }
@@ -148,6 +203,7 @@ impl Device {
         }
         self.record(Command::Clear {
             buffer: buf.raw.clone(),
+            offset: buf.offset,
             size: buf.bytes.next_multiple_of(4),
         })
     }
@@ -194,9 +250,9 @@ impl Device {
         }
         self.record(Command::Copy {
             src: src.raw.clone(),
-            src_offset,
+            src_offset: src.offset + src_offset,
             dst: dst.raw.clone(),
-            dst_offset,
+            dst_offset: dst.offset + dst_offset,
             size,
         })
     }

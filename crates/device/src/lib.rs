@@ -39,6 +39,7 @@ mod error;
 pub mod grid;
 pub mod kernels;
 pub mod ops;
+mod packed;
 mod pending;
 mod pipelines;
 mod readback;
@@ -54,5 +55,6 @@ pub use context::{Device, DeviceInfo, DeviceOptions, TEXTURE_MIN_WORDS, TextureI
 pub use counters::Counters;
 pub use error::{DeviceError, Result};
 pub use kernels::{Kernel, KernelSpec, ShaderFile};
+pub use packed::Packed;
 pub use pipelines::PARAMS_SLOT;
 pub use wgpu::DeviceType;

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use crate::buffer::GpuBuffer;
+use crate::buffer::{GpuBuffer, Range};
 use crate::context::{Device, TEXTURE_MIN_WORDS, TextureInputs, lock};
 use crate::counters::AtomicCounters;
 use crate::error::{DeviceError, Result, launch_err};
@@ -23,7 +23,7 @@ const AUTO_SUBMIT: usize = 4096;
 
 /// One binding of a dispatch (bindings 1.. in order).
 pub(crate) enum Bind {
-    Buffer(wgpu::Buffer),
+    Buffer(Range),
     Texture(wgpu::TextureView),
 }
 
@@ -37,6 +37,7 @@ pub(crate) enum Command {
     /// Words `0..4 * texels` of `src` into a flat rgba32f texture (see `staging_texture.rs`).
     CopyToTexture {
         src: wgpu::Buffer,
+        src_offset: u64,
         texture: wgpu::Texture,
         texels: u32,
     },
@@ -49,6 +50,7 @@ pub(crate) enum Command {
     },
     Clear {
         buffer: wgpu::Buffer,
+        offset: u64,
         size: u64,
     },
 }
@@ -109,7 +111,10 @@ impl Device {
             {
                 return Err(launch_err(
                     op,
-                    format!("output buffer {i} is also bound as buffer {j}"),
+                    format!(
+                        "output buffer {i} is also bound as buffer {j} (views of one packed \
+                         buffer count as one buffer)"
+                    ),
                 ));
             }
         }
@@ -118,7 +123,7 @@ impl Device {
         }
         let inputs = &buffers[..spec.inputs as usize];
         if !self.textured_inputs(kernel, inputs) {
-            let bindings = buffers.iter().map(|b| Bind::Buffer(b.raw().clone()));
+            let bindings = buffers.iter().map(|b| Bind::Buffer(b.range()));
             return self.record_dispatch(kernel, false, bytes, bindings.collect(), groups);
         }
         let staged: Vec<(&GpuBuffer, usize)> = inputs.iter().map(|b| (*b, b.words())).collect();
@@ -233,7 +238,13 @@ impl Device {
                             entries.push(wgpu::BindGroupEntry {
                                 binding: 1 + k as u32,
                                 resource: match b {
-                                    Bind::Buffer(b) => b.as_entire_binding(),
+                                    Bind::Buffer(r) => {
+                                        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                            buffer: &r.buffer,
+                                            offset: r.offset,
+                                            size: r.size,
+                                        })
+                                    }
                                     Bind::Texture(v) => wgpu::BindingResource::TextureView(v),
                                 },
                             });
@@ -261,14 +272,25 @@ impl Device {
                 }
                 Command::CopyToTexture {
                     src,
+                    src_offset,
                     texture,
                     texels,
                 } => {
-                    crate::staging_texture::encode_copy(&mut encoder, src, texture, *texels);
+                    crate::staging_texture::encode_copy(
+                        &mut encoder,
+                        src,
+                        *src_offset,
+                        texture,
+                        *texels,
+                    );
                     i += 1;
                 }
-                Command::Clear { buffer, size } => {
-                    encoder.clear_buffer(buffer, 0, Some(*size));
+                Command::Clear {
+                    buffer,
+                    offset,
+                    size,
+                } => {
+                    encoder.clear_buffer(buffer, *offset, Some(*size));
                     i += 1;
                 }
             }

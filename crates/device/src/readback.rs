@@ -26,7 +26,7 @@ impl Device {
                 for (b, &off) in buffers.iter().zip(&offsets) {
                     let size = b.bytes().next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
                     if size > 0 {
-                        enc.copy_buffer_to_buffer(b.raw(), 0, &staging, off, size);
+                        enc.copy_buffer_to_buffer(b.raw(), b.offset(), &staging, off, size);
                     }
                 }
             });

@@ -82,6 +82,7 @@ impl Device {
                 &mut pending,
                 Command::CopyToTexture {
                     src: src.raw().clone(),
+                    src_offset: src.offset(),
                     texture,
                     texels,
                 },
@@ -124,7 +125,7 @@ impl Device {
             .enumerate()
             .map(|(slot, (b, words))| Bind::Texture(self.stage_texture(slot, b, *words)))
             .collect();
-        bindings.extend(outputs.iter().map(|b| Bind::Buffer(b.raw().clone())));
+        bindings.extend(outputs.iter().map(|b| Bind::Buffer(b.range())));
         self.record_dispatch(kernel, flavour, params, bindings, groups)
     }
 }
@@ -133,6 +134,7 @@ impl Device {
 pub(crate) fn encode_copy(
     encoder: &mut wgpu::CommandEncoder,
     src: &wgpu::Buffer,
+    src_offset: u64,
     texture: &wgpu::Texture,
     texels: u32,
 ) {
@@ -142,7 +144,7 @@ pub(crate) fn encode_copy(
             wgpu::TexelCopyBufferInfo {
                 buffer: src,
                 layout: wgpu::TexelCopyBufferLayout {
-                    offset: u64::from(row) * u64::from(ROW_BYTES),
+                    offset: src_offset + u64::from(row) * u64::from(ROW_BYTES),
                     bytes_per_row: Some(ROW_BYTES),
                     rows_per_image: Some(height),
                 },

@@ -3,7 +3,9 @@
 //! Fan-out accumulates (`+=`); the backward pass itself records nothing.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
+use kiln_device::GpuBuffer;
 use kiln_device::ops::reduce::ReduceOp;
 
 use crate::error::{GraphError, Result};
@@ -40,9 +42,46 @@ impl Gradients {
     }
 }
 
-/// Recorded nodes reachable from `root`, each after all of its inputs (post-order).
-fn topo_order(root: &Tensor) -> Vec<Tensor> {
+/// Where leaf gradients should land, by leaf: typically views of one packed gradient buffer
+/// (`Device::pack`), so one optimizer dispatch can update every parameter. A leaf used by one
+/// op gets its gradient written there by that op's backward kernel; a leaf used more than once
+/// gets its summed gradient copied there at the end of the pass. The buffers are overwritten by
+/// every pass that reaches their leaf (a gradient returned earlier then shows the new values).
+#[derive(Clone, Default)]
+pub struct GradTargets {
+    by_id: HashMap<u64, Arc<GpuBuffer>>,
+}
+
+impl GradTargets {
+    /// Routes the gradient of `leaf` into `buffer`, which must hold exactly its element count.
+    pub fn insert(&mut self, leaf: &Tensor, buffer: Arc<GpuBuffer>) -> Result<()> {
+        if buffer.words() != leaf.numel() {
+            return Err(GraphError::Backward(format!(
+                "gradient target of {} words for {leaf:?}, which has {} elements",
+                buffer.words(),
+                leaf.numel()
+            )));
+        }
+        self.by_id.insert(leaf.id(), buffer);
+        Ok(())
+    }
+
+    /// Number of targets.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}
+
+/// Recorded nodes reachable from `root`, each after all of its inputs (post-order), and how
+/// many op inputs each tracked tensor is (a leaf used once can take its gradient in place).
+fn topo_order(root: &Tensor) -> (Vec<Tensor>, HashMap<u64, usize>) {
     let mut order = Vec::new();
+    let mut uses: HashMap<u64, usize> = HashMap::new();
     let mut seen = HashSet::new();
     let mut stack = vec![(root.clone(), false)];
     while let Some((t, expanded)) = stack.pop() {
@@ -60,6 +99,9 @@ fn topo_order(root: &Tensor) -> Vec<Tensor> {
                 .filter(|i| i.tracks_grad())
                 .cloned()
                 .collect();
+            for i in &inputs {
+                *uses.entry(i.id()).or_default() += 1;
+            }
             stack.push((t, true));
             for i in inputs {
                 if !seen.contains(&i.id()) {
@@ -68,7 +110,7 @@ fn topo_order(root: &Tensor) -> Vec<Tensor> {
             }
         }
     }
-    order
+    (order, uses)
 }
 
 fn accumulate(grads: &mut HashMap<u64, Tensor>, t: &Tensor, g: Tensor) -> Result<()> {
@@ -85,8 +127,15 @@ fn accumulate(grads: &mut HashMap<u64, Tensor>, t: &Tensor, g: Tensor) -> Result
     Ok(())
 }
 
-/// Input gradients of one recorded node, given the node (its output) and its gradient.
-fn node_backward(node: &Tensor, op: &Op, g: &Tensor) -> Result<Vec<(Tensor, Tensor)>> {
+/// Input gradients of one recorded node, given the node (its output) and its gradient. `into`
+/// gives the buffer an input's gradient may be written into directly (weights and biases of
+/// matmul, linear and conv2d take it).
+fn node_backward(
+    node: &Tensor,
+    op: &Op,
+    g: &Tensor,
+    into: &dyn Fn(&Tensor) -> Option<Arc<GpuBuffer>>,
+) -> Result<Vec<(Tensor, Tensor)>> {
     let tracked = |t: &Tensor| t.tracks_grad();
     let mut out = Vec::new();
     match op {
@@ -105,17 +154,14 @@ fn node_backward(node: &Tensor, op: &Op, g: &Tensor) -> Result<Vec<(Tensor, Tens
             trans_a,
             trans_b,
         } => {
+            let t = (*trans_a, *trans_b);
             if tracked(a) {
-                out.push((
-                    a.clone(),
-                    matmul::matmul_backward(a, b, *trans_a, *trans_b, g, false)?,
-                ));
+                let da = matmul::matmul_backward(a, b, t, g, false, None)?;
+                out.push((a.clone(), da));
             }
             if tracked(b) {
-                out.push((
-                    b.clone(),
-                    matmul::matmul_backward(a, b, *trans_a, *trans_b, g, true)?,
-                ));
+                let db = matmul::matmul_backward(a, b, t, g, true, into(b))?;
+                out.push((b.clone(), db));
             }
         }
         Op::Reduce {
@@ -143,16 +189,17 @@ fn node_backward(node: &Tensor, op: &Op, g: &Tensor) -> Result<Vec<(Tensor, Tens
         Op::Linear { x, w, bias, act } => {
             // y = act(z), z = x w + b: dz = g act'(z); then dx, dw as for matmul, db = sum dz.
             let dz = arith::act_backward(node, *act, g)?;
+            let plain = (false, false);
             if tracked(x) {
-                let dx = matmul::matmul_backward(x, w, false, false, &dz, false)?;
+                let dx = matmul::matmul_backward(x, w, plain, &dz, false, None)?;
                 out.push((x.clone(), dx));
             }
             if tracked(w) {
-                let dw = matmul::matmul_backward(x, w, false, false, &dz, true)?;
+                let dw = matmul::matmul_backward(x, w, plain, &dz, true, into(w))?;
                 out.push((w.clone(), dw));
             }
             if let Some(b) = bias.as_ref().filter(|b| tracked(b)) {
-                out.push((b.clone(), matmul::bias_backward(&dz)?));
+                out.push((b.clone(), matmul::bias_backward(&dz, into(b))?));
             }
         }
         Op::Conv2d {
@@ -166,7 +213,8 @@ fn node_backward(node: &Tensor, op: &Op, g: &Tensor) -> Result<Vec<(Tensor, Tens
             let dz = arith::act_backward(node, *act, g)?;
             for (i, t) in [Some(x), Some(w), bias.as_ref()].into_iter().enumerate() {
                 if let Some(t) = t.filter(|t| tracked(t)) {
-                    out.push((t.clone(), conv::conv2d_backward(i, x, w, dims, &dz)?));
+                    let gi = conv::conv2d_backward(i, x, w, dims, &dz, into(t))?;
+                    out.push((t.clone(), gi));
                 }
             }
         }
@@ -208,13 +256,26 @@ impl Tensor {
     /// Gradients of this tensor with respect to every `requires_grad` leaf it depends on. A
     /// non-scalar root is seeded with ones (the gradient of its sum).
     pub fn backward(&self) -> Result<Gradients> {
+        self.backward_into(&GradTargets::default())
+    }
+
+    /// `backward` with the gradients of the leaves in `targets` written into their buffers (see
+    /// `GradTargets`); `Gradients::get` then returns tensors on those buffers.
+    pub fn backward_into(&self, targets: &GradTargets) -> Result<Gradients> {
         if !self.tracks_grad() {
             return Err(GraphError::Backward(format!(
                 "{self:?} does not depend on any tensor that requires grad (or was computed under no_grad)"
             )));
         }
         no_grad(|| {
-            let order = topo_order(self);
+            let (order, uses) = topo_order(self);
+            // Only a leaf with one use: a second contribution would overwrite the first.
+            let into = |t: &Tensor| {
+                let single = t.op().is_none() && uses.get(&t.id()) == Some(&1);
+                single
+                    .then(|| targets.by_id.get(&t.id()).cloned())
+                    .flatten()
+            };
             let mut grads: HashMap<u64, Tensor> = HashMap::new();
             grads.insert(self.id(), Tensor::full(self.device(), self.shape(), 1.0)?);
             let mut leaves = Gradients::default();
@@ -224,7 +285,7 @@ impl Tensor {
                 };
                 match node.op() {
                     Some(op) => {
-                        for (input, gi) in node_backward(node, op, &g)? {
+                        for (input, gi) in node_backward(node, op, &g, &into)? {
                             accumulate(&mut grads, &input, gi)?;
                         }
                     }
@@ -236,6 +297,16 @@ impl Tensor {
             // Leaves reached only as inputs are still in `grads`.
             for (id, g) in grads {
                 leaves.grads.entry(id).or_insert(g);
+            }
+            for (id, g) in leaves.grads.iter_mut() {
+                if let Some(target) = targets.by_id.get(id)
+                    && !Arc::ptr_eq(target, g.shared_buffer())
+                {
+                    // Summed over several uses (or from an op without an in-place path).
+                    let dev = g.device();
+                    dev.copy(g.buffer(), 0, target, 0, target.bytes())?;
+                    *g = Tensor::from_buffer(dev, target.clone(), g.shape())?;
+                }
             }
             Ok(leaves)
         })

@@ -26,7 +26,7 @@ mod op;
 pub mod ops;
 mod tensor;
 
-pub use backward::Gradients;
+pub use backward::{GradTargets, Gradients};
 pub use error::{GraphError, Result};
 pub use kiln_device::Device;
 pub use kiln_device::ops::conv2d::Padding;

@@ -130,6 +130,20 @@ impl Tensor {
         ))
     }
 
+    /// An f32 tensor on existing storage, such as a view of a packed buffer (`Device::pack`):
+    /// `buffer` must hold exactly the shape's element count. Writes through either alias show
+    /// in both.
+    pub fn from_buffer(device: &Device, buffer: Arc<GpuBuffer>, shape: &[usize]) -> Result<Tensor> {
+        Self::check_len("from_buffer", buffer.words(), shape)?;
+        Ok(Self::from_parts(
+            device,
+            buffer,
+            shape.to_vec(),
+            DType::F32,
+            None,
+        ))
+    }
+
     /// A u32 tensor (labels, indices).
     pub fn from_u32(device: &Device, data: &[u32], shape: &[usize]) -> Result<Tensor> {
         Self::check_len("from_u32", data.len(), shape)?;
@@ -220,6 +234,11 @@ impl Tensor {
 
     /// The GPU storage (for launchers and in-place optimizer updates).
     pub fn buffer(&self) -> &GpuBuffer {
+        &self.0.buffer
+    }
+
+    /// The storage, shared: `Arc::ptr_eq` on it tells whether two tensors alias.
+    pub fn shared_buffer(&self) -> &Arc<GpuBuffer> {
         &self.0.buffer
     }
 

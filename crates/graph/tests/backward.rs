@@ -173,3 +173,78 @@ fn an_adapter_filter_that_matches_nothing_is_an_error_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn backward_into_writes_each_gradient_into_its_target_view() {
+    use kiln_device::ops::matmul::Act;
+    use kiln_graph::{GradTargets, Padding};
+    let Some(dev) = test_device() else { return };
+    let mut rng = kiln_device::testing::Rng::new(5);
+    let mut t = |shape: &[usize]| {
+        let n = shape.iter().product();
+        let v = kiln_device::testing::to_f32(&rng.vec(n, -1.0, 1.0));
+        Tensor::from_f32(&dev, &v, shape).unwrap()
+    };
+    // conv (kernel, bias) -> linear (kernel, bias) -> a tied weight used twice -> a leaf no
+    // op reaches. Each of the first four has one use and takes its gradient in place; the tied
+    // one is summed over its two uses, then copied into its target.
+    let x = t(&[2, 5, 5, 3]);
+    let params = [
+        t(&[3, 3, 3, 4]).requires_grad(),
+        t(&[4]).requires_grad(),
+        t(&[36, 6]).requires_grad(),
+        t(&[6]).requires_grad(),
+        t(&[6, 6]).requires_grad(),
+        t(&[7]).requires_grad(),
+    ];
+    let [cw, cb, lw, lb, tied, unused] = &params;
+    let loss = || {
+        let h = x
+            .conv2d_act(cw, Some(cb), (1, 1), Padding::Valid, Act::Relu)
+            .unwrap();
+        let h = h.reshape(&[2, 36]).unwrap();
+        let h = h.linear(lw, Some(lb), Act::Tanh).unwrap();
+        h.matmul(tied)
+            .unwrap()
+            .matmul(tied)
+            .unwrap()
+            .mul(&h)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+    };
+    let plain = loss().backward().unwrap();
+    let words: Vec<usize> = params.iter().map(Tensor::numel).collect();
+    let pack = dev.pack(&words).unwrap();
+    let mut targets = GradTargets::default();
+    for (p, view) in params.iter().zip(pack.parts()) {
+        targets.insert(p, view.clone()).unwrap();
+    }
+    let packed = loss().backward_into(&targets).unwrap();
+    for (i, p) in params.iter().enumerate().take(5) {
+        let g = packed.get(p).unwrap();
+        assert!(
+            std::sync::Arc::ptr_eq(g.shared_buffer(), &pack.parts()[i]),
+            "param {i}"
+        );
+        assert_eq!(g.shape(), p.shape());
+        let want = plain.get(p).unwrap().to_vec().unwrap();
+        assert_eq!(
+            g.to_vec().unwrap(),
+            want,
+            "param {i}: same kernels, same bits"
+        );
+    }
+    assert!(packed.get(unused).is_none());
+    assert_eq!(
+        dev.read_f32(&pack.parts()[5]).unwrap(),
+        vec![0.0; 7],
+        "unreached target kept"
+    );
+    // A target of the wrong size is refused up front.
+    let err = targets.insert(unused, pack.parts()[0].clone()).unwrap_err();
+    assert!(
+        err.to_string().contains("gradient target of 108 words"),
+        "{err}"
+    );
+}

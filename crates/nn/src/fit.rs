@@ -151,13 +151,21 @@ impl Sequential {
     ) -> Result<()> {
         let mut compiled = self.compiled.take().ok_or_else(not_compiled)?;
         let result = (|| -> Result<()> {
+            // Packed weights take one optimizer dispatch (`packing.rs`); models that cannot be
+            // packed (a custom layer hiding its weights, too large for one binding) take one
+            // per weight.
+            let packed = self.try_packed_weights()?;
             let params = self.trainable_weights();
             let pred = self.call(x, true)?;
             let loss = compiled.loss.call(&pred, y)?;
-            let grads = loss.backward()?;
-            compiled
-                .optimizer
-                .apply_gradients(self.device(), &grads, &params)?;
+            let opt = &mut compiled.optimizer;
+            match packed {
+                Some(w) => {
+                    let grads = loss.backward_into(w.grad_targets())?;
+                    opt.apply_packed(self.device(), &grads, &w)?
+                }
+                None => opt.apply_gradients(self.device(), &loss.backward()?, &params)?,
+            }
             loss_tracker.update_mean(&loss, x.shape()[0] as f32)?;
             for m in metrics {
                 m.update_state(y, &pred)?;

@@ -36,6 +36,7 @@ mod logs;
 pub mod losses;
 pub mod metrics;
 pub mod optimizers;
+mod packing;
 mod progress;
 mod resident;
 pub mod schedules;
@@ -48,6 +49,7 @@ pub use error::{NnError, Result};
 pub use fit_config::FitConfig;
 pub use layer::{BuildCtx, CallCtx, Layer, Weight};
 pub use logs::{History, Logs};
+pub use packing::PackedWeights;
 pub use resident::DeviceDataset;
 pub use sequential::{Compiled, Sequential};
 

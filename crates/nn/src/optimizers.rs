@@ -1,14 +1,19 @@
 //! Optimizers with Keras 3's defaults and update rules (SGD with momentum / Nesterov, Adam,
-//! AdamW, RMSprop). Slot variables (moments, velocities) live on the GPU for the whole run and
-//! each parameter's update is one in-place kernel recorded into the current step's batch.
+//! AdamW, RMSprop). Slot variables (moments, velocities) live on the GPU for the whole run.
+//! `apply_gradients` records one in-place kernel per parameter; `apply_packed` updates a
+//! model's packed weights (`packing.rs`) with one kernel over the whole buffer, its slots
+//! packed with the same layout (each parameter's slots are views of those packs, so both paths
+//! and checkpoints see the same state).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use kiln_device::GpuBuffer;
 use kiln_device::ops::optim::{AdamStep, RmspropStep, SgdStep, adam_step, rmsprop_step, sgd_step};
+use kiln_device::{GpuBuffer, Packed};
 use kiln_graph::{Device, Gradients, Tensor};
 
 use crate::error::{NnError, Result};
+use crate::packing::PackedWeights;
 use crate::schedules::LearningRate;
 
 /// The update rule and its hyper-parameters.
@@ -50,7 +55,9 @@ pub struct Optimizer {
     pub(crate) learning_rate: LearningRate,
     pub(crate) weight_decay: f32,
     pub(crate) iterations: u64,
-    pub(crate) slots: HashMap<String, Vec<GpuBuffer>>,
+    pub(crate) slots: HashMap<String, Vec<Arc<GpuBuffer>>>,
+    /// Slots packed like the weights `apply_packed` last saw: (names, one pack per slot).
+    packed_slots: Option<(Vec<String>, Vec<Packed>)>,
 }
 
 impl Optimizer {
@@ -61,6 +68,7 @@ impl Optimizer {
             weight_decay: 0.0,
             iterations: 0,
             slots: HashMap::new(),
+            packed_slots: None,
         }
     }
 
@@ -155,8 +163,9 @@ impl Optimizer {
         }
     }
 
-    /// One update of every `(name, parameter)` from `grads` (Keras `apply_gradients`). Parameters
-    /// without a gradient are left alone. Records kernels only; nothing waits.
+    /// One update of every `(name, parameter)` from `grads` (Keras `apply_gradients`), one
+    /// kernel per parameter. Parameters without a gradient are left alone. Records kernels
+    /// only; nothing waits.
     pub fn apply_gradients(
         &mut self,
         device: &Device,
@@ -177,73 +186,121 @@ impl Optimizer {
             let n = p.numel();
             if !self.slots.contains_key(name) {
                 let slots = (0..self.slot_count())
-                    .map(|_| device.zeros((n * 4) as u64))
+                    .map(|_| device.zeros((n * 4) as u64).map(Arc::new))
                     .collect::<std::result::Result<Vec<_>, _>>()?;
                 self.slots.insert(name.clone(), slots);
             }
-            let s = &self.slots[name];
-            let wd = self.weight_decay;
-            match self.rule {
-                Rule::Sgd { momentum, nesterov } => sgd_step(
-                    device,
-                    &SgdStep {
-                        lr,
-                        momentum,
-                        nesterov,
-                        weight_decay: wd,
-                    },
-                    g.buffer(),
-                    p.buffer(),
-                    &s[0],
-                    n,
-                )?,
-                Rule::Adam {
+            let s: Vec<&GpuBuffer> = self.slots[name].iter().map(|b| &**b).collect();
+            self.update(device, lr, g.buffer(), p.buffer(), &s, n)?;
+        }
+        Ok(())
+    }
+
+    /// `apply_gradients` for a model's packed weights, whose gradients `backward_into` wrote
+    /// into `weights.grad_targets()`: one kernel over the whole packed buffer updates them all.
+    /// Falls back to one kernel per weight when a gradient is missing or elsewhere.
+    pub fn apply_packed(
+        &mut self,
+        device: &Device,
+        grads: &Gradients,
+        weights: &PackedWeights,
+    ) -> Result<()> {
+        if !weights.complete(grads) {
+            return self.apply_gradients(device, grads, &weights.pairs());
+        }
+        self.pack_slots(device, weights)?;
+        let lr = self.current_learning_rate();
+        self.iterations += 1;
+        let (_, packs) = self.packed_slots.as_ref().expect("packed above");
+        let s: Vec<&GpuBuffer> = packs.iter().map(|p| &**p.whole()).collect();
+        let (g, p) = (weights.grads(), weights.params());
+        // Padding between parts is zero in all four buffers and the update keeps it zero.
+        self.update(device, lr, g, p, &s, p.words())
+    }
+
+    /// Packs the slots like `weights` (unless already so), carrying over existing values (from
+    /// earlier per-weight steps or a loaded checkpoint); each weight's slots become views.
+    fn pack_slots(&mut self, device: &Device, weights: &PackedWeights) -> Result<()> {
+        let names = weights.names();
+        if self.packed_slots.as_ref().is_some_and(|(n, packs)| {
+            n == names && packs.iter().all(|p| p.part_words() == weights.part_words())
+        }) {
+            return Ok(());
+        }
+        let packs = (0..self.slot_count())
+            .map(|_| device.pack(weights.part_words()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        for (i, name) in names.iter().enumerate() {
+            let views: Vec<Arc<GpuBuffer>> = packs.iter().map(|p| p.parts()[i].clone()).collect();
+            if let Some(old) = self.slots.get(name) {
+                for (o, v) in old.iter().zip(&views) {
+                    device.copy(o, 0, v, 0, v.bytes().min(o.bytes()))?;
+                }
+            }
+            self.slots.insert(name.clone(), views);
+        }
+        self.packed_slots = Some((names.to_vec(), packs));
+        Ok(())
+    }
+
+    /// Records the rule's in-place kernel over `n` words of g, p and the slots `s`.
+    fn update(
+        &self,
+        device: &Device,
+        lr: f32,
+        g: &GpuBuffer,
+        p: &GpuBuffer,
+        s: &[&GpuBuffer],
+        n: usize,
+    ) -> Result<()> {
+        let wd = self.weight_decay;
+        match self.rule {
+            Rule::Sgd { momentum, nesterov } => {
+                let step = SgdStep {
+                    lr,
+                    momentum,
+                    nesterov,
+                    weight_decay: wd,
+                };
+                sgd_step(device, &step, g, p, s[0], n)?
+            }
+            Rule::Adam {
+                beta1,
+                beta2,
+                epsilon,
+            } => {
+                let step = AdamStep {
+                    lr,
                     beta1,
                     beta2,
-                    epsilon,
-                } => {
-                    let step = AdamStep {
-                        lr,
-                        beta1,
-                        beta2,
-                        eps: epsilon,
-                        weight_decay: wd,
-                        t: self.iterations,
-                    };
-                    adam_step(device, &step, g.buffer(), p.buffer(), &s[0], &s[1], n)?
-                }
-                Rule::Rmsprop {
+                    eps: epsilon,
+                    weight_decay: wd,
+                    t: self.iterations,
+                };
+                adam_step(device, &step, g, p, s[0], s[1], n)?
+            }
+            Rule::Rmsprop {
+                rho,
+                momentum,
+                epsilon,
+                centered,
+            } => {
+                let step = RmspropStep {
+                    lr,
                     rho,
                     momentum,
-                    epsilon,
+                    eps: epsilon,
                     centered,
-                } => {
-                    let step = RmspropStep {
-                        lr,
-                        rho,
-                        momentum,
-                        eps: epsilon,
-                        centered,
-                        weight_decay: wd,
-                    };
-                    rmsprop_step(
-                        device,
-                        &step,
-                        g.buffer(),
-                        p.buffer(),
-                        &s[0],
-                        &s[1],
-                        &s[2],
-                        n,
-                    )?
-                }
+                    weight_decay: wd,
+                };
+                rmsprop_step(device, &step, g, p, s[0], s[1], s[2], n)?
             }
         }
         Ok(())
     }
 
     /// Slot buffers of a parameter (for saving optimizer state).
-    pub fn slots(&self, name: &str) -> Option<&[GpuBuffer]> {
+    pub fn slots(&self, name: &str) -> Option<&[Arc<GpuBuffer>]> {
         self.slots.get(name).map(Vec::as_slice)
     }
 }

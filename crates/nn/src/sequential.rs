@@ -44,6 +44,8 @@ pub struct Sequential {
     pub(crate) epochs_done: usize,
     /// Set by BackupAndRestore before training: the epoch to resume at.
     pub(crate) resume_epoch: Option<usize>,
+    /// The trainable weights packed into one buffer (`packing.rs`), once trained.
+    pub(crate) packed: Option<std::sync::Arc<crate::packing::PackedWeights>>,
 }
 
 /// Keras-style snake_case of a class name: "MaxPooling2D" -> "max_pooling2d".
@@ -82,6 +84,7 @@ impl Sequential {
             compiled: None,
             epochs_done: 0,
             resume_epoch: None,
+            packed: None,
         }
     }
 

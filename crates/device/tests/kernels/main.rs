@@ -8,6 +8,7 @@ mod matmul;
 mod metrics;
 mod nn;
 mod optim;
+mod packed;
 mod reduce;
 
 use kiln_device::testing::{Rng, test_device, to_f32};

@@ -1,5 +1,8 @@
 //! 2-D convolution and pooling on NHWC tensors (Keras channels_last), and dropout.
 
+use std::sync::Arc;
+
+use kiln_device::GpuBuffer;
 use kiln_device::ops::Act;
 use kiln_device::ops::conv2d::{
     Conv2dDims, Padding, conv2d_act as launch_conv, conv2d_backward_input, conv2d_backward_weight,
@@ -12,7 +15,7 @@ use kiln_device::ops::reduce::{AxisView, ReduceOp, reduce};
 
 use crate::error::{Result, shape_err};
 use crate::op::Op;
-use crate::ops::alloc;
+use crate::ops::{alloc, alloc_into};
 use crate::tensor::{DType, Tensor};
 
 impl Tensor {
@@ -209,12 +212,14 @@ impl Tensor {
 }
 
 /// Gradients of conv2d: input and kernel through their kernels, bias = sum of g over N, H, W.
+/// The kernel and bias gradients are written into `into` when given.
 pub(crate) fn conv2d_backward(
     which: usize,
     x: &Tensor,
     w: &Tensor,
     dims: &Conv2dDims,
     g: &Tensor,
+    into: Option<Arc<GpuBuffer>>,
 ) -> Result<Tensor> {
     let dev = x.device();
     let (buf, shape) = match which {
@@ -224,12 +229,12 @@ pub(crate) fn conv2d_backward(
             (dx, x.shape().to_vec())
         }
         1 => {
-            let dw = alloc(dev, w.numel())?;
+            let dw = alloc_into(dev, w.numel(), into)?;
             conv2d_backward_weight(dev, x.buffer(), g.buffer(), &dw, dims)?;
             (dw, w.shape().to_vec())
         }
         _ => {
-            let db = alloc(dev, dims.f)?;
+            let db = alloc_into(dev, dims.f, into)?;
             let v = AxisView {
                 outer: 1,
                 len: g.numel() / dims.f,

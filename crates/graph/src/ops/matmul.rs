@@ -2,11 +2,15 @@
 //! transpose flags so the backward pass never materialises a transpose, and `linear`, a Dense
 //! layer's act(x w + bias) in one fused dispatch.
 
+use std::sync::Arc;
+
+use kiln_device::GpuBuffer;
 use kiln_device::ops::matmul::{Act, Epilogue, MatmulDims, matmul_fused};
+use kiln_device::ops::reduce::{AxisView, ReduceOp, reduce};
 
 use crate::error::{Result, shape_err};
 use crate::op::Op;
-use crate::ops::alloc;
+use crate::ops::{alloc, alloc_into};
 use crate::tensor::{DType, Tensor};
 
 /// Dims of op(a) x op(b) for the supported layouts, or a shape error.
@@ -51,6 +55,17 @@ impl Tensor {
     /// op(self) x op(other), op = transpose when the flag is set. 2-D operands, a >2-D `self`
     /// times a 2-D `other` (leading dims fold into rows), or two 3-D batches.
     pub fn matmul_t(&self, other: &Tensor, trans_a: bool, trans_b: bool) -> Result<Tensor> {
+        self.matmul_into(other, trans_a, trans_b, None)
+    }
+
+    /// `matmul_t` writing into `into` when given (a gradient target).
+    fn matmul_into(
+        &self,
+        other: &Tensor,
+        trans_a: bool,
+        trans_b: bool,
+        into: Option<Arc<GpuBuffer>>,
+    ) -> Result<Tensor> {
         self.expect_dtype("matmul", DType::F32)?;
         other.expect_dtype("matmul", DType::F32)?;
         let (d, shape) = dims(self.shape(), other.shape(), trans_a, trans_b).ok_or_else(|| {
@@ -61,7 +76,7 @@ impl Tensor {
             )
         })?;
         let dev = self.device();
-        let out = alloc(dev, shape.iter().product())?;
+        let out = alloc_into(dev, shape.iter().product(), into)?;
         let plain = Epilogue::default();
         matmul_fused(dev, self.buffer(), other.buffer(), plain, &out, &d)?;
         Ok(Tensor::output(
@@ -123,9 +138,19 @@ impl Tensor {
     }
 }
 
-/// Bias gradient of a linear layer: dz summed over every row (all leading dims).
-pub(crate) fn bias_backward(dz: &Tensor) -> Result<Tensor> {
-    flatten_rows(dz)?.sum(0, false)
+/// Bias gradient of a linear layer: dz summed over every row (all leading dims), written into
+/// `into` when given.
+pub(crate) fn bias_backward(dz: &Tensor, into: Option<Arc<GpuBuffer>>) -> Result<Tensor> {
+    let n = dz.shape()[dz.shape().len() - 1];
+    let dev = dz.device();
+    let db = alloc_into(dev, n, into)?;
+    let v = AxisView {
+        outer: 1,
+        len: dz.numel() / n.max(1),
+        inner: n,
+    };
+    reduce(dev, ReduceOp::Sum, dz.buffer(), &db, &v)?;
+    Tensor::from_buffer(dev, db, &[n])
 }
 
 /// Gradients of C = op_a(A) op_b(B), from dA' = dC op_b(B)^T and dB' = op_a(A)^T dC
@@ -133,13 +158,14 @@ pub(crate) fn bias_backward(dz: &Tensor) -> Result<Tensor> {
 ///   dA = trans_a ? op_b(B) dC^T : dC op_b(B)^T
 ///   dB = trans_b ? dC^T op_a(A) : op_a(A)^T dC
 /// For a folded >2-D A, dA has A's shape and dB sums over the folded rows automatically.
+/// dB is written into `into` when given.
 pub(crate) fn matmul_backward(
     a: &Tensor,
     b: &Tensor,
-    ta: bool,
-    tb: bool,
+    (ta, tb): (bool, bool),
     g: &Tensor,
     wrt_b: bool,
+    into: Option<Arc<GpuBuffer>>,
 ) -> Result<Tensor> {
     let folded = a.shape().len() > 2 && b.shape().len() == 2;
     let a2 = if folded { flatten_rows(a)? } else { a.clone() };
@@ -152,9 +178,9 @@ pub(crate) fn matmul_backward(
         };
         da.reshape(a.shape())?
     } else if tb {
-        g2.matmul_t(&a2, true, ta)?
+        g2.matmul_into(&a2, true, ta, into)?
     } else {
-        a2.matmul_t(&g2, !ta, false)?
+        a2.matmul_into(&g2, !ta, false, into)?
     };
     Ok(r)
 }

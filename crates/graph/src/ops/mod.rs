@@ -18,3 +18,16 @@ use crate::error::Result;
 pub(crate) fn alloc(device: &Device, n: usize) -> Result<Arc<GpuBuffer>> {
     Ok(Arc::new(device.alloc((n * 4) as u64)?))
 }
+
+/// `into` when given and `n` words long (a gradient target, see `GradTargets`), else a pooled
+/// buffer.
+pub(crate) fn alloc_into(
+    device: &Device,
+    n: usize,
+    into: Option<Arc<GpuBuffer>>,
+) -> Result<Arc<GpuBuffer>> {
+    match into {
+        Some(b) if b.words() == n => Ok(b),
+        _ => alloc(device, n),
+    }
+}

@@ -43,7 +43,7 @@ impl Sequential {
                 let mut keys = Vec::new();
                 for n in &names {
                     for (i, b) in c.optimizer.slots(n).unwrap_or_default().iter().enumerate() {
-                        bufs.push(b);
+                        bufs.push(&**b);
                         keys.push((format!("optimizer/{n}/{i}"), b.words()));
                     }
                 }
@@ -158,9 +158,9 @@ pub fn load_model_with(
                         ),
                     ));
                 }
-                slots.push(
-                    device.upload(&crate::checkpoint::weights::tensor_f32(path, &key, &view)?)?,
-                );
+                slots.push(std::sync::Arc::new(device.upload(
+                    &crate::checkpoint::weights::tensor_f32(path, &key, &view)?,
+                )?));
             }
             if slots.len() == optimizer.slot_count() {
                 optimizer.slots.insert(n, slots);
