@@ -1,7 +1,8 @@
 //! A CNN trained with a custom training loop, as in TensorFlow's GradientTape tutorial:
 //! Conv2D(32, 3, same, relu) -> MaxPooling2D(2, 2, same) -> Flatten -> Dense(256, relu) ->
 //! Dense(128, relu) -> Dense(10, softmax). Each step: forward, loss, gradients with respect to the
-//! trainable weights, `apply_gradients`, metric objects updated; metrics are read once per epoch
+//! trainable weights (packed into one buffer, so `apply_packed` updates them all with one
+//! kernel), metric objects updated; metrics are read once per epoch
 //! and written to runs/gradient_tape/<timestamp>/{train,test} (the TF2 tutorial's
 //! logs/gradient_tape layout, under runs/ so `tensorboard --logdir runs` shows every example).
 //!
@@ -74,12 +75,14 @@ fn main() -> anyhow::Result<()> {
         for batch in train.epoch(32, Some(&mut rng))? {
             let (x, y) = batch?;
             {
-                // The "tape": ops on trainable weights are recorded; backward walks them.
-                let weights = model.trainable_weights();
+                // The "tape": ops on trainable weights are recorded; backward walks them. The
+                // weights are packed into one buffer, the backward pass writes their gradients
+                // into a buffer packed alike, and one kernel updates them all.
+                let weights = model.packed_weights()?;
                 let pred = model.call(&x, true)?;
                 let loss = loss_fn.call(&pred, &y)?;
-                let grads = loss.backward()?;
-                optimizer.apply_gradients(&dev, &grads, &weights)?;
+                let grads = loss.backward_into(weights.grad_targets())?;
+                optimizer.apply_packed(&dev, &grads, &weights)?;
                 train_loss.update_mean(&loss, x.shape()[0] as f32)?;
                 train_acc.update_state(&y, &pred)?;
             }

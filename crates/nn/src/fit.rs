@@ -1,7 +1,8 @@
 //! `fit`: Keras's training loop, GPU-resident. On GPUs the training set is uploaded once per fit
 //! and each batch gathered on the GPU (`resident.rs`); on CPU adapters, or when it does not fit,
-//! each batch is gathered on the host and uploaded. Each step then records forward, backward,
-//! the optimizer update and the metric updates, and submits once. Metrics
+//! each batch is gathered on the host and uploaded. Each step then records forward, backward
+//! (gradients written into the packed gradient buffer, `packing.rs`), one optimizer update for
+//! all weights and the metric updates, and submits once. Metrics
 //! accumulate on the GPU and are read back only at log points: the progress display (a few
 //! times a second), callback batch intervals, and epoch ends.
 
