@@ -1,12 +1,16 @@
-//! Launchers for `shaders/conv2d.wgsl` (NHWC input, [kh, kw, in, out] kernels), and the Keras
-//! padding arithmetic shared with pooling.
+//! Launchers for `shaders/conv2d.wgsl` and `conv2d_texture.wgsl` (NHWC input, [kh, kw, in, out]
+//! kernels; the input path is chosen in `conv2d_via.rs`), and the Keras padding arithmetic
+//! shared with pooling.
 
 use crate::buffer::GpuBuffer;
 use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
+use crate::ops::conv2d_via::{tuned_via, use_textures};
 use crate::ops::{Act, fits_u32, need};
+
+pub use crate::ops::conv2d_via::ConvVia;
 
 /// Keras padding modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,78 +152,6 @@ fn params(op: &'static str, d: &Conv2dDims, has_bias: bool) -> Result<(ConvParam
         },
         d.n * oh * ow * d.f,
     ))
-}
-
-/// Where the forward and weight-gradient kernels read their inputs from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConvVia {
-    /// Staging textures on CPU adapters when F is a multiple of 4, buffers otherwise.
-    Auto,
-    /// `conv2d.wgsl` on storage buffers.
-    Buffers,
-    /// `conv2d_texture.wgsl`: inputs copied into staging textures first (needs F % 4 == 0).
-    Textures,
-}
-
-/// Whether the texture kernels can run these dims with inputs of `words` words.
-fn textures_apply(dev: &Device, d: &Conv2dDims, words: &[usize]) -> bool {
-    d.f % 4 == 0 && words.iter().all(|&w| dev.fits_staging(w))
-}
-
-/// `Auto` resolved by a first-use measurement (see `Device::tuned`) where the device autotunes
-/// and both paths apply; any other `via` is returned as it is. `run(via)` launches the op into
-/// scratch outputs.
-fn tuned_via(
-    dev: &Device,
-    via: ConvVia,
-    op: &'static str,
-    d: &Conv2dDims,
-    words: &[usize],
-    mut run: impl FnMut(ConvVia) -> Result<()>,
-) -> Result<ConvVia> {
-    if via != ConvVia::Auto || !dev.autotunes() || !textures_apply(dev, d, words) {
-        return Ok(via);
-    }
-    // The shape class: exact geometry, the batch rounded up to a power of two.
-    let key = format!(
-        "{op} n{} {}x{}x{} f{} k{}x{} s{}x{} {:?}",
-        d.n.next_power_of_two(),
-        d.h,
-        d.w,
-        d.c,
-        d.f,
-        d.kh,
-        d.kw,
-        d.sh,
-        d.sw,
-        d.padding
-    );
-    let paths = [ConvVia::Textures, ConvVia::Buffers];
-    let i = dev.tuned(&key, &["textures", "buffers"], |i| run(paths[i]))?;
-    Ok(paths[i])
-}
-
-/// Whether `via` resolves to the texture kernels for these dims and inputs of `words` words.
-fn use_textures(
-    dev: &Device,
-    via: ConvVia,
-    op: &'static str,
-    d: &Conv2dDims,
-    words: &[usize],
-) -> Result<bool> {
-    let ok = textures_apply(dev, d, words);
-    match via {
-        ConvVia::Auto => Ok(ok && dev.info().is_cpu()),
-        ConvVia::Buffers => Ok(false),
-        ConvVia::Textures if ok => Ok(true),
-        ConvVia::Textures => Err(launch_err(
-            op,
-            format!(
-                "texture kernels need filters ({}) a multiple of 4 and inputs within the texture height",
-                d.f
-            ),
-        )),
-    }
 }
 
 /// y = conv2d(x, w) + bias. Without a bias, pass any buffer as `bias` and `has_bias = false`.
