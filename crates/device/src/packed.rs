@@ -77,7 +77,7 @@ impl Device {
                 "pack",
                 format!(
                     "{} tensors of {} words in all need a {total}-byte buffer, more than this adapter \
-                     binds; the optimizer falls back to one update per tensor",
+                     binds in one buffer; keep them in separate buffers",
                     words.len(),
                     words.iter().sum::<usize>()
                 ),

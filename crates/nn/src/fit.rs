@@ -156,7 +156,6 @@ impl Sequential {
             // packed (a custom layer hiding its weights, too large for one binding) take one
             // per weight.
             let packed = self.try_packed_weights()?;
-            let params = self.trainable_weights();
             let pred = self.call(x, true)?;
             let loss = compiled.loss.call(&pred, y)?;
             let opt = &mut compiled.optimizer;
@@ -165,7 +164,10 @@ impl Sequential {
                     let grads = loss.backward_into(w.grad_targets())?;
                     opt.apply_packed(self.device(), &grads, &w)?
                 }
-                None => opt.apply_gradients(self.device(), &loss.backward()?, &params)?,
+                None => {
+                    let params = self.trainable_weights();
+                    opt.apply_gradients(self.device(), &loss.backward()?, &params)?
+                }
             }
             loss_tracker.update_mean(&loss, x.shape()[0] as f32)?;
             for m in metrics {
