@@ -21,6 +21,8 @@ pub enum ShaderFile {
     Conv2d,
     /// `conv2d_texture.wgsl`
     Conv2dTexture,
+    /// `im2col.wgsl`
+    Im2col,
     /// `pool2d.wgsl`
     Pool2d,
     /// `shape.wgsl`
@@ -57,7 +59,7 @@ macro_rules! shader_with_activation {
 
 impl ShaderFile {
     /// Every shader file.
-    pub const ALL: [ShaderFile; 14] = [
+    pub const ALL: [ShaderFile; 15] = [
         ShaderFile::Elementwise,
         ShaderFile::Matmul,
         ShaderFile::MatmulTexture,
@@ -65,6 +67,7 @@ impl ShaderFile {
         ShaderFile::Softmax,
         ShaderFile::Conv2d,
         ShaderFile::Conv2dTexture,
+        ShaderFile::Im2col,
         ShaderFile::Pool2d,
         ShaderFile::Shape,
         ShaderFile::Random,
@@ -84,6 +87,7 @@ impl ShaderFile {
             ShaderFile::Softmax => "softmax.wgsl",
             ShaderFile::Conv2d => "conv2d.wgsl",
             ShaderFile::Conv2dTexture => "conv2d_texture.wgsl",
+            ShaderFile::Im2col => "im2col.wgsl",
             ShaderFile::Pool2d => "pool2d.wgsl",
             ShaderFile::Shape => "shape.wgsl",
             ShaderFile::Random => "random.wgsl",
@@ -104,6 +108,7 @@ impl ShaderFile {
             ShaderFile::Softmax => shader!("softmax.wgsl"),
             ShaderFile::Conv2d => shader_with_activation!("conv2d.wgsl"),
             ShaderFile::Conv2dTexture => shader_with_activation!("conv2d_texture.wgsl"),
+            ShaderFile::Im2col => shader!("im2col.wgsl"),
             ShaderFile::Pool2d => shader!("pool2d.wgsl"),
             ShaderFile::Shape => shader!("shape.wgsl"),
             ShaderFile::Random => shader!("random.wgsl"),
@@ -147,6 +152,10 @@ pub enum Kernel {
     Conv2dBackwardWeight,
     Conv2dTexture,
     Conv2dBackwardWeightTexture,
+    Im2col,
+    Im2col4,
+    Col2im,
+    Col2im4,
     MaxPool2d,
     MaxPool2d4,
     MaxPool2dBackward,
@@ -233,7 +242,7 @@ const fn texture_spec(
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 48] = {
+    pub const ALL: [Kernel; 52] = {
         use Kernel::*;
         [
             Unary,
@@ -264,6 +273,10 @@ impl Kernel {
             Conv2dBackwardWeight,
             Conv2dTexture,
             Conv2dBackwardWeightTexture,
+            Im2col,
+            Im2col4,
+            Col2im,
+            Col2im4,
             MaxPool2d,
             MaxPool2d4,
             MaxPool2dBackward,
@@ -322,6 +335,10 @@ impl Kernel {
             Conv2dBackwardWeightTexture => {
                 texture_spec(F::Conv2dTexture, "conv2d_backward_weight_texture", 2, 1)
             }
+            Im2col => spec(F::Im2col, "im2col", 1, 1),
+            Im2col4 => spec(F::Im2col, "im2col4", 1, 1),
+            Col2im => spec(F::Im2col, "col2im", 1, 1),
+            Col2im4 => spec(F::Im2col, "col2im4", 1, 1),
             MaxPool2d => spec(F::Pool2d, "max_pool2d", 1, 2),
             MaxPool2d4 => spec(F::Pool2d, "max_pool2d4", 1, 2),
             MaxPool2dBackward => spec(F::Pool2d, "max_pool2d_backward", 2, 1),

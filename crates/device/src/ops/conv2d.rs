@@ -7,7 +7,8 @@ use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
-use crate::ops::conv2d_via::{tuned_via, use_textures};
+use crate::ops::conv2d_gemm::{backward_input_gemm, backward_weight_gemm, conv2d_gemm};
+use crate::ops::conv2d_via::resolve;
 use crate::ops::{Act, fits_u32, need};
 
 pub use crate::ops::conv2d_via::ConvVia;
@@ -92,15 +93,16 @@ impl Conv2dDims {
     }
 }
 
+/// The params of conv2d.wgsl and im2col.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct ConvParams {
+pub(crate) struct ConvParams {
     n: u32,
     h: u32,
     w: u32,
     c: u32,
-    oh: u32,
-    ow: u32,
+    pub oh: u32,
+    pub ow: u32,
     f: u32,
     kh: u32,
     kw: u32,
@@ -109,12 +111,18 @@ struct ConvParams {
     pt: u32,
     pl: u32,
     has_bias: u32,
-    /// Output positions per weight-gradient invocation (0 for the other entries).
-    chunk: u32,
-    act: u32,
+    /// Output positions per weight-gradient invocation; im2col.wgsl's K4; else 0.
+    pub chunk: u32,
+    pub act: u32,
 }
 
-fn params(op: &'static str, d: &Conv2dDims, has_bias: bool) -> Result<(ConvParams, usize)> {
+/// The params for `d` and the output's element count, or an error naming `op` when the kernel
+/// does not fit the input or a size exceeds u32.
+pub(crate) fn params(
+    op: &'static str,
+    d: &Conv2dDims,
+    has_bias: bool,
+) -> Result<(ConvParams, usize)> {
     let (oh, ow, pt, pl) = d.output().ok_or_else(|| {
         launch_err(
             op,
@@ -221,11 +229,14 @@ pub fn conv2d_act_with(
     // One invocation per 4 output pixels x 8 filters (see conv2d.wgsl).
     let invocations = d.n * p.oh as usize * (p.ow as usize).div_ceil(4) * d.f.div_ceil(8);
     let (xw, ww) = (d.n * d.h * d.w * d.c, d.kh * d.kw * d.c * d.f);
-    let via = tuned_via(dev, via, "conv2d", d, &[xw, ww, d.f], |v| {
+    let via = resolve(dev, via, "conv2d", d, (&[xw, ww, d.f], true), |v| {
         let scratch = dev.alloc(y.bytes())?;
         conv2d_act_with(dev, v, x, w, bias, has_bias, act, &scratch, d)
     })?;
-    if !use_textures(dev, via, "conv2d", d, &[xw, ww, d.f])? || out == 0 || xw == 0 || ww == 0 {
+    if via == ConvVia::Gemm {
+        return conv2d_gemm(dev, (x, w, has_bias.then_some(bias)), act, y, d);
+    }
+    if via == ConvVia::Buffers || out == 0 || xw == 0 || ww == 0 {
         return dev.dispatch(Kernel::Conv2d, &p, &[x, w, bias, y], grid_1d(invocations));
     }
     // Without a bias the kernel never reads it; stage one texel of whatever was passed.
@@ -247,10 +258,31 @@ pub fn conv2d_backward_input(
     dx: &GpuBuffer,
     d: &Conv2dDims,
 ) -> Result<()> {
-    let (p, out) = params("conv2d_backward_input", d, false)?;
-    need("conv2d_backward_input", "dy", dy, out)?;
-    need("conv2d_backward_input", "w", w, d.kh * d.kw * d.c * d.f)?;
-    need("conv2d_backward_input", "dx", dx, d.n * d.h * d.w * d.c)?;
+    conv2d_backward_input_with(dev, ConvVia::Auto, dy, w, dx, d)
+}
+
+/// `conv2d_backward_input` with an explicit path (`Textures` means the direct kernel, which
+/// `Device::dispatch` stages into textures on CPU adapters by itself).
+pub fn conv2d_backward_input_with(
+    dev: &Device,
+    via: ConvVia,
+    dy: &GpuBuffer,
+    w: &GpuBuffer,
+    dx: &GpuBuffer,
+    d: &Conv2dDims,
+) -> Result<()> {
+    let op = "conv2d_backward_input";
+    let (p, out) = params(op, d, false)?;
+    need(op, "dy", dy, out)?;
+    need(op, "w", w, d.kh * d.kw * d.c * d.f)?;
+    need(op, "dx", dx, d.n * d.h * d.w * d.c)?;
+    let via = resolve(dev, via, op, d, (&[], false), |v| {
+        let scratch = dev.alloc(dx.bytes())?;
+        conv2d_backward_input_with(dev, v, dy, w, &scratch, d)
+    })?;
+    if via == ConvVia::Gemm {
+        return backward_input_gemm(dev, dy, w, dx, d);
+    }
     dev.dispatch(
         Kernel::Conv2dBackwardInput,
         &p,
@@ -294,16 +326,19 @@ pub fn conv2d_backward_weight_with(
     let chunks = positions.div_ceil(chunk).max(1);
     let mut p = p;
     p.chunk = chunk as u32;
-    let partial = dev.alloc((chunks * weights * 4) as u64)?;
     let taps = d.kh * d.kw * d.c;
     let groups = grid_1d(chunks * taps * d.f.div_ceil(8));
     let xw = d.n * d.h * d.w * d.c;
     let op = "conv2d_backward_weight";
-    let via = tuned_via(dev, via, op, d, &[xw, out], |v| {
+    let via = resolve(dev, via, op, d, (&[xw, out], true), |v| {
         let scratch = dev.alloc(dw.bytes())?;
         conv2d_backward_weight_with(dev, v, x, dy, &scratch, d)
     })?;
-    if use_textures(dev, via, op, d, &[xw, out])? && xw > 0 && out > 0 {
+    if via == ConvVia::Gemm {
+        return backward_weight_gemm(dev, x, dy, dw, d);
+    }
+    let partial = dev.alloc((chunks * weights * 4) as u64)?;
+    if via == ConvVia::Textures && xw > 0 && out > 0 {
         let (kernel, inputs) = (Kernel::Conv2dBackwardWeightTexture, [(x, xw), (dy, out)]);
         dev.dispatch_textured(kernel, &p, &inputs, &[&partial], groups)?;
     } else {

@@ -3,6 +3,7 @@
 //! Launchers check buffer sizes against the params before recording anything.
 
 pub mod conv2d;
+mod conv2d_gemm;
 mod conv2d_via;
 pub mod elementwise;
 pub mod fill;

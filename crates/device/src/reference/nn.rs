@@ -178,3 +178,35 @@ pub fn conv2d_backward_weight(x: &[f64], dy: &[f64], d: &Conv2dDims) -> Vec<f64>
     }
     dw
 }
+
+/// Gradient of `conv2d` with respect to its input: dx[n, iy, ix, c] = sum w * dy over the
+/// outputs whose window covers (iy, ix).
+pub fn conv2d_backward_input(dy: &[f64], w: &[f64], d: &Conv2dDims) -> Vec<f64> {
+    let (oh, ow, pt, pl) = d
+        .output()
+        .expect("reference::conv2d_backward_input: kernel does not fit");
+    let mut dx = vec![0.0; d.n * d.h * d.w * d.c];
+    for n in 0..d.n {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for ky in 0..d.kh {
+                    for kx in 0..d.kw {
+                        let iy = (oy * d.sh + ky) as isize - pt as isize;
+                        let ix = (ox * d.sw + kx) as isize - pl as isize;
+                        if iy < 0 || ix < 0 || iy >= d.h as isize || ix >= d.w as isize {
+                            continue;
+                        }
+                        for c in 0..d.c {
+                            let at = ((n * d.h + iy as usize) * d.w + ix as usize) * d.c + c;
+                            for f in 0..d.f {
+                                dx[at] += w[((ky * d.kw + kx) * d.c + c) * d.f + f]
+                                    * dy[((n * oh + oy) * ow + ox) * d.f + f];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    dx
+}

@@ -82,27 +82,31 @@ fn conv2d_gradients_for_input_kernel_and_bias() {
     let Some((dev, mut rng)) = setup(122) else {
         return;
     };
-    for (h, k, s, padding) in [
-        (5, 3, 1, Padding::Same),
-        (6, 3, 2, Padding::Same),
-        (7, 2, 2, Padding::Valid),
-        (4, 1, 1, Padding::Valid),
+    // F = 3 runs the direct kernels; F = 4 the column matrix + matmul on CPU adapters (C = 4
+    // through its vec4 entries).
+    for (h, k, s, padding, c, f) in [
+        (5, 3, 1, Padding::Same, 2, 3),
+        (6, 3, 2, Padding::Same, 2, 3),
+        (7, 2, 2, Padding::Valid, 2, 3),
+        (4, 1, 1, Padding::Valid, 2, 3),
+        (5, 3, 1, Padding::Same, 2, 4),
+        (6, 3, 2, Padding::Same, 4, 4),
     ] {
         let d = Conv2dDims {
             n: 2,
             h,
             w: h,
-            c: 2,
-            f: 3,
+            c,
+            f,
             kh: k,
             kw: k,
             sh: s,
             sw: s,
             padding,
         };
-        let x = input(&mut rng, &[2, h, h, 2], -1.0, 1.0);
-        let w = input(&mut rng, &[k, k, 2, 3], -1.0, 1.0);
-        let b = input(&mut rng, &[3], -1.0, 1.0);
+        let x = input(&mut rng, &[2, h, h, c], -1.0, 1.0);
+        let w = input(&mut rng, &[k, k, c, f], -1.0, 1.0);
+        let b = input(&mut rng, &[f], -1.0, 1.0);
         check(
             &dev,
             &mut rng,

@@ -1,0 +1,119 @@
+//! conv2d as column matrix + matmul (`im2col.wgsl`, `ops/conv2d_gemm.rs`): forward with every
+//! epilogue activation, weight gradient and input gradient against the f64 reference, over
+//! strides, Keras padding, kernels that are not square, and channel counts that take the scalar
+//! (C = 1, 3) and the vec4 (C = 4, 8) entries, with K = KH*KW*C both padded and not.
+
+use kiln_device::ops::Act;
+use kiln_device::ops::conv2d::{
+    Conv2dDims, ConvVia, Padding, conv2d_act_with, conv2d_backward_input_with,
+    conv2d_backward_weight_with,
+};
+use kiln_device::reference;
+use kiln_device::testing::assert_close;
+
+use crate::{out, read, setup, up};
+
+fn cases() -> Vec<Conv2dDims> {
+    let mut v = Vec::new();
+    for (h, w) in [(7, 5), (9, 9)] {
+        for (kh, kw) in [(1, 1), (3, 3), (2, 3)] {
+            for (sh, sw) in [(1, 1), (2, 2), (2, 1)] {
+                for padding in [Padding::Valid, Padding::Same] {
+                    for (c, f) in [(1, 4), (3, 12), (4, 4), (8, 12)] {
+                        let d = Conv2dDims {
+                            n: 2,
+                            h,
+                            w,
+                            c,
+                            f,
+                            kh,
+                            kw,
+                            sh,
+                            sw,
+                            padding,
+                        };
+                        if d.output().is_some() {
+                            v.push(d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn conv2d_as_matmul_matches_reference_forward_and_backward() {
+    let Some((dev, mut rng)) = setup(44) else {
+        return;
+    };
+    for (i, d) in cases().into_iter().enumerate() {
+        let (oh, ow, _, _) = d.output().unwrap();
+        let (xw, yw, ww) = (
+            d.n * d.h * d.w * d.c,
+            d.n * oh * ow * d.f,
+            d.kh * d.kw * d.c * d.f,
+        );
+        let x = rng.vec(xw, -1.0, 1.0);
+        let w = rng.vec(ww, -1.0, 1.0);
+        let b = rng.vec(d.f, -1.0, 1.0);
+        let dy = rng.vec(yw, -1.0, 1.0);
+        let (bx, bw, bb, bdy) = (up(&dev, &x), up(&dev, &w), up(&dev, &b), up(&dev, &dy));
+        // One activation per case, cycling: every one meets every channel count.
+        let (act, f): (Act, fn(f64) -> f64) = match i % 4 {
+            0 => (Act::Linear, |z| z),
+            1 => (Act::Relu, |z| z.max(0.0)),
+            2 => (Act::Sigmoid, |z| 1.0 / (1.0 + (-z).exp())),
+            _ => (Act::Tanh, f64::tanh),
+        };
+        let y = out(&dev, yw);
+        conv2d_act_with(&dev, ConvVia::Gemm, &bx, &bw, &bb, true, act, &y, &d).unwrap();
+        let want: Vec<f64> = reference::conv2d(&x, &w, Some(&b), &d)
+            .into_iter()
+            .map(f)
+            .collect();
+        assert_close(
+            &format!("y {act:?} {d:?}"),
+            &read(&dev, &y),
+            &want,
+            1e-5,
+            1e-5,
+        );
+        let dw = out(&dev, ww);
+        conv2d_backward_weight_with(&dev, ConvVia::Gemm, &bx, &bdy, &dw, &d).unwrap();
+        let want = reference::conv2d_backward_weight(&x, &dy, &d);
+        assert_close(&format!("dw {d:?}"), &read(&dev, &dw), &want, 1e-4, 1e-5);
+        let dx = out(&dev, xw);
+        conv2d_backward_input_with(&dev, ConvVia::Gemm, &bdy, &bw, &dx, &d).unwrap();
+        let want = reference::conv2d_backward_input(&dy, &w, &d);
+        assert_close(&format!("dx {d:?}"), &read(&dev, &dx), &want, 1e-4, 1e-5);
+    }
+}
+
+#[test]
+fn the_matmul_path_refuses_filters_that_are_not_a_multiple_of_4() {
+    let Some((dev, _)) = setup(45) else {
+        return;
+    };
+    let d = Conv2dDims {
+        n: 1,
+        h: 5,
+        w: 5,
+        c: 2,
+        f: 5,
+        kh: 3,
+        kw: 3,
+        sh: 1,
+        sw: 1,
+        padding: Padding::Same,
+    };
+    let (x, w, y) = (out(&dev, 50), out(&dev, 90), out(&dev, 125));
+    let err = conv2d_act_with(&dev, ConvVia::Gemm, &x, &w, &w, false, Act::Linear, &y, &d)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("multiple of 4") && err.contains("filters (5)"),
+        "{err}"
+    );
+}
