@@ -190,7 +190,7 @@ pub fn conv2d_act(
     conv2d_act_with(dev, ConvVia::Auto, x, w, bias, has_bias, act, y, d)
 }
 
-/// `conv2d` with an explicit input path (tests and benchmarks compare them).
+/// `conv2d` with an explicit path (tests and benchmarks compare them).
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_with(
     dev: &Device,
@@ -205,7 +205,7 @@ pub fn conv2d_with(
     conv2d_act_with(dev, via, x, w, bias, has_bias, Act::Linear, y, d)
 }
 
-/// `conv2d_act` with an explicit input path.
+/// `conv2d_act` with an explicit path.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_act_with(
     dev: &Device,
@@ -305,7 +305,7 @@ pub fn conv2d_backward_weight(
     conv2d_backward_weight_with(dev, ConvVia::Auto, x, dy, dw, d)
 }
 
-/// `conv2d_backward_weight` with an explicit input path.
+/// `conv2d_backward_weight` with an explicit path.
 pub fn conv2d_backward_weight_with(
     dev: &Device,
     via: ConvVia,
