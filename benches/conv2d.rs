@@ -11,8 +11,8 @@
 use std::time::{Duration, Instant};
 
 use kiln::device::ops::conv2d::{
-    Conv2dDims, ConvVia, Padding, conv2d_backward_input_with, conv2d_backward_weight_with,
-    conv2d_with,
+    Conv2dDims, ConvOptions, ConvVia, Padding, conv2d, conv2d_backward_input,
+    conv2d_backward_weight,
 };
 use kiln::device::{Device, GpuBuffer};
 
@@ -85,15 +85,25 @@ fn main() -> anyhow::Result<()> {
         ];
         for (via, label) in paths {
             let fwd = gflops(&dev, flops, || {
-                conv2d_with(&dev, via, &x, &w, &w, false, &y, &d)
+                conv2d(
+                    &dev,
+                    &x,
+                    &w,
+                    &y,
+                    &d,
+                    &ConvOptions {
+                        via,
+                        ..Default::default()
+                    },
+                )
             });
             let wgrad = gflops(&dev, flops, || {
-                conv2d_backward_weight_with(&dev, via, &x, &dy, &dw, &d)
+                conv2d_backward_weight(&dev, &x, &dy, &dw, &d, via)
             });
             // The input gradient has no texture kernel (`Textures` would repeat `Buffers`).
             let igrad = (via != ConvVia::Textures).then(|| {
                 gflops(&dev, flops, || {
-                    conv2d_backward_input_with(&dev, via, &dy, &w, &dx, &d)
+                    conv2d_backward_input(&dev, &dy, &w, &dx, &d, via)
                 })
             });
             let rows = [("forward", Some(fwd)), ("weight gradient", Some(wgrad))];

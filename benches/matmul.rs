@@ -7,7 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use kiln::device::ops::matmul::{MatmulDims, MatmulVariant, matmul_with, texture_support};
+use kiln::device::ops::matmul::{
+    MatmulDims, MatmulOptions, MatmulVariant, matmul, texture_support,
+};
 use kiln::device::{Device, GpuBuffer};
 
 fn time_one(
@@ -19,7 +21,7 @@ fn time_one(
     d: &MatmulDims,
 ) -> anyhow::Result<f64> {
     // Warm-up: pipeline creation and first-touch of the buffers are not part of the figure.
-    matmul_with(dev, v, a, b, c, d)?;
+    matmul(dev, a, b, c, d, &opts(v))?;
     dev.synchronize()?;
     // Products are recorded back to back, ~0.2 GFLOP per submit, as in a training step where
     // many kernels share one submit; a lone small product would mostly time the submit.
@@ -27,12 +29,20 @@ fn time_one(
     let (mut reps, start) = (0u32, Instant::now());
     while reps < 3 * per || start.elapsed() < Duration::from_millis(1500) {
         for _ in 0..per {
-            matmul_with(dev, v, a, b, c, d)?;
+            matmul(dev, a, b, c, d, &opts(v))?;
         }
         dev.synchronize()?; // GPU wait ends every timed region
         reps += per;
     }
     Ok(d.flops() * reps as f64 / start.elapsed().as_secs_f64() / 1e9)
+}
+
+/// The design `v`, no epilogue.
+fn opts(variant: MatmulVariant) -> MatmulOptions<'static> {
+    MatmulOptions {
+        variant,
+        ..Default::default()
+    }
 }
 
 fn main() -> anyhow::Result<()> {

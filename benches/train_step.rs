@@ -9,12 +9,13 @@
 use std::time::Instant;
 
 use kiln::device::ops::conv2d::{
-    Conv2dDims, Padding, conv2d, conv2d_backward_input, conv2d_backward_weight,
+    Conv2dDims, ConvOptions, ConvVia, Padding, conv2d, conv2d_backward_input,
+    conv2d_backward_weight,
 };
 use kiln::device::ops::elementwise::{UnaryOp, unary, unary_backward};
 use kiln::device::ops::fill::fill;
-use kiln::device::ops::matmul::{MatmulDims, matmul};
-use kiln::device::ops::optim::{AdamStep, adam_step};
+use kiln::device::ops::matmul::{MatmulDims, MatmulOptions, matmul};
+use kiln::device::ops::optim::{AdamStep, AdamVia, adam_step};
 use kiln::device::ops::pool2d::{Pool2dDims, max_pool2d, max_pool2d_backward};
 use kiln::device::ops::shape::gather_rows;
 use kiln::nn::prelude::*;
@@ -164,18 +165,27 @@ fn main() -> anyhow::Result<()> {
     let parts = [
         (
             "conv2d forward",
-            time_ms(&dev, 5, || Ok(conv2d(&dev, &x, &w, &w, false, &y, &d)?))?,
+            time_ms(&dev, 5, || {
+                Ok(conv2d(&dev, &x, &w, &y, &d, &ConvOptions::default())?)
+            })?,
         ),
         (
             "conv2d backward input",
             time_ms(&dev, 5, || {
-                Ok(conv2d_backward_input(&dev, &y, &w, &dx, &d)?)
+                Ok(conv2d_backward_input(&dev, &y, &w, &dx, &d, ConvVia::Auto)?)
             })?,
         ),
         (
             "conv2d backward weight",
             time_ms(&dev, 5, || {
-                Ok(conv2d_backward_weight(&dev, &x, &y, &dw, &d)?)
+                Ok(conv2d_backward_weight(
+                    &dev,
+                    &x,
+                    &y,
+                    &dw,
+                    &d,
+                    ConvVia::Auto,
+                )?)
             })?,
         ),
     ];
@@ -185,7 +195,8 @@ fn main() -> anyhow::Result<()> {
     let dense = |m, n, k, ta, tb, out: &kiln::device::GpuBuffer| {
         time_ms(&dev, 5, || {
             let (a, b) = if ta { (&b, &a) } else { (&a, &b) };
-            Ok(matmul(&dev, a, b, out, &MatmulDims::new(m, n, k, ta, tb))?)
+            let d = MatmulDims::new(m, n, k, ta, tb);
+            Ok(matmul(&dev, a, b, out, &d, &MatmulOptions::default())?)
         })
     };
     let big = dev.alloc(6272 * 256 * 4)?;
@@ -224,7 +235,7 @@ fn main() -> anyhow::Result<()> {
                 // As the fused Conv2D's backward calls it: the output as x and y, and dy.
                 Ok(unary_backward(
                     &dev,
-                    UnaryOp::Relu,
+                    UnaryOp::Act(Activation::Relu),
                     &y,
                     &y,
                     &dy_conv,
@@ -236,7 +247,13 @@ fn main() -> anyhow::Result<()> {
         (
             "relu on conv output",
             time_ms(&dev, 5, || {
-                Ok(unary(&dev, UnaryOp::Relu, &y, &act_grad, act)?)
+                Ok(unary(
+                    &dev,
+                    UnaryOp::Act(Activation::Relu),
+                    &y,
+                    &act_grad,
+                    act,
+                )?)
             })?,
         ),
         (
@@ -296,7 +313,7 @@ fn main() -> anyhow::Result<()> {
                 weight_decay: 0.0,
                 t,
             };
-            Ok(adam_step(&dev, &s, &pg, &pp, &pm, &pv, n)?)
+            Ok(adam_step(&dev, &s, &pg, &pp, &pm, &pv, n, AdamVia::Auto)?)
         })?,
     )];
     // The whole optimizer update: one kernel per weight against one over the packed weights.

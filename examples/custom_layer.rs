@@ -1,19 +1,30 @@
-//! A user-defined layer with a trainable and a non-trainable weight, and freezing a layer.
+//! A user-defined layer with a trainable and a non-trainable weight, its own config, freezing
+//! a layer, and saving and loading a model that contains it.
 //!
 //! `ScaledDense` computes y = (x W + b) * scale, where W and b train and `scale` is a
 //! non-trainable weight the layer sets itself (like BatchNormalization's moving statistics).
 //! The example trains a model containing it on a synthetic regression, then freezes it and shows
-//! that its weights stop changing while the rest of the model still trains.
+//! that its weights stop changing while the rest of the model still trains. Its settings are a
+//! typed serde struct (`get_config`, as Keras's), which `load_model_with` hands back to rebuild
+//! it.
 //!
 //! Run: `cargo run --release --example custom_layer`
-//! Expected: the loss falls, the frozen layer's kernel is unchanged after the second fit.
+//! Expected: the loss falls, the frozen layer's kernel is unchanged after the second fit, and
+//! the reloaded model predicts exactly what the saved one did.
 
 use kiln::nn::init::Initializer;
 use kiln::nn::prelude::*;
-use kiln::nn::{BuildCtx, CallCtx, Weight};
+use kiln::nn::{BuildCtx, CallCtx, Weight, load_model_with};
+use serde::{Deserialize, Serialize};
+
+/// The layer's settings, written into saved models as JSON (`{"units": 32}`).
+#[derive(Serialize, Deserialize)]
+struct ScaledDenseConfig {
+    units: usize,
+}
 
 struct ScaledDense {
-    units: usize,
+    config: ScaledDenseConfig,
     kernel: Option<Weight>,
     bias: Option<Weight>,
     scale: Option<Weight>,
@@ -21,8 +32,14 @@ struct ScaledDense {
 
 impl ScaledDense {
     fn new(units: usize) -> Self {
+        Self::from(ScaledDenseConfig { units })
+    }
+}
+
+impl From<ScaledDenseConfig> for ScaledDense {
+    fn from(config: ScaledDenseConfig) -> Self {
         Self {
-            units,
+            config,
             kernel: None,
             bias: None,
             scale: None,
@@ -41,15 +58,12 @@ impl Layer for ScaledDense {
         ctx: &mut BuildCtx<'_>,
     ) -> kiln::nn::Result<Vec<usize>> {
         let fan_in = *input_shape.last().expect("a feature axis");
-        self.kernel = Some(ctx.add_weight(
-            "kernel",
-            &[fan_in, self.units],
-            Initializer::GlorotUniform,
-            true,
-        )?);
-        self.bias = Some(ctx.add_weight("bias", &[self.units], Initializer::Zeros, true)?);
+        let units = self.config.units;
+        self.kernel =
+            Some(ctx.add_weight("kernel", &[fan_in, units], Initializer::GlorotUniform, true)?);
+        self.bias = Some(ctx.add_weight("bias", &[units], Initializer::Zeros, true)?);
         self.scale = Some(ctx.add_weight("scale", &[1], Initializer::Constant(0.5), false)?);
-        Ok(vec![self.units])
+        Ok(vec![units])
     }
 
     fn call(&self, x: &Tensor, _ctx: &CallCtx) -> kiln::nn::Result<Tensor> {
@@ -75,6 +89,19 @@ impl Layer for ScaledDense {
             .flatten()
             .collect()
     }
+
+    fn get_config(&self) -> serde_json::Value {
+        serde_json::to_value(&self.config).unwrap_or_default()
+    }
+}
+
+/// Rebuilds the layers kiln does not know from a saved model's architecture.
+fn my_layers(class: &str, config: &serde_json::Value) -> Option<kiln::nn::Result<Box<dyn Layer>>> {
+    (class == "ScaledDense").then(|| {
+        let config = ScaledDenseConfig::deserialize(config)
+            .map_err(|e| NnError::Config(format!("ScaledDense config: {e}")))?;
+        Ok(Box::new(ScaledDense::from(config)) as Box<dyn Layer>)
+    })
 }
 
 fn main() -> anyhow::Result<()> {
@@ -117,5 +144,15 @@ fn main() -> anyhow::Result<()> {
         "the unfrozen layer keeps training"
     );
     println!("frozen kernel unchanged; the output layer kept training");
+
+    let path = std::env::temp_dir().join(format!("kiln-custom-{}.safetensors", std::process::id()));
+    model.save(&path)?;
+    let mut loaded = load_model_with(&path, &dev, &my_layers)?;
+    std::fs::remove_file(&path)?;
+    anyhow::ensure!(
+        loaded.predict(&x, 64)? == model.predict(&x, 64)?,
+        "the reloaded model must predict what the saved one did"
+    );
+    println!("saved and reloaded with load_model_with: identical predictions");
     Ok(())
 }

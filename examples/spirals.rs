@@ -5,7 +5,7 @@
 //! Prints the adapter, the loss and accuracy per epoch; reaches >= 95% training accuracy.
 //! `KILN_TARGET_ACC=0.95` makes it exit non-zero below that accuracy (CI uses it as a test).
 
-use kiln::device::ops::optim::{AdamStep, adam_step};
+use kiln::device::ops::optim::{AdamStep, AdamVia, adam_step};
 use kiln::device::testing::Rng;
 use kiln::prelude::*;
 
@@ -88,6 +88,7 @@ fn main() -> anyhow::Result<()> {
                     m.buffer(),
                     v.buffer(),
                     p.numel(),
+                    AdamVia::Auto,
                 )?;
             }
             loss.detach()

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, in release mode, with REQUIRE_GPU=1 so a missing adapter fails the GPU
-# tests instead of skipping them. Installs the Vulkan driver (lavapipe) and the Fashion-MNIST
-# dataset when missing, and the real TensorBoard (for ../shared/tbcheck) into a venv.
+# tests instead of skipping them. Installs the Vulkan driver (lavapipe), Mesa's EGL and GL
+# drivers (llvmpipe, for wgpu's GL backend) and the Fashion-MNIST dataset when missing, and the
+# real TensorBoard (for ../shared/tbcheck) into a venv.
 cd "$(dirname "$0")/.."
-. scripts/env.sh mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist
+. scripts/env.sh mesa-vulkan-drivers libvulkan1 libegl1 libegl-mesa0 libgl1-mesa-dri dataset-fashion-mnist
 export REQUIRE_GPU=1 KILN_REQUIRE_DATA=1
 # The real TensorBoard checks our event files (../shared/tbcheck, present in CI).
 if [ -f ../shared/tbcheck/setup.sh ]; then
@@ -34,6 +35,12 @@ KILN_TARGET_ACC=0.87 KILN_RUN_DIR=target/runs/fashion_mnist cargo run --release 
 for inputs in always never; do
     KILN_TEXTURE_INPUTS=$inputs cargo test --release -p kiln-device --test kernels
     KILN_TEXTURE_INPUTS=$inputs cargo test --release -p kiln-graph
+done
+# The same suites on wgpu's GL backend (Mesa llvmpipe through EGL, headless): within its limits
+# (16 storage buffers per kernel, no subgroups, no f16), with the designs chosen by feature.
+for inputs in always never; do
+    KILN_BACKEND=gl KILN_TEXTURE_INPUTS=$inputs cargo test --release -p kiln-device --test kernels
+    KILN_BACKEND=gl KILN_TEXTURE_INPUTS=$inputs cargo test --release -p kiln-graph
 done
 # Last, so the runner's summary closes the log.
 cargo test --workspace --release

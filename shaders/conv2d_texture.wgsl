@@ -78,7 +78,7 @@ fn conv2d_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
             }
         }
     }
-    if p.act != 0u {
+    if p.act != ACT_LINEAR {
         for (var q = 0u; q < 8u; q++) {
             acc[q] = activate4(acc[q], p.act);
         }

@@ -10,10 +10,10 @@
 // 2-D when it passes 65,535 (see grid.rs), so every entry rebuilds its linear index the same way
 // and starts with the bounds guard.
 //
-// Unary op codes (mirrored by `UnaryOp` in Rust): 0 neg, 1 exp, 2 log, 3 sqrt, 4 relu,
-// 5 leaky_relu(alpha), 6 sigmoid, 7 tanh, 8 clamp(alpha, beta), 9 pow(alpha), 10 affine
-// (alpha * x + beta), 11 abs.
-// Binary op codes (mirrored by `BinaryOp`): 0 add, 1 sub, 2 mul, 3 div, 4 maximum, 5 minimum.
+// Op codes: the activations `ACT_*` (computed by activation.wgsl's `activate`) and `UNARY_*`
+// for the other unary functions; `BINARY_*` for the binary ones. They are constants of the
+// prelude generated from crates/device/src/codes.rs, so Rust and WGSL cannot disagree; a code a
+// switch does not list returns NaN (`poison()`).
 
 fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
     return (wid.y * nwg.x + wid.x) * 64u + lid;
@@ -25,17 +25,6 @@ struct UnaryParams { n: u32, op: u32, alpha: f32, beta: f32 }
 @group(0) @binding(1) var<storage, read> u_x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> u_y: array<f32>;
 
-fn sigmoid(x: f32) -> f32 {
-    // Split by sign so exp never overflows.
-    if x >= 0.0 {
-        return 1.0 / (1.0 + exp(-x));
-    }
-    let e = exp(x);
-    return e / (1.0 + e);
-}
-
-// x^a as powf does it: WGSL's pow is exp2(a log2 x), NaN for any negative x, so negative bases
-// with integer exponents take the sign from the exponent's parity; other negative bases give NaN.
 fn powf(x: f32, a: f32) -> f32 {
     let r = pow(abs(x), a);
     if x >= 0.0 {
@@ -49,18 +38,17 @@ fn powf(x: f32, a: f32) -> f32 {
 
 fn unary_fn(op: u32, x: f32, a: f32, b: f32) -> f32 {
     switch op {
-        case 0u: { return -x; }
-        case 1u: { return exp(x); }
-        case 2u: { return log(x); }
-        case 3u: { return sqrt(x); }
-        case 4u: { return max(x, 0.0); }
-        case 5u: { return select(a * x, x, x > 0.0); }
-        case 6u: { return sigmoid(x); }
-        case 7u: { return tanh(x); }
-        case 8u: { return clamp(x, a, b); }
-        case 9u: { return powf(x, a); }
-        case 10u: { return a * x + b; }
-        default: { return abs(x); }
+        case ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH: { return activate(x, op); }
+        case UNARY_NEG: { return -x; }
+        case UNARY_EXP: { return exp(x); }
+        case UNARY_LOG: { return log(x); }
+        case UNARY_SQRT: { return sqrt(x); }
+        case UNARY_LEAKY_RELU: { return select(a * x, x, x > 0.0); }
+        case UNARY_CLAMP: { return clamp(x, a, b); }
+        case UNARY_POW: { return powf(x, a); }
+        case UNARY_AFFINE: { return a * x + b; }
+        case UNARY_ABS: { return abs(x); }
+        default: { return poison(); }
     }
 }
 
@@ -97,22 +85,21 @@ fn unary4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 @group(0) @binding(4) var<storage, read_write> ub_dx: array<f32>;
 
 // Derivatives, written with the forward output y where that is cheaper and more accurate:
-// exp' = y, log' = 1/x, sqrt' = 1/(2y), sigmoid' = y(1-y), tanh' = 1-y^2, pow' = a x^(a-1).
-// relu, leaky_relu, clamp and abs use the subgradient 0 (or alpha) at the kink.
+// exp' = y, log' = 1/x, sqrt' = 1/(2y), pow' = a x^(a-1); the activations' are activation.wgsl's
+// `activate_grad`. leaky_relu, clamp and abs use the subgradient alpha (or 0) at the kink.
 fn unary_grad(op: u32, x: f32, y: f32, a: f32, b: f32) -> f32 {
     switch op {
-        case 0u: { return -1.0; }
-        case 1u: { return y; }
-        case 2u: { return 1.0 / x; }
-        case 3u: { return 0.5 / y; }
-        case 4u: { return select(0.0, 1.0, x > 0.0); }
-        case 5u: { return select(a, 1.0, x > 0.0); }
-        case 6u: { return y * (1.0 - y); }
-        case 7u: { return 1.0 - y * y; }
-        case 8u: { return select(0.0, 1.0, x >= a && x <= b); }
-        case 9u: { return a * powf(x, a - 1.0); }
-        case 10u: { return a; }
-        default: { return sign(x); }
+        case ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH: { return activate_grad(x, y, op); }
+        case UNARY_NEG: { return -1.0; }
+        case UNARY_EXP: { return y; }
+        case UNARY_LOG: { return 1.0 / x; }
+        case UNARY_SQRT: { return 0.5 / y; }
+        case UNARY_LEAKY_RELU: { return select(a, 1.0, x > 0.0); }
+        case UNARY_CLAMP: { return select(0.0, 1.0, x >= a && x <= b); }
+        case UNARY_POW: { return a * powf(x, a - 1.0); }
+        case UNARY_AFFINE: { return a; }
+        case UNARY_ABS: { return sign(x); }
+        default: { return poison(); }
     }
 }
 
@@ -160,12 +147,13 @@ struct BinaryParams {
 
 fn binary_fn(op: u32, a: f32, b: f32) -> f32 {
     switch op {
-        case 0u: { return a + b; }
-        case 1u: { return a - b; }
-        case 2u: { return a * b; }
-        case 3u: { return a / b; }
-        case 4u: { return max(a, b); }
-        default: { return min(a, b); }
+        case BINARY_ADD: { return a + b; }
+        case BINARY_SUB: { return a - b; }
+        case BINARY_MUL: { return a * b; }
+        case BINARY_DIV: { return a / b; }
+        case BINARY_MAXIMUM: { return max(a, b); }
+        case BINARY_MINIMUM: { return min(a, b); }
+        default: { return poison(); }
     }
 }
 
@@ -204,20 +192,22 @@ fn binary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 fn binary_grad(op: u32, wrt: u32, a: f32, b: f32) -> f32 {
     if wrt == 0u {
         switch op {
-            case 0u, 1u: { return 1.0; }
-            case 2u: { return b; }
-            case 3u: { return 1.0 / b; }
-            case 4u: { return select(0.0, 1.0, a >= b); }
-            default: { return select(0.0, 1.0, a <= b); }
+            case BINARY_ADD, BINARY_SUB: { return 1.0; }
+            case BINARY_MUL: { return b; }
+            case BINARY_DIV: { return 1.0 / b; }
+            case BINARY_MAXIMUM: { return select(0.0, 1.0, a >= b); }
+            case BINARY_MINIMUM: { return select(0.0, 1.0, a <= b); }
+            default: { return poison(); }
         }
     }
     switch op {
-        case 0u: { return 1.0; }
-        case 1u: { return -1.0; }
-        case 2u: { return a; }
-        case 3u: { return -a / (b * b); }
-        case 4u: { return select(0.0, 1.0, b > a); }
-        default: { return select(0.0, 1.0, b < a); }
+        case BINARY_ADD: { return 1.0; }
+        case BINARY_SUB: { return -1.0; }
+        case BINARY_MUL: { return a; }
+        case BINARY_DIV: { return -a / (b * b); }
+        case BINARY_MAXIMUM: { return select(0.0, 1.0, b > a); }
+        case BINARY_MINIMUM: { return select(0.0, 1.0, b < a); }
+        default: { return poison(); }
     }
 }
 

@@ -236,7 +236,7 @@ fn store_vec4(acc: Tile, wid: vec3<u32>, lane: u32) {
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_nn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     var acc = product_k4(false, false, wid, lane);
-    if p.has_bias != 0u || p.act != 0u {
+    if p.has_bias != 0u || p.act != ACT_LINEAR {
         epilogue(&acc, wid, lane);
     }
     store_vec4(acc, wid, lane);
@@ -245,7 +245,7 @@ fn matmul_texture_nn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_in
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     var acc = product(true, false, wid, lane);
-    if p.has_bias != 0u || p.act != 0u {
+    if p.has_bias != 0u || p.act != ACT_LINEAR {
         epilogue(&acc, wid, lane);
     }
     store_vec4(acc, wid, lane);
@@ -254,7 +254,7 @@ fn matmul_texture_tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_in
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_nt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     var acc = product_k4(false, true, wid, lane);
-    if p.has_bias != 0u || p.act != 0u {
+    if p.has_bias != 0u || p.act != ACT_LINEAR {
         epilogue(&acc, wid, lane);
     }
     store(acc, wid, lane);
@@ -263,7 +263,7 @@ fn matmul_texture_nt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_in
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_tt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     var acc = product_k4(true, true, wid, lane);
-    if p.has_bias != 0u || p.act != 0u {
+    if p.has_bias != 0u || p.act != ACT_LINEAR {
         epilogue(&acc, wid, lane);
     }
     store(acc, wid, lane);

@@ -12,7 +12,7 @@
 //                                                                    0 params, 1 src, 2 dst
 //     One invocation per destination element; it loops over the `red_count` source elements
 //     that broadcast from it.
-// Op codes (mirrored by `ReduceOp`): 0 sum, 1 mean, 2 max.
+// Op codes: the prelude's `REDUCE_SUM`, `REDUCE_MEAN`, `REDUCE_MAX` (crates/device/src/codes.rs).
 
 fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
     return (wid.y * nwg.x + wid.x) * 64u + lid;
@@ -33,13 +33,13 @@ fn reduce_core(o: u32, lid: u32, op: u32) {
     let base = (o / rp.inner) * rp.len * rp.inner + o % rp.inner;
     var acc = 0.0;
     var best = 0u;
-    if op == 2u {
+    if op == REDUCE_MAX {
         acc = -3.4028235e38;
     }
     var first = true;
     for (var a = lid; a < rp.len; a += 64u) {
         let v = r_x[base + a * rp.inner];
-        if op == 2u {
+        if op == REDUCE_MAX {
             if first || v > acc {
                 acc = v;
                 best = a;
@@ -49,7 +49,7 @@ fn reduce_core(o: u32, lid: u32, op: u32) {
             acc += v;
         }
     }
-    if op == 2u && first {
+    if op == REDUCE_MAX && first {
         best = 0xffffffffu; // this invocation saw no element
     }
     sh_val[lid] = acc;
@@ -57,7 +57,7 @@ fn reduce_core(o: u32, lid: u32, op: u32) {
     workgroupBarrier();
     for (var s = 32u; s > 0u; s >>= 1u) {
         if lid < s {
-            if op == 2u {
+            if op == REDUCE_MAX {
                 let vo = sh_val[lid + s];
                 let io = sh_idx[lid + s];
                 let take = io != 0xffffffffu && (sh_idx[lid] == 0xffffffffu || vo > sh_val[lid]
@@ -82,7 +82,7 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     reduce_core(o, lid, rp.op);
     if lid == 0u {
         var v = sh_val[0];
-        if rp.op == 1u {
+        if rp.op == REDUCE_MEAN {
             v = v / f32(rp.len);
         }
         r_out[o] = v;
@@ -114,7 +114,7 @@ fn reduce_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
     let a = (i / rp.inner) % rp.len;
     let o = i / (rp.inner * rp.len);
     let j = o * rp.inner + ii;
-    if rp.op == 2u {
+    if rp.op == REDUCE_MAX {
         rb_dx[i] = select(0.0, rb_dy[j], rb_idx[j] == a);
     } else {
         rb_dx[i] = rb_dy[j] * rp.scale;

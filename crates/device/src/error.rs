@@ -40,6 +40,24 @@ pub enum DeviceError {
         /// The validator's message.
         message: String,
     },
+    /// An allocation larger than the adapter can hold or bind, refused before any memory was
+    /// allocated.
+    #[error(
+        "{what} needs {bytes} bytes, more than {adapter}'s {limit_name} of {limit} bytes; use \
+         smaller batches or tensors, or an adapter with larger limits"
+    )]
+    TooLarge {
+        /// What the memory was for (a tensor and its shape, a weight, an upload).
+        what: String,
+        /// Bytes asked for.
+        bytes: u64,
+        /// The limit it exceeds.
+        limit: u64,
+        /// Which limit (`max_buffer_size` or `max_storage_buffer_binding_size`).
+        limit_name: &'static str,
+        /// Adapter name.
+        adapter: String,
+    },
     /// A launcher was called with arguments that do not fit its buffers or limits.
     #[error("{op}: {message}")]
     Launch {

@@ -61,7 +61,7 @@ fn layout(words: &[usize], align: u64) -> (Vec<u64>, u64) {
 
 impl Device {
     fn pack_alignment(&self) -> u64 {
-        u64::from(self.raw().limits().min_storage_buffer_offset_alignment).max(256)
+        u64::from(self.info().min_storage_buffer_offset_alignment).max(256)
     }
 
     /// Whether `pack(words)` fits one buffer binding of this adapter.

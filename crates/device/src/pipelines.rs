@@ -1,23 +1,20 @@
-//! Pipeline cache: shader modules (one per WGSL file) and compute pipelines (one per `Kernel`)
-//! are created on first use and kept. Creation runs inside a wgpu validation error scope, so a
-//! bad shader becomes `DeviceError::ShaderValidation` instead of a panic. Bind-group layouts are
-//! explicit (uniform with dynamic offset, then read-only storage or textures, then read-write
-//! storage) and shared by every kernel with the same signature.
+//! The pipeline cache, owned here with its locks: shader modules (one per WGSL file and flavour)
+//! and compute pipelines (one per `Kernel` and flavour) are created on first use and kept.
+//! Creation runs inside a wgpu validation error scope, so a bad shader becomes
+//! `DeviceError::ShaderValidation` instead of a panic. Bind-group layouts are explicit (uniform
+//! with dynamic offset, then read-only storage or textures, then read-write storage) and shared
+//! by every kernel with the same signature.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::context::{Device, lock};
 use crate::counters::AtomicCounters;
 use crate::error::{DeviceError, Result};
 use crate::kernels::{Kernel, ShaderFile};
+use crate::lock::lock;
 use crate::texture_flavor::texture_flavor;
 
-/// Bytes reserved per dispatch in the params arena; every params struct fits in it and it is a
-/// multiple of every adapter's `min_uniform_buffer_offset_alignment` (at most 256).
-pub const PARAMS_SLOT: u64 = 256;
-
+/// A compiled kernel and the layout its bind groups are made with.
 pub(crate) struct Pipeline {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
@@ -26,23 +23,15 @@ pub(crate) struct Pipeline {
 /// A binding signature: (inputs, outputs, inputs are textures).
 type LayoutKey = (u32, u32, bool);
 
-pub(crate) struct Pipelines {
+pub(crate) struct PipelineCache {
+    device: wgpu::Device,
+    counters: Arc<AtomicCounters>,
+    /// Modules skip naga's bounds-check clamping (see `context.rs`).
     unchecked: bool,
     /// Keyed by file and flavour (true: the texture flavour, see `texture_flavor.rs`).
     modules: Mutex<HashMap<(ShaderFile, bool), wgpu::ShaderModule>>,
     layouts: Mutex<HashMap<LayoutKey, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
     pipelines: Mutex<HashMap<(Kernel, bool), Arc<Pipeline>>>,
-}
-
-impl Pipelines {
-    pub fn new(unchecked: bool) -> Self {
-        Self {
-            unchecked,
-            modules: Mutex::new(HashMap::new()),
-            layouts: Mutex::new(HashMap::new()),
-            pipelines: Mutex::new(HashMap::new()),
-        }
-    }
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -71,42 +60,49 @@ fn texture_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-impl Device {
-    /// The cached pipeline for `kernel`, created (and validated) on first use; `textured` picks
-    /// the texture flavour of its file (inputs bound as textures).
-    pub(crate) fn pipeline(&self, kernel: Kernel, textured: bool) -> Result<Arc<Pipeline>> {
-        let cache = &self.inner.pipelines;
-        if let Some(p) = lock(&cache.pipelines).get(&(kernel, textured)) {
+impl PipelineCache {
+    pub fn new(device: wgpu::Device, counters: Arc<AtomicCounters>, unchecked: bool) -> Self {
+        PipelineCache {
+            device,
+            counters,
+            unchecked,
+            modules: Mutex::new(HashMap::new()),
+            layouts: Mutex::new(HashMap::new()),
+            pipelines: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The pipeline for `kernel`, created (and validated) on first use; `flavour` picks the
+    /// texture flavour of its file (inputs bound as textures).
+    pub fn get(&self, kernel: Kernel, flavour: bool) -> Result<Arc<Pipeline>> {
+        if let Some(p) = lock(&self.pipelines).get(&(kernel, flavour)) {
             return Ok(p.clone());
         }
-        let mut spec = kernel.spec();
-        spec.texture_inputs |= textured;
-        let cached = lock(&cache.modules).get(&(spec.file, textured)).cloned();
+        let spec = kernel.spec();
+        let textures = spec.texture_inputs || flavour;
+        let cached = lock(&self.modules).get(&(spec.file, flavour)).cloned();
         // The source (and the flavour rewrite) only when the module is first made, and before
         // the error scope opens, so a file without a flavour cannot leave the scope pushed.
-        let source: Option<Cow<'static, str>> = match (&cached, textured) {
+        let source = match (&cached, flavour) {
             (Some(_), _) => None,
-            (None, true) => Some(
-                texture_flavor(spec.file.source())
-                    .map_err(|message| DeviceError::ShaderValidation {
-                        kernel: spec.entry_point,
-                        message: format!("no texture flavour: {message}"),
-                    })?
-                    .into(),
-            ),
-            (None, false) => Some(spec.file.source().into()),
+            (None, true) => Some(texture_flavor(&spec.file.source()).map_err(|message| {
+                DeviceError::ShaderValidation {
+                    kernel: spec.entry_point,
+                    message: format!("no texture flavour: {message}"),
+                }
+            })?),
+            (None, false) => Some(spec.file.source()),
         };
-        let dev = self.raw();
+        let dev = &self.device;
         let scope = dev.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = match (cached, source) {
-            (Some(m), _) => m,
-            // No module cached: `source` was made above.
-            (None, source) => {
+        let module = match cached {
+            Some(m) => m,
+            None => {
                 let desc = wgpu::ShaderModuleDescriptor {
                     label: Some(spec.file.file_name()),
-                    source: wgpu::ShaderSource::Wgsl(source.unwrap_or_default()),
+                    source: wgpu::ShaderSource::Wgsl(source.unwrap_or_default().into()),
                 };
-                let m = if cache.unchecked {
+                let m = if self.unchecked {
                     // SAFETY: only on llvmpipe, which drops out-of-range storage accesses
                     // itself; every kiln kernel also guards or clamps its own indices.
                     unsafe {
@@ -118,45 +114,11 @@ impl Device {
                 } else {
                     dev.create_shader_module(desc)
                 };
-                lock(&cache.modules).insert((spec.file, textured), m.clone());
+                lock(&self.modules).insert((spec.file, flavour), m.clone());
                 m
             }
         };
-        let (bgl, pl) = {
-            let mut layouts = lock(&cache.layouts);
-            layouts
-                .entry((spec.inputs, spec.outputs, spec.texture_inputs))
-                .or_insert_with(|| {
-                    let mut entries = vec![wgpu::BindGroupLayoutEntry {
-                        binding: 0,
-                        visibility: wgpu::ShaderStages::COMPUTE,
-                        ty: wgpu::BindingType::Buffer {
-                            ty: wgpu::BufferBindingType::Uniform,
-                            has_dynamic_offset: true,
-                            min_binding_size: None,
-                        },
-                        count: None,
-                    }];
-                    for i in 0..spec.inputs + spec.outputs {
-                        entries.push(if spec.texture_inputs && i < spec.inputs {
-                            texture_entry(1 + i)
-                        } else {
-                            storage_entry(1 + i, i < spec.inputs)
-                        });
-                    }
-                    let bgl = dev.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                        label: Some("kiln"),
-                        entries: &entries,
-                    });
-                    let pl = dev.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                        label: Some("kiln"),
-                        bind_group_layouts: &[Some(&bgl)],
-                        immediate_size: 0,
-                    });
-                    (bgl, pl)
-                })
-                .clone()
-        };
+        let (bgl, pl) = self.layout((spec.inputs, spec.outputs, textures));
         let pipeline = dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(spec.entry_point),
             layout: Some(&pl),
@@ -167,26 +129,58 @@ impl Device {
         });
         if let Some(err) = pollster::block_on(scope.pop()) {
             // Drop the module too: a module that failed validation must not be reused.
-            lock(&cache.modules).remove(&(spec.file, textured));
+            lock(&self.modules).remove(&(spec.file, flavour));
             return Err(DeviceError::ShaderValidation {
                 kernel: spec.entry_point,
                 message: err.to_string(),
             });
         }
-        AtomicCounters::bump(&self.inner.counters.pipelines);
+        AtomicCounters::bump(&self.counters.pipelines);
         let p = Arc::new(Pipeline {
             pipeline,
             layout: bgl,
         });
-        lock(&cache.pipelines).insert((kernel, textured), p.clone());
+        lock(&self.pipelines).insert((kernel, flavour), p.clone());
         Ok(p)
     }
 
-    /// Creates every pipeline now, so the first training step does not pay for compilation.
-    pub fn warm_up(&self, kernels: &[Kernel]) -> Result<()> {
-        for &k in kernels {
-            self.pipeline(k, false)?;
-        }
-        Ok(())
+    /// The bind-group and pipeline layouts of one binding signature.
+    fn layout(&self, key: LayoutKey) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+        let (inputs, outputs, textures) = key;
+        let mut layouts = lock(&self.layouts);
+        let made = layouts.entry(key).or_insert_with(|| {
+            let mut entries = vec![wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: true,
+                    min_binding_size: None,
+                },
+                count: None,
+            }];
+            for i in 0..inputs + outputs {
+                entries.push(if textures && i < inputs {
+                    texture_entry(1 + i)
+                } else {
+                    storage_entry(1 + i, i < inputs)
+                });
+            }
+            let bgl = self
+                .device
+                .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some("kiln"),
+                    entries: &entries,
+                });
+            let pl = self
+                .device
+                .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                    label: Some("kiln"),
+                    bind_group_layouts: &[Some(&bgl)],
+                    immediate_size: 0,
+                });
+            (bgl, pl)
+        });
+        made.clone()
     }
 }

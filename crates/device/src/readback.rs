@@ -4,9 +4,10 @@
 use std::sync::{Arc, Mutex};
 
 use crate::buffer::GpuBuffer;
-use crate::context::{Device, lock};
+use crate::context::Device;
 use crate::counters::AtomicCounters;
 use crate::error::{DeviceError, Result};
+use crate::lock::lock;
 
 impl Device {
     /// Reads the contents (the requested `bytes()` of each) of several buffers at once.
@@ -18,19 +19,16 @@ impl Device {
             total += b.bytes().next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
         }
         // Held for the whole readback: concurrent readbacks must not share the staging buffer.
-        let mut slot = lock(&self.inner.staging);
-        let staging = self.staging_buffer(&mut slot, total.max(wgpu::MAP_ALIGNMENT));
-        {
-            let mut pending = lock(&self.inner.pending);
-            self.submit_locked(&mut pending, |enc| {
-                for (b, &off) in buffers.iter().zip(&offsets) {
-                    let size = b.bytes().next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
-                    if size > 0 {
-                        enc.copy_buffer_to_buffer(b.raw(), b.offset(), &staging, off, size);
-                    }
+        let mut slot = self.inner.staging.readback();
+        let staging = slot.buffer(total.max(wgpu::MAP_ALIGNMENT));
+        self.submit_with(|enc| {
+            for (b, &off) in buffers.iter().zip(&offsets) {
+                let size = b.bytes().next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
+                if size > 0 {
+                    enc.copy_buffer_to_buffer(b.raw(), b.offset(), &staging, off, size);
                 }
-            });
-        }
+            }
+        });
         let map_len = total
             .max(wgpu::MAP_ALIGNMENT)
             .next_multiple_of(wgpu::MAP_ALIGNMENT);
@@ -43,7 +41,8 @@ impl Device {
         // The one GPU wait in kiln: the host needs these bytes now (a log point, a predict, a
         // save), and the copies above are ordered after every kernel submitted before them.
         AtomicCounters::bump(&self.inner.counters.waits);
-        self.raw()
+        self.inner
+            .device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| DeviceError::Gpu(format!("waiting for the GPU failed: {e}")))?;
         self.take_gpu_error()?;
@@ -95,22 +94,5 @@ impl Device {
     /// regions with this). Implemented as an empty readback so there is still one wait site.
     pub fn synchronize(&self) -> Result<()> {
         self.read_back(&[]).map(|_| ())
-    }
-
-    fn staging_buffer(&self, slot: &mut Option<wgpu::Buffer>, size: u64) -> wgpu::Buffer {
-        match slot.as_ref() {
-            Some(b) if b.size() >= size => b.clone(),
-            _ => {
-                AtomicCounters::bump(&self.inner.counters.buffer_allocations);
-                let b = self.raw().create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("kiln readback"),
-                    size: size.next_power_of_two().max(4096),
-                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                });
-                *slot = Some(b.clone());
-                b
-            }
-        }
     }
 }

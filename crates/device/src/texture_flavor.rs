@@ -12,7 +12,7 @@
 //! becomes `NAME_at(expr)`. Files whose inputs are
 //! used any other way (`arrayLength`, a pointer) have no flavour.
 
-use crate::staging_texture::WIDTH;
+use crate::staging::WIDTH;
 
 /// A read-only storage array declared in a WGSL file.
 struct Input {

@@ -4,8 +4,9 @@
 use kiln_device::{Kernel, ShaderFile};
 
 fn parse(file: ShaderFile) -> naga::Module {
-    naga::front::wgsl::parse_str(file.source())
-        .unwrap_or_else(|e| panic!("{}: {}", file.file_name(), e.emit_to_string(file.source())))
+    let src = file.source();
+    naga::front::wgsl::parse_str(&src)
+        .unwrap_or_else(|e| panic!("{}: {}", file.file_name(), e.emit_to_string(&src)))
 }
 
 /// What wgpu validates against on an adapter with subgroups (`matmul_texture.wgsl` needs them;
@@ -22,7 +23,7 @@ fn validator() -> naga::valid::Validator {
 
 #[test]
 fn only_the_texture_matmul_uses_subgroups() {
-    for file in ShaderFile::ALL {
+    for &file in ShaderFile::ALL {
         let uses = file.source().contains("subgroup");
         assert_eq!(
             uses,
@@ -35,17 +36,17 @@ fn only_the_texture_matmul_uses_subgroups() {
 
 #[test]
 fn every_shader_parses_and_validates() {
-    for file in ShaderFile::ALL {
+    for &file in ShaderFile::ALL {
         let module = parse(file);
         validator().validate(&module).unwrap_or_else(|e| {
-            panic!("{}: {}", file.file_name(), e.emit_to_string(file.source()))
+            panic!("{}: {}", file.file_name(), e.emit_to_string(&file.source()))
         });
     }
 }
 
 #[test]
 fn every_kernel_entry_point_exists_with_its_bindings() {
-    for kernel in Kernel::ALL {
+    for &kernel in Kernel::ALL {
         let spec = kernel.spec();
         let module = parse(spec.file);
         let ep = module
@@ -102,8 +103,8 @@ fn every_kernel_entry_point_exists_with_its_bindings() {
 
 #[test]
 fn every_shader_starts_with_a_header_naming_its_launcher() {
-    for file in ShaderFile::ALL {
-        let src = file.source();
+    for &file in ShaderFile::ALL {
+        let src = file.text();
         assert!(
             src.starts_with(&format!("// {}", file.file_name())),
             "{} must open with its header",
@@ -121,13 +122,13 @@ fn every_shader_starts_with_a_header_naming_its_launcher() {
 fn every_texture_flavour_validates_with_texture_inputs() {
     use kiln_device::texture_flavor::texture_flavor;
     let mut flavoured = 0;
-    for file in ShaderFile::ALL {
-        let src = match texture_flavor(file.source()) {
+    for &file in ShaderFile::ALL {
+        let src = match texture_flavor(&file.source()) {
             Ok(src) => src,
             Err(why) => {
                 // Only files without storage inputs (fill, the texture kernels) have none.
                 assert!(
-                    !file.source().contains("var<storage, read>"),
+                    !file.text().contains("var<storage, read>"),
                     "{} has storage inputs but no texture flavour: {why}",
                     file.file_name()
                 );
@@ -158,4 +159,99 @@ fn every_texture_flavour_validates_with_texture_inputs() {
         flavoured >= 8,
         "only {flavoured} files have a texture flavour"
     );
+}
+
+#[test]
+fn every_compute_entry_point_of_every_file_is_a_kernel() {
+    // The other direction of `every_kernel_entry_point_exists_with_its_bindings`: an entry
+    // point no `Kernel` names would never be compiled, launched or tested.
+    for &file in ShaderFile::ALL {
+        for ep in parse(file).entry_points {
+            assert!(
+                Kernel::ALL
+                    .iter()
+                    .any(|k| k.entry_point() == ep.name && k.spec().file == file),
+                "{}: entry point `{}` is not listed in the Kernel enum",
+                file.file_name(),
+                ep.name
+            );
+        }
+    }
+}
+
+/// The labels of every `switch` in `src` (each switch's `case` identifiers) and whether its
+/// `default` arm returns `poison()`.
+fn switches(src: &str) -> Vec<(Vec<String>, bool)> {
+    let mut out = Vec::new();
+    let mut rest = src;
+    while let Some(at) = rest.find("switch ") {
+        let body_start = at + rest[at..].find('{').expect("a switch has a body");
+        let mut depth = 0;
+        let mut end = body_start;
+        for (i, c) in rest[body_start..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = body_start + i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let body = &rest[body_start..end];
+        let mut labels = Vec::new();
+        for part in body.split("case ").skip(1) {
+            let list = part.split(':').next().unwrap_or_default();
+            labels.extend(list.split(',').map(|l| l.trim().to_string()));
+        }
+        let poisoned = body.split("default:").nth(1).is_some_and(|d| {
+            d.trim_start().starts_with("{ return poison()")
+                || d.trim_start().starts_with("{ return vec4<f32>(poison())")
+        });
+        out.push((labels, poisoned));
+        rest = &rest[end..];
+    }
+    out
+}
+
+#[test]
+fn every_switch_over_a_code_family_lists_all_of_it_and_poisons_the_rest() {
+    let mut checked = 0;
+    for &file in ShaderFile::ALL {
+        let src = file.source();
+        for (labels, poisoned) in switches(&src) {
+            let mut families = 0;
+            for (prefix, members) in kiln_device::codes::FAMILIES {
+                let used: Vec<&String> = labels
+                    .iter()
+                    .filter(|l| l.starts_with(&format!("{prefix}_")))
+                    .collect();
+                if used.is_empty() {
+                    continue;
+                }
+                families += 1;
+                for (name, _) in *members {
+                    assert!(
+                        labels.iter().any(|l| l == name),
+                        "{}: a switch over {prefix}_* codes misses {name} (labels {labels:?})",
+                        file.file_name()
+                    );
+                }
+            }
+            if families > 0 {
+                checked += 1;
+                assert!(
+                    poisoned,
+                    "{}: a switch over {labels:?} must end with `default: {{ return poison(); }}`",
+                    file.file_name()
+                );
+            }
+        }
+    }
+    // activation.wgsl's three (appended to five files), unary_fn, unary_grad, and the binary
+    // ones: a parser that found none would pass vacuously.
+    assert!(checked >= 15, "only {checked} switches over codes found");
 }

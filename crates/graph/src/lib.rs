@@ -24,11 +24,21 @@ mod backward;
 mod error;
 mod op;
 pub mod ops;
+mod rows;
+pub mod shape_rules;
 mod tensor;
 
 pub use backward::{GradTargets, Gradients};
 pub use error::{GraphError, Result};
-pub use kiln_device::Device;
-pub use kiln_device::ops::conv2d::Padding;
 pub use op::Op;
+pub use rows::Rows;
 pub use tensor::{DType, Tensor, grad_enabled, no_grad};
+
+// The device types this crate's API speaks in, re-exported so users of tensors (the nn crate
+// among them) never import kiln-device for them.
+pub use kiln_device::ops::conv2d::{Conv2dDims, Padding};
+pub use kiln_device::ops::elementwise::{BinaryOp, UnaryOp};
+pub use kiln_device::ops::pool2d::Pool2dDims;
+pub use kiln_device::ops::reduce::ReduceOp;
+pub use kiln_device::rng::Rng;
+pub use kiln_device::{Activation, Device, DeviceError, UnknownActivation};

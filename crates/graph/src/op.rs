@@ -5,8 +5,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use kiln_device::Activation;
 use kiln_device::GpuBuffer;
-use kiln_device::ops::Act;
 use kiln_device::ops::conv2d::Conv2dDims;
 use kiln_device::ops::elementwise::{BinaryOp, UnaryOp};
 use kiln_device::ops::pool2d::Pool2dDims;
@@ -38,7 +38,7 @@ pub enum Op {
         x: Tensor,
         w: Tensor,
         bias: Option<Tensor>,
-        act: Act,
+        act: Activation,
     },
     Reduce {
         x: Tensor,
@@ -62,7 +62,7 @@ pub enum Op {
         w: Tensor,
         bias: Option<Tensor>,
         dims: Conv2dDims,
-        act: Act,
+        act: Activation,
     },
     MaxPool2d {
         x: Tensor,

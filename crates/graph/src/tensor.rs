@@ -46,6 +46,14 @@ pub struct Tensor(pub(crate) Arc<Inner>);
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// The element count of `shape`, or an error naming `op` when it overflows.
+pub(crate) fn numel(op: &'static str, shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| shape_err(op, "the element count overflows", &[shape]))
+}
+
 thread_local! {
     static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
 }
@@ -107,7 +115,7 @@ impl Tensor {
     }
 
     fn check_len(op: &'static str, len: usize, shape: &[usize]) -> Result<()> {
-        let n: usize = shape.iter().product();
+        let n = numel(op, shape)?;
         if n != len {
             return Err(shape_err(
                 op,
@@ -156,12 +164,23 @@ impl Tensor {
         ))
     }
 
+    /// A pooled buffer for an f32 tensor of `shape`, checked against the adapter's limits
+    /// (the error names the tensor's shape) before anything is allocated.
+    fn storage(op: &'static str, device: &Device, shape: &[usize]) -> Result<(GpuBuffer, usize)> {
+        let n = numel(op, shape)?;
+        let buf = device.alloc_for((n as u64).saturating_mul(4), || {
+            format!("a tensor of shape {shape:?} ({n} f32 values)")
+        })?;
+        Ok((buf, n))
+    }
+
     /// An f32 tensor of zeros.
     pub fn zeros(device: &Device, shape: &[usize]) -> Result<Tensor> {
-        let n: usize = shape.iter().product();
+        let (buf, _) = Self::storage("zeros", device, shape)?;
+        device.clear(&buf)?;
         Ok(Self::from_parts(
             device,
-            Arc::new(device.zeros((n * 4) as u64)?),
+            Arc::new(buf),
             shape.to_vec(),
             DType::F32,
             None,
@@ -170,8 +189,7 @@ impl Tensor {
 
     /// An f32 tensor filled with `value`.
     pub fn full(device: &Device, shape: &[usize], value: f32) -> Result<Tensor> {
-        let n: usize = shape.iter().product();
-        let buf = device.alloc((n * 4) as u64)?;
+        let (buf, n) = Self::storage("full", device, shape)?;
         kiln_device::ops::fill::fill(device, &buf, n, value)?;
         Ok(Self::from_parts(
             device,
@@ -245,6 +263,18 @@ impl Tensor {
     /// The op that produced this tensor, if it was recorded.
     pub fn op(&self) -> Option<&Op> {
         self.0.op.as_ref()
+    }
+
+    /// Copies several f32 tensors to the host with one readback (one GPU wait for all).
+    pub fn read_many(tensors: &[&Tensor]) -> Result<Vec<Vec<f32>>> {
+        let Some(first) = tensors.first() else {
+            return Ok(Vec::new());
+        };
+        for t in tensors {
+            t.expect_dtype("read_many", DType::F32)?;
+        }
+        let bufs: Vec<&GpuBuffer> = tensors.iter().map(|t| t.buffer()).collect();
+        Ok(first.device().read_back_f32(&bufs)?)
     }
 
     /// Copies the values to the host (through the device's one readback).

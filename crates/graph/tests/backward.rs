@@ -154,6 +154,35 @@ fn a_training_step_is_one_submit_and_no_wait() {
 }
 
 #[test]
+fn a_tensor_beyond_the_adapters_limits_is_an_error_naming_it_before_any_allocation() {
+    let Some(dev) = test_device() else { return };
+    let before = dev.counters();
+    let limit = dev.info().max_storage_buffer_binding_size;
+    // 2^22 x 2^22 f32 values: 64 TiB, over every adapter's binding limit.
+    let e = Tensor::zeros(&dev, &[1 << 22, 1 << 22])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("[4194304, 4194304]")
+            && e.contains("max_storage_buffer_binding_size")
+            && e.contains(&limit.to_string()),
+        "{e}"
+    );
+    // A shape whose element count overflows is a shape error, never a panic or an abort.
+    let e = Tensor::full(&dev, &[usize::MAX, 3], 1.0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("overflows") && e.contains("full"), "{e}");
+    let e = dev.alloc(u64::MAX).unwrap_err().to_string();
+    assert!(
+        e.contains("a buffer") && e.contains(&u64::MAX.to_string()),
+        "{e}"
+    );
+    let c = dev.counters().since(&before);
+    assert_eq!((c.buffer_allocations, c.dispatches), (0, 0), "{c:?}");
+}
+
+#[test]
 fn an_adapter_filter_that_matches_nothing_is_an_error_not_a_panic() {
     let opts = kiln_device::DeviceOptions {
         adapter: Some("no-such-adapter-xyz".into()),
@@ -176,7 +205,7 @@ fn an_adapter_filter_that_matches_nothing_is_an_error_not_a_panic() {
 
 #[test]
 fn backward_into_writes_each_gradient_into_its_target_view() {
-    use kiln_device::ops::matmul::Act;
+    use kiln_device::Activation as Act;
     use kiln_graph::{GradTargets, Padding};
     let Some(dev) = test_device() else { return };
     let mut rng = kiln_device::testing::Rng::new(5);

@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use kiln_device::rng::Rng;
+use kiln_graph::Rng;
 
 use crate::array::Array;
 use crate::error::{NnError, Result};

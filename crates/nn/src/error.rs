@@ -1,8 +1,7 @@
 //! `NnError`: what can go wrong in model building, training and data loading, each message
 //! naming the thing and what to do; lower-level errors pass through.
 
-use kiln_device::DeviceError;
-use kiln_graph::GraphError;
+use kiln_graph::{DeviceError, GraphError, UnknownActivation};
 use kiln_summary::SummaryError;
 
 /// Errors from the Keras-style API.
@@ -46,3 +45,9 @@ pub enum NnError {
 
 /// Result alias for kiln-nn.
 pub type Result<T> = std::result::Result<T, NnError>;
+
+impl From<UnknownActivation> for NnError {
+    fn from(e: UnknownActivation) -> Self {
+        NnError::Config(e.to_string())
+    }
+}

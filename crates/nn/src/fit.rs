@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use kiln_device::rng::Rng;
+use kiln_graph::Rng;
 use kiln_graph::Tensor;
 
 use crate::array::Array;

@@ -1,7 +1,7 @@
 //! Weight initializers with Keras's defaults and formulas, drawn on the host from the model's
 //! seeded RNG and uploaded once.
 
-use kiln_device::rng::Rng;
+use kiln_graph::Rng;
 
 /// How a weight starts.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -4,10 +4,11 @@
 //! weights through `BuildCtx::add_weight` (Keras's `build` / `add_weight`), and then called on
 //! batches (`call(x, ctx)`, with `ctx.training` like Keras's `training` argument).
 
-use kiln_device::rng::Rng;
-use kiln_graph::{Device, Tensor};
+use std::collections::HashMap;
 
-use crate::error::Result;
+use kiln_graph::{Device, Rng, Tensor};
+
+use crate::error::{NnError, Result};
 use crate::init::Initializer;
 
 /// A named parameter of a layer. Trainable weights receive gradients and optimizer updates;
@@ -29,10 +30,33 @@ pub struct BuildCtx<'a> {
     pub device: &'a Device,
     /// Seeded generator (a model seed reproduces its initial weights).
     pub rng: &'a mut Rng,
+    /// The layer being built (its weights are saved as `<layer>/<weight>`).
+    layer: &'a str,
+    /// When rebuilding from a file (`load_model`): the shape the file holds for each weight.
+    /// Every weight must match it, which is checked before anything is allocated, so a crafted
+    /// architecture cannot make the model allocate what the file does not hold.
+    expected: Option<&'a HashMap<String, Vec<usize>>>,
 }
 
-impl BuildCtx<'_> {
-    /// Creates a weight of `shape` with initial values from `init`.
+impl<'a> BuildCtx<'a> {
+    /// A context for building layer `layer`, its weights checked against `expected` when given.
+    pub(crate) fn new(
+        device: &'a Device,
+        rng: &'a mut Rng,
+        layer: &'a str,
+        expected: Option<&'a HashMap<String, Vec<usize>>>,
+    ) -> Self {
+        BuildCtx {
+            device,
+            rng,
+            layer,
+            expected,
+        }
+    }
+
+    /// Creates a weight of `shape` with initial values from `init`. Its size is checked against
+    /// the adapter's limits (and, when loading, against the file) before any host or GPU memory
+    /// is allocated for it.
     pub fn add_weight(
         &mut self,
         name: &str,
@@ -40,6 +64,31 @@ impl BuildCtx<'_> {
         init: Initializer,
         trainable: bool,
     ) -> Result<Weight> {
+        let key = format!("{}/{name}", self.layer);
+        let n = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        let n = n.ok_or_else(|| {
+            NnError::Config(format!(
+                "weight {key} of shape {shape:?} has too many elements"
+            ))
+        })?;
+        if let Some(expected) = self.expected {
+            match expected.get(&key) {
+                Some(s) if s.as_slice() == shape => {}
+                Some(s) => {
+                    return Err(NnError::Config(format!(
+                        "weight {key}: the architecture makes it {shape:?} but the file holds {s:?}"
+                    )));
+                }
+                None => {
+                    return Err(NnError::Config(format!(
+                        "weight {key} of shape {shape:?} is not in the file"
+                    )));
+                }
+            }
+        }
+        let bytes = (n as u64).saturating_mul(4);
+        self.device
+            .check_alloc(bytes, || format!("weight {key} of shape {shape:?}"))?;
         let values = init.sample(shape, self.rng);
         let t = Tensor::from_f32(self.device, &values, shape)?;
         Ok(Weight {
@@ -80,9 +129,13 @@ pub trait Layer {
         Vec::new()
     }
 
-    /// Configuration shown in the graph view and summaries, as (key, value) text pairs.
-    fn config(&self) -> Vec<(String, String)> {
-        Vec::new()
+    /// The layer's settings as Keras's `get_config()` writes them: a JSON object of numbers,
+    /// booleans, strings and arrays (the model adds `name` and `trainable`). Saved models
+    /// store it, and `from_config` (built-in layers: the registry in `layers/registry.rs`;
+    /// your own: a `LayerFactory`) rebuilds the layer from it. Built-in layers derive it from a
+    /// typed config struct.
+    fn get_config(&self) -> serde_json::Value {
+        serde_json::Value::Object(serde_json::Map::new())
     }
 }
 

@@ -20,7 +20,6 @@
 
 #![warn(missing_docs)]
 
-pub mod activation;
 mod array;
 pub mod callbacks;
 pub mod checkpoint;
@@ -55,7 +54,6 @@ pub use sequential::{Compiled, Sequential};
 
 /// Everything a training script needs.
 pub mod prelude {
-    pub use crate::activation::Activation;
     pub use crate::callbacks::{Callback, TensorBoard, UpdateFreq};
     pub use crate::data::{FASHION_MNIST_CLASSES, FashionMnist};
     pub use crate::layers::*;
@@ -67,5 +65,5 @@ pub mod prelude {
         Array, DeviceDataset, FitConfig, History, Layer, Logs, NnError, Sequential, WeightDtype,
         load_model,
     };
-    pub use kiln_graph::{Device, Tensor, no_grad};
+    pub use kiln_graph::{Activation, Device, Tensor, no_grad};
 }

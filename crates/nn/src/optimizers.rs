@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use kiln_device::ops::optim::{AdamStep, RmspropStep, SgdStep, adam_step, rmsprop_step, sgd_step};
+use kiln_device::ops::optim::{
+    AdamStep, AdamVia, RmspropStep, SgdStep, adam_step, rmsprop_step, sgd_step,
+};
 use kiln_device::{GpuBuffer, Packed};
 use kiln_graph::{Device, Gradients, Tensor};
 
@@ -277,7 +279,7 @@ impl Optimizer {
                     weight_decay: wd,
                     t: self.iterations,
                 };
-                adam_step(device, &step, g, p, s[0], s[1], n)?
+                adam_step(device, &step, g, p, s[0], s[1], n, AdamVia::Auto)?
             }
             Rule::Rmsprop {
                 rho,

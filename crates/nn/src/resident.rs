@@ -2,15 +2,14 @@
 //! does for Keras). Both arrays are uploaded once, each epoch's shuffled order once (as u32 row
 //! numbers), and every batch is made on the GPU by `Tensor::gather_rows`, so a training step
 //! uploads nothing. One binding is limited (128 MiB on lavapipe, less than Fashion-MNIST's
-//! 188 MB of f32 pixels), so an array is split into up to `GATHER_CHUNKS` buffers that each fit.
+//! 188 MB of f32 pixels), so each array is kept as graph's `Rows`, split into as few chunks as
+//! fit.
 //! `fit` uses it on GPUs whenever the data fit that way, and otherwise gathers each batch on the
 //! host and uploads it: on CPU adapters by default (there device memory is host memory, and a
 //! host gather and copy beats the kernel; see `FitConfig::keep_data_on_gpu`). A gathered batch
 //! holds exactly the host gather's values, so both paths train alike.
 
-use kiln_device::ops::shape::GATHER_CHUNKS;
-use kiln_device::rng::Rng;
-use kiln_graph::{Device, Tensor};
+use kiln_graph::{Device, Rng, Rows, Tensor};
 
 use crate::array::Array;
 use crate::data::epoch_batches;
@@ -18,30 +17,27 @@ use crate::error::{NnError, Result};
 
 /// Inputs and targets resident on the GPU, and the current epoch's order.
 pub struct DeviceDataset {
-    x: Vec<Tensor>,
-    y: Vec<Tensor>,
-    len: usize,
+    device: Device,
+    x: Rows,
+    y: Rows,
     order: Option<Tensor>,
 }
 
-/// `a` split into as few row chunks as fit one binding each (at most `GATHER_CHUNKS`), or
-/// `None` when even that many do not.
-fn chunked(dev: &Device, a: &Array) -> Result<Option<Vec<Tensor>>> {
-    let (n, row_bytes) = (a.len(), (a.row_size() * 4) as u64);
-    for k in 1..=GATHER_CHUNKS {
-        let rows = n.div_ceil(k).max(1);
-        if dev.fits_buffer(rows as u64 * row_bytes) {
-            if rows >= n {
-                return Ok(Some(vec![a.to_tensor(dev)?]));
-            }
-            let chunks = (0..n)
-                .step_by(rows)
-                .map(|s| a.slice(s, (s + rows).min(n)).to_tensor(dev))
-                .collect::<Result<_>>()?;
-            return Ok(Some(chunks));
-        }
+/// `a` on the GPU as row chunks that each fit one binding, or `None` when it does not fit the
+/// most chunks a gather binds.
+fn upload_rows(dev: &Device, a: &Array) -> Result<Option<Rows>> {
+    let n = a.len();
+    let Some(per) = Rows::rows_per_chunk(dev, n, (a.row_size() * 4) as u64) else {
+        return Ok(None);
+    };
+    if per >= n {
+        return Ok(Some(Rows::new(vec![a.to_tensor(dev)?])?));
     }
-    Ok(None)
+    let chunks = (0..n)
+        .step_by(per)
+        .map(|s| a.slice(s, (s + per).min(n)).to_tensor(dev))
+        .collect::<Result<_>>()?;
+    Ok(Some(Rows::new(chunks)?))
 }
 
 impl DeviceDataset {
@@ -50,9 +46,9 @@ impl DeviceDataset {
     pub fn new(dev: &Device, x: &Array, y: &Array) -> Result<DeviceDataset> {
         Self::try_new(dev, x, y)?.ok_or_else(|| {
             NnError::Input(format!(
-                "DeviceDataset: {} samples of {} and {} values do not fit {GATHER_CHUNKS} buffers \
-                 of this adapter's storage-binding limit ({} bytes); gather batches on the host \
-                 with Array::gather instead",
+                "DeviceDataset: {} samples of {} and {} values do not fit the buffers a batch \
+                 gather binds on this adapter (storage-binding limit {} bytes); gather batches on \
+                 the host with Array::gather instead",
                 x.len(),
                 x.row_size(),
                 y.row_size(),
@@ -73,20 +69,20 @@ impl DeviceDataset {
         if x.len() > u32::MAX as usize {
             return Ok(None);
         }
-        let (Some(xc), Some(yc)) = (chunked(dev, x)?, chunked(dev, y)?) else {
+        let (Some(xr), Some(yr)) = (upload_rows(dev, x)?, upload_rows(dev, y)?) else {
             return Ok(None);
         };
         Ok(Some(DeviceDataset {
-            x: xc,
-            y: yc,
-            len: x.len(),
+            device: dev.clone(),
+            x: xr,
+            y: yr,
             order: None,
         }))
     }
 
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.len
+        self.x.len()
     }
 
     /// Whether there are no samples.
@@ -120,8 +116,7 @@ impl DeviceDataset {
                 "DeviceDataset: sample index {bad} is out of range for {n} samples"
             )));
         }
-        let dev = self.x[0].device();
-        self.order = Some(Tensor::from_u32(dev, &order, &[order.len()])?);
+        self.order = Some(Tensor::from_u32(&self.device, &order, &[order.len()])?);
         Ok(())
     }
 
@@ -131,8 +126,8 @@ impl DeviceDataset {
             NnError::Config("DeviceDataset: no epoch order was uploaded before a batch".into())
         })?;
         Ok((
-            Tensor::gather_rows(&self.x, order, start, len)?,
-            Tensor::gather_rows(&self.y, order, start, len)?,
+            self.x.gather(order, start, len)?,
+            self.y.gather(order, start, len)?,
         ))
     }
 }

@@ -4,8 +4,9 @@
 
 use std::cell::Cell;
 
-use kiln_device::rng::Rng;
-use kiln_graph::{Device, Tensor};
+use std::collections::HashMap;
+
+use kiln_graph::{Device, Rng, Tensor};
 use kiln_summary::GraphNode;
 
 use crate::error::{NnError, Result};
@@ -153,10 +154,7 @@ impl Sequential {
             trainable: true,
         };
         if let Some(prev) = self.output_shape() {
-            let mut ctx = BuildCtx {
-                device: &self.device,
-                rng: &mut self.rng,
-            };
+            let mut ctx = BuildCtx::new(&self.device, &mut self.rng, name, None);
             slot.output_shape = slot.layer.build(&prev, &mut ctx)?;
         }
         self.slots.push(slot);
@@ -166,6 +164,16 @@ impl Sequential {
     /// Builds every layer for samples of `input_shape` (no batch dimension), like Keras's
     /// `build((None, *input_shape))`.
     pub fn build(&mut self, input_shape: &[usize]) -> Result<()> {
+        self.build_checked(input_shape, None)
+    }
+
+    /// `build`, with every weight checked against `expected` (name -> shape) before it is
+    /// allocated when given (`load_model` passes the file's tensors).
+    pub(crate) fn build_checked(
+        &mut self,
+        input_shape: &[usize],
+        expected: Option<&HashMap<String, Vec<usize>>>,
+    ) -> Result<()> {
         if let Some(s) = &self.input_shape {
             if s != input_shape {
                 return Err(NnError::Config(format!(
@@ -176,10 +184,7 @@ impl Sequential {
         }
         let mut shape = input_shape.to_vec();
         for slot in &mut self.slots {
-            let mut ctx = BuildCtx {
-                device: &self.device,
-                rng: &mut self.rng,
-            };
+            let mut ctx = BuildCtx::new(&self.device, &mut self.rng, &slot.name, expected);
             shape = slot
                 .layer
                 .build(&shape, &mut ctx)
@@ -348,7 +353,7 @@ impl Sequential {
         let mut prev = input_name;
         for s in &self.slots {
             let name = format!("{}/{}", self.name, s.name);
-            let mut attrs = s.layer.config();
+            let mut attrs = config_attrs(&s.layer.get_config());
             for w in s.layer.weights() {
                 attrs.push((w.name.clone(), format!("{:?}", w.value.shape())));
             }
@@ -363,6 +368,19 @@ impl Sequential {
         }
         nodes
     }
+}
+
+/// A layer config as graph-node attributes: strings as they are, other values as JSON text.
+fn config_attrs(config: &serde_json::Value) -> Vec<(String, String)> {
+    let Some(map) = config.as_object() else {
+        return Vec::new();
+    };
+    map.iter()
+        .map(|(k, v)| {
+            let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            (k.clone(), text)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -210,6 +210,70 @@ fn bad_files_give_errors_naming_the_problem_and_change_nothing() {
     assert!(e.contains("not a kiln model file"), "{e}");
 }
 
+/// A copy of the model file at `path` whose architecture `edit` changed (the tensors as saved).
+fn with_architecture(
+    path: &std::path::Path,
+    name: &str,
+    edit: impl Fn(&mut serde_json::Value),
+) -> std::path::PathBuf {
+    let bytes = std::fs::read(path).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let mut meta = header.metadata().clone().unwrap();
+    let mut arch: serde_json::Value = serde_json::from_str(&meta["kiln.model"]).unwrap();
+    edit(&mut arch);
+    meta.insert("kiln.model".into(), arch.to_string());
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let out = tmp(name);
+    std::fs::write(
+        &out,
+        safetensors::serialize(st.tensors(), Some(meta)).unwrap(),
+    )
+    .unwrap();
+    out
+}
+
+#[test]
+fn a_crafted_architecture_is_refused_before_anything_is_allocated() {
+    let Some(dev) = test_device() else { return };
+    let good = tmp("arch.safetensors");
+    model(&dev, 4).save(&good).unwrap();
+    assert!(load_model(&good, &dev).is_ok(), "the unedited file loads");
+    let set = |arch: &mut serde_json::Value, class: &str, key: &str, v: serde_json::Value| {
+        for l in arch["layers"].as_array_mut().unwrap() {
+            if l["class_name"] == class {
+                l["config"][key] = v.clone();
+            }
+        }
+    };
+    // Two billion units: a 216 GB kernel if it were allocated. It is not in the file.
+    let huge = with_architecture(&good, "huge.safetensors", |a| {
+        set(a, "Dense", "units", serde_json::json!(2_000_000_000u64))
+    });
+    let e = load_model(&huge, &dev).err().unwrap().to_string();
+    assert!(
+        e.contains("huge.safetensors") && e.contains("dense/kernel") && e.contains("[27, 2]"),
+        "{e}"
+    );
+    // Samples so large their value count overflows: an error, not an abort.
+    let overflow = with_architecture(&good, "overflow.safetensors", |a| {
+        a["input_shape"] = serde_json::json!([1u64 << 40, 1u64 << 40]);
+        set(
+            a,
+            "Reshape",
+            "target_shape",
+            serde_json::json!([1u64 << 40, 1u64 << 40, 1]),
+        );
+    });
+    let e = load_model(&overflow, &dev).err().unwrap().to_string();
+    assert!(e.contains("overflow.safetensors"), "{e}");
+    // A setting of the wrong type names the layer class and the value.
+    let typo = with_architecture(&good, "typo.safetensors", |a| {
+        set(a, "Conv2D", "filters", serde_json::json!("three"))
+    });
+    let e = load_model(&typo, &dev).err().unwrap().to_string();
+    assert!(e.contains("Conv2D") && e.contains("three"), "{e}");
+}
+
 fn logs(pairs: &[(&str, f32)]) -> Logs {
     Logs {
         values: pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),

@@ -6,14 +6,15 @@
 //! for the direct kernels on a 32-channel layer (`benches/conv2d.rs`), which pays for writing
 //! the column matrix. The backward pass rebuilds it rather than keeping the forward's.
 
+use crate::activation::Activation;
 use crate::buffer::GpuBuffer;
 use crate::context::Device;
 use crate::error::Result;
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
-use crate::ops::conv2d::{Conv2dDims, params};
-use crate::ops::matmul::{Epilogue, MatmulDims, matmul, matmul_fused, texture_support};
-use crate::ops::{Act, fits_u32};
+use crate::ops::conv2d_dims::{Conv2dDims, params};
+use crate::ops::fits_u32;
+use crate::ops::matmul::{MatmulDims, MatmulOptions, matmul, texture_support};
 
 /// The largest column matrix the path builds (bytes): a bigger one (large images, big batches)
 /// takes the direct kernels rather than a scratch buffer of that size.
@@ -29,10 +30,8 @@ fn rows(d: &Conv2dDims) -> usize {
     d.output().map_or(0, |(oh, ow, _, _)| d.n * oh * ow)
 }
 
-/// Whether the matmul path applies: F a multiple of 4 (the output rows start on texels), a
-/// non-empty column matrix within `MAX_COL_BYTES` and one buffer binding, and on CPU adapters
-/// the texture matmul available for it (the storage-buffer matmul would not beat the direct
-/// texture kernels there).
+/// Whether the matmul path can run these dims: F a multiple of 4 (the output rows start on
+/// texels) and a non-empty column matrix within `MAX_COL_BYTES` and one buffer binding.
 pub(crate) fn gemm_applies(dev: &Device, d: &Conv2dDims) -> bool {
     let (m, k4) = (rows(d), k4(d));
     let bytes = (m * k4 * 4) as u64;
@@ -42,13 +41,17 @@ pub(crate) fn gemm_applies(dev: &Device, d: &Conv2dDims) -> bool {
         && bytes <= MAX_COL_BYTES
         && dev.fits_buffer(bytes)
         && fits_u32("im2col", m * k4).is_ok()
-        && (!dev.info().is_cpu()
-            || texture_support(dev, &MatmulDims::new(m, d.f, k4, false, false)).is_none())
+}
+
+/// Whether its products would take the texture matmul: what makes the path pay on CPU adapters
+/// (the storage-buffer matmul would not beat the direct texture kernels there).
+pub(crate) fn gemm_uses_texture_matmul(dev: &Device, d: &Conv2dDims) -> bool {
+    texture_support(dev, &MatmulDims::new(rows(d), d.f, k4(d), false, false)).is_none()
 }
 
 /// The column matrix of `x` in a scratch buffer, and its (rows, columns).
 fn column_matrix(dev: &Device, x: &GpuBuffer, d: &Conv2dDims) -> Result<(GpuBuffer, usize, usize)> {
-    let (mut p, _) = params("im2col", d, false)?;
+    let (mut p, _) = params("im2col", d)?;
     let (m, k4) = (rows(d), k4(d));
     p.chunk = k4 as u32; // im2col.wgsl reads this slot as K4
     let col = dev.alloc((m * k4 * 4) as u64)?;
@@ -78,21 +81,19 @@ fn padded_kernel(dev: &Device, w: &GpuBuffer, d: &Conv2dDims) -> Result<Option<G
 pub(crate) fn conv2d_gemm(
     dev: &Device,
     (x, w, bias): (&GpuBuffer, &GpuBuffer, Option<&GpuBuffer>),
-    act: Act,
+    act: Activation,
     y: &GpuBuffer,
     d: &Conv2dDims,
 ) -> Result<()> {
     let (col, m, k4) = column_matrix(dev, x, d)?;
     let wp = padded_kernel(dev, w, d)?;
     let dims = MatmulDims::new(m, d.f, k4, false, false);
-    matmul_fused(
-        dev,
-        &col,
-        wp.as_ref().unwrap_or(w),
-        Epilogue { bias, act },
-        y,
-        &dims,
-    )
+    let o = MatmulOptions {
+        bias,
+        act,
+        ..Default::default()
+    };
+    matmul(dev, &col, wp.as_ref().unwrap_or(w), y, &dims, &o)
 }
 
 /// dw = col^T dy (the first K rows of the [K4, F] product). The caller checked the sizes.
@@ -106,11 +107,12 @@ pub(crate) fn backward_weight_gemm(
     let (col, m, k4) = column_matrix(dev, x, d)?;
     let k = d.kh * d.kw * d.c;
     let dims = MatmulDims::new(k4, d.f, m, true, false);
+    let o = MatmulOptions::default();
     if k == k4 {
-        return matmul(dev, &col, dy, dw, &dims);
+        return matmul(dev, &col, dy, dw, &dims, &o);
     }
     let padded = dev.alloc((k4 * d.f * 4) as u64)?;
-    matmul(dev, &col, dy, &padded, &dims)?;
+    matmul(dev, &col, dy, &padded, &dims, &o)?;
     dev.copy(&padded, 0, dw, 0, (k * d.f * 4) as u64)
 }
 
@@ -122,13 +124,14 @@ pub(crate) fn backward_input_gemm(
     dx: &GpuBuffer,
     d: &Conv2dDims,
 ) -> Result<()> {
-    let (mut p, _) = params("col2im", d, false)?;
+    let (mut p, _) = params("col2im", d)?;
     let (m, k4) = (rows(d), k4(d));
     p.chunk = k4 as u32; // im2col.wgsl reads this slot as K4
     let wp = padded_kernel(dev, w, d)?;
     let dcol = dev.alloc((m * k4 * 4) as u64)?;
     let dims = MatmulDims::new(m, k4, d.f, false, true);
-    matmul(dev, dy, wp.as_ref().unwrap_or(w), &dcol, &dims)?;
+    let o = MatmulOptions::default();
+    matmul(dev, dy, wp.as_ref().unwrap_or(w), &dcol, &dims, &o)?;
     let cells = d.n * d.h * d.w * d.c;
     if d.c % 4 == 0 {
         // 4 channels of one pixel per invocation: vec4 loads and stores.

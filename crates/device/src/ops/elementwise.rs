@@ -1,16 +1,21 @@
 //! Launchers for `shaders/elementwise.wgsl`: unary math, broadcasting binary math, their
 //! gradients, and in-place accumulation.
 
+use crate::activation::Activation;
 use crate::buffer::GpuBuffer;
+use crate::codes::*;
 use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
 use crate::ops::{MAX_RANK, fits_u32, need, pack8};
 
-/// Pointwise unary functions (codes shared with the WGSL `switch`).
+/// Pointwise unary functions. The WGSL codes are `codes::ACT_*` for activations and
+/// `codes::UNARY_*` for the rest, written once in `codes.rs`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum UnaryOp {
+    /// An elementwise activation (softmax is not one: `ops::softmax`).
+    Act(Activation),
     /// -x
     Neg,
     /// e^x
@@ -19,14 +24,8 @@ pub enum UnaryOp {
     Log,
     /// sqrt x
     Sqrt,
-    /// max(x, 0)
-    Relu,
     /// x > 0 ? x : alpha x
     LeakyRelu(f32),
-    /// 1 / (1 + e^-x)
-    Sigmoid,
-    /// tanh x
-    Tanh,
     /// clamp(x, lo, hi)
     Clamp(f32, f32),
     /// x^p
@@ -38,22 +37,20 @@ pub enum UnaryOp {
 }
 
 impl UnaryOp {
-    /// (code, alpha, beta) as the kernel reads them.
-    pub fn encode(self) -> (u32, f32, f32) {
-        match self {
-            UnaryOp::Neg => (0, 0.0, 0.0),
-            UnaryOp::Exp => (1, 0.0, 0.0),
-            UnaryOp::Log => (2, 0.0, 0.0),
-            UnaryOp::Sqrt => (3, 0.0, 0.0),
-            UnaryOp::Relu => (4, 0.0, 0.0),
-            UnaryOp::LeakyRelu(a) => (5, a, 0.0),
-            UnaryOp::Sigmoid => (6, 0.0, 0.0),
-            UnaryOp::Tanh => (7, 0.0, 0.0),
-            UnaryOp::Clamp(lo, hi) => (8, lo, hi),
-            UnaryOp::Pow(p) => (9, p, 0.0),
-            UnaryOp::Affine(a, b) => (10, a, b),
-            UnaryOp::Abs => (11, 0.0, 0.0),
-        }
+    /// (code, alpha, beta) as the kernel reads them, or `None` for `Act(Softmax)`.
+    pub fn encode(self) -> Option<(u32, f32, f32)> {
+        Some(match self {
+            UnaryOp::Act(a) => (a.code()?, 0.0, 0.0),
+            UnaryOp::Neg => (UNARY_NEG, 0.0, 0.0),
+            UnaryOp::Exp => (UNARY_EXP, 0.0, 0.0),
+            UnaryOp::Log => (UNARY_LOG, 0.0, 0.0),
+            UnaryOp::Sqrt => (UNARY_SQRT, 0.0, 0.0),
+            UnaryOp::LeakyRelu(a) => (UNARY_LEAKY_RELU, a, 0.0),
+            UnaryOp::Clamp(lo, hi) => (UNARY_CLAMP, lo, hi),
+            UnaryOp::Pow(p) => (UNARY_POW, p, 0.0),
+            UnaryOp::Affine(a, b) => (UNARY_AFFINE, a, b),
+            UnaryOp::Abs => (UNARY_ABS, 0.0, 0.0),
+        })
     }
 }
 
@@ -72,6 +69,20 @@ pub enum BinaryOp {
     Maximum,
     /// min(a, b)
     Minimum,
+}
+
+impl BinaryOp {
+    /// The WGSL code (`codes::BINARY_*`).
+    pub fn code(self) -> u32 {
+        match self {
+            BinaryOp::Add => BINARY_ADD,
+            BinaryOp::Sub => BINARY_SUB,
+            BinaryOp::Mul => BINARY_MUL,
+            BinaryOp::Div => BINARY_DIV,
+            BinaryOp::Maximum => BINARY_MAXIMUM,
+            BinaryOp::Minimum => BINARY_MINIMUM,
+        }
+    }
 }
 
 #[repr(C)]
@@ -100,19 +111,23 @@ pub fn unary(dev: &Device, op: UnaryOp, x: &GpuBuffer, y: &GpuBuffer, n: usize) 
     need("unary", "x", x, n)?;
     need("unary", "y", y, n)?;
     fits_u32("unary", n)?;
-    let (kernel, p, groups) = unary_launch(op, n, Kernel::Unary, Kernel::Unary4);
+    let (kernel, p, groups) = unary_launch("unary", op, n, Kernel::Unary, Kernel::Unary4)?;
     dev.dispatch(kernel, &p, &[x, y], groups)
 }
 
 /// The scalar kernel, or its vec4 twin when n % 4 == 0 (one storage access per 4 elements; on
 /// llvmpipe each access is a per-lane loop), with its params and grid.
 fn unary_launch(
+    name: &'static str,
     op: UnaryOp,
     n: usize,
     scalar: Kernel,
     vec4: Kernel,
-) -> (Kernel, UnaryParams, [u32; 3]) {
-    let (code, alpha, beta) = op.encode();
+) -> Result<(Kernel, UnaryParams, [u32; 3])> {
+    let Some((code, alpha, beta)) = op.encode() else {
+        // Only `Act(Softmax)` has no code; this names it in the error.
+        return Err(crate::ops::not_elementwise(name, Activation::Softmax));
+    };
     let (kernel, count) = if n % 4 == 0 {
         (vec4, n / 4)
     } else {
@@ -124,7 +139,7 @@ fn unary_launch(
         alpha,
         beta,
     };
-    (kernel, p, grid_1d(count))
+    Ok((kernel, p, grid_1d(count)))
 }
 
 /// dx = dy * op'(x), given the forward output y.
@@ -141,7 +156,13 @@ pub fn unary_backward(
         need("unary_backward", name, b, n)?;
     }
     fits_u32("unary_backward", n)?;
-    let (kernel, p, groups) = unary_launch(op, n, Kernel::UnaryBackward, Kernel::UnaryBackward4);
+    let (kernel, p, groups) = unary_launch(
+        "unary_backward",
+        op,
+        n,
+        Kernel::UnaryBackward,
+        Kernel::UnaryBackward4,
+    )?;
     dev.dispatch(kernel, &p, &[x, y, dy, dx], groups)
 }
 
@@ -287,7 +308,7 @@ pub fn binary(
     out: &GpuBuffer,
     bc: &Broadcast,
 ) -> Result<()> {
-    let (p, n) = binary_params("binary", op as u32, 0, bc)?;
+    let (p, n) = binary_params("binary", op.code(), 0, bc)?;
     need("binary", "a", a, operand_words(&bc.shape, &bc.a_strides))?;
     need("binary", "b", b, operand_words(&bc.shape, &bc.b_strides))?;
     need("binary", "out", out, n)?;
@@ -305,7 +326,7 @@ pub fn binary_backward(
     g: &GpuBuffer,
     bc: &Broadcast,
 ) -> Result<()> {
-    let (p, n) = binary_params("binary_backward", op as u32, u32::from(wrt_b), bc)?;
+    let (p, n) = binary_params("binary_backward", op.code(), u32::from(wrt_b), bc)?;
     need(
         "binary_backward",
         "a",

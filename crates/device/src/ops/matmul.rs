@@ -1,17 +1,19 @@
 //! Launcher for `shaders/matmul.wgsl` and `shaders/matmul_texture.wgsl`: batched
-//! C = op(A) x op(B) with transpose flags, in one of three kernel designs picked by adapter
-//! type and shape: on CPU adapters with subgroups, operands staged in textures when their
-//! contiguous dimensions are multiples of 4 (else register tiles on storage buffers); on GPUs,
-//! shared-memory tiles. The README's matmul table has the figures behind the choice. An optional
-//! epilogue adds a bias per column and applies an activation before the store (`matmul_fused`).
+//! C = act(op(A) x op(B) + bias) with transpose flags, in one of three kernel designs. The rule
+//! (unless the device measures, `Device::choose`): on CPU adapters with subgroups, operands
+//! staged in textures when their contiguous dimensions are multiples of 4, else register tiles
+//! on storage buffers; on GPUs, shared-memory tiles. The README's matmul table has the figures
+//! behind it. The optional epilogue adds a bias per column and applies an elementwise
+//! activation before the single store (a Dense layer in one dispatch).
 
+use crate::activation::Activation;
 use crate::buffer::GpuBuffer;
 use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::kernels::Kernel;
-pub use crate::ops::Act;
-use crate::ops::{fits_u32, need};
-use crate::staging_texture::rows_for;
+use crate::launch::{InputPath, Launch};
+use crate::ops::{epilogue_code, fits_u32, need};
+use crate::staging::rows_for;
 
 /// The product to compute. Operands are stored row-major: A as [m, k] (or [k, m] when
 /// `trans_a`), B as [k, n] (or [n, k] when `trans_b`), C as [m, n]; batch `i` starts at
@@ -58,18 +60,22 @@ impl MatmulDims {
 }
 
 /// Kernel design.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MatmulVariant {
     /// Measured per shape class where the device autotunes (GPUs by default, see
-    /// `Device::autotunes`); otherwise the rules: on CPU adapters `Texture` where it applies,
-    /// else `RegisterTile`; on GPUs `SharedTiles`.
+    /// `Device::autotunes`); otherwise the rule: on CPU adapters `Texture` where it applies,
+    /// else `RegisterTile`; on GPUs `SharedTiles`. The storage designs then read their inputs
+    /// as the device's `TextureInputs` policy says.
+    #[default]
     Auto,
     /// `matmul_texture_*`: operands copied into textures, 32x64 block per subgroup. Needs
     /// subgroups and contiguous dimensions that are multiples of 4 (see `texture_support`).
     Texture,
-    /// `matmul_regtile`: 16x8 outputs per invocation, 8-invocation workgroups.
+    /// `matmul_regtile`: 16x8 outputs per invocation, 8-invocation workgroups, inputs read
+    /// from storage buffers.
     RegisterTile,
-    /// `matmul_tiled`: 64x64 block per 16x16 workgroup through shared-memory panels.
+    /// `matmul_tiled`: 64x64 block per 16x16 workgroup through shared-memory panels, inputs
+    /// read from storage buffers.
     SharedTiles,
 }
 
@@ -135,62 +141,30 @@ pub fn texture_support(dev: &Device, d: &MatmulDims) -> Option<String> {
     None
 }
 
-/// What a matmul does to each output before storing it: add `bias[column]`, then `act`.
+/// What a matmul does besides the product: the epilogue (add `bias[column]`, then `act`, before
+/// the store) and the design.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Epilogue<'a> {
+pub struct MatmulOptions<'a> {
     /// One value per column of C (n values), added to every row.
     pub bias: Option<&'a GpuBuffer>,
-    /// Applied after the bias.
-    pub act: Act,
+    /// Applied after the bias (an elementwise activation).
+    pub act: Activation,
+    /// The kernel design (`Auto` by default).
+    pub variant: MatmulVariant,
 }
 
-/// C = op(A) x op(B) with the design chosen for this adapter.
+/// C = act(op(A) x op(B) + bias), as `o` says.
 pub fn matmul(
     dev: &Device,
     a: &GpuBuffer,
     b: &GpuBuffer,
     c: &GpuBuffer,
     d: &MatmulDims,
-) -> Result<()> {
-    matmul_with(dev, MatmulVariant::Auto, a, b, c, d)
-}
-
-/// C = act(op(A) x op(B) + bias): a Dense layer's forward pass in one dispatch.
-pub fn matmul_fused(
-    dev: &Device,
-    a: &GpuBuffer,
-    b: &GpuBuffer,
-    epilogue: Epilogue<'_>,
-    c: &GpuBuffer,
-    d: &MatmulDims,
-) -> Result<()> {
-    matmul_fused_with(dev, MatmulVariant::Auto, a, b, epilogue, c, d)
-}
-
-/// C = op(A) x op(B) with an explicit kernel design (benchmarks and tests compare them).
-pub fn matmul_with(
-    dev: &Device,
-    variant: MatmulVariant,
-    a: &GpuBuffer,
-    b: &GpuBuffer,
-    c: &GpuBuffer,
-    d: &MatmulDims,
-) -> Result<()> {
-    matmul_fused_with(dev, variant, a, b, Epilogue::default(), c, d)
-}
-
-/// `matmul_fused` with an explicit kernel design.
-pub fn matmul_fused_with(
-    dev: &Device,
-    variant: MatmulVariant,
-    a: &GpuBuffer,
-    b: &GpuBuffer,
-    epilogue: Epilogue<'_>,
-    c: &GpuBuffer,
-    d: &MatmulDims,
+    o: &MatmulOptions<'_>,
 ) -> Result<()> {
     let op = "matmul";
-    if let Some(bias) = epilogue.bias {
+    let act = epilogue_code(op, o.act)?;
+    if let Some(bias) = o.bias {
         need(op, "bias", bias, d.n)?;
     }
     let last = |stride: usize, size: usize| {
@@ -200,14 +174,15 @@ pub fn matmul_fused_with(
             (d.batch - 1) * stride + size
         }
     };
-    need(op, "a", a, last(d.a_batch_stride, d.m * d.k))?;
-    need(op, "b", b, last(d.b_batch_stride, d.k * d.n))?;
+    let (a_words, b_words) = (
+        last(d.a_batch_stride, d.m * d.k),
+        last(d.b_batch_stride, d.k * d.n),
+    );
+    need(op, "a", a, a_words)?;
+    need(op, "b", b, b_words)?;
     need(op, "c", c, d.batch * d.m * d.n)?;
     fits_u32(op, d.batch * d.m * d.n)?;
-    fits_u32(
-        op,
-        last(d.a_batch_stride, d.m * d.k).max(last(d.b_batch_stride, d.k * d.n)),
-    )?;
+    fits_u32(op, a_words.max(b_words))?;
     if d.batch > 65_535 {
         return Err(launch_err(
             op,
@@ -219,13 +194,7 @@ pub fn matmul_fused_with(
     }
     if d.k == 0 {
         // An empty inner dimension: C is all zeros.
-        return dev.copy(
-            &dev.zeros(c.bytes())?,
-            0,
-            c,
-            0,
-            (d.batch * d.m * d.n * 4) as u64,
-        );
+        return dev.clear(c);
     }
     let p = MatmulParams {
         m: d.m as u32,
@@ -237,17 +206,12 @@ pub fn matmul_fused_with(
         a_batch_stride: d.a_batch_stride as u32,
         b_batch_stride: d.b_batch_stride as u32,
         c_batch_stride: (d.m * d.n) as u32,
-        has_bias: u32::from(epilogue.bias.is_some()),
-        act: epilogue.act as u32,
+        has_bias: u32::from(o.bias.is_some()),
+        act,
         _pad: 0,
     };
-    let variant = match variant {
-        MatmulVariant::Auto if dev.autotunes() => tuned_variant(dev, a, b, epilogue, c, d)?,
-        MatmulVariant::Auto if dev.info().is_cpu() => match texture_support(dev, d) {
-            None => MatmulVariant::Texture,
-            Some(_) => MatmulVariant::RegisterTile,
-        },
-        MatmulVariant::Auto => MatmulVariant::SharedTiles,
+    let variant = match o.variant {
+        MatmulVariant::Auto => auto_variant(dev, a, b, c, d, o)?,
         MatmulVariant::Texture => match texture_support(dev, d) {
             None => MatmulVariant::Texture,
             Some(why) => return Err(launch_err(op, format!("texture design: {why}"))),
@@ -280,66 +244,78 @@ pub fn matmul_fused_with(
         ));
     }
     let groups = [groups[0] as u32, groups[1] as u32, d.batch as u32];
-    if variant != MatmulVariant::Texture {
-        return dev.dispatch(kernel, &p, &[a, b, epilogue.bias.unwrap_or(a), c], groups);
-    }
-    if [Some(a), Some(b), epilogue.bias]
-        .iter()
-        .flatten()
-        .any(|x| x.raw() == c.raw())
-    {
-        return Err(launch_err(op, "output buffer c is also an input"));
-    }
-    let inputs = [
-        (a, last(d.a_batch_stride, d.m * d.k)),
-        (b, last(d.b_batch_stride, d.k * d.n)),
-        // No bias: the slot's texture is bound as it is (nothing is copied, nothing is read).
-        epilogue.bias.map_or((a, 0), |bias| (bias, d.n)),
-    ];
-    dev.dispatch_textured(kernel, &p, &inputs, &[c], groups)
+    // Without a bias the kernel never reads binding 3: A stands in, and the texture design
+    // stages none of it.
+    let buffers = [a, b, o.bias.unwrap_or(a), c];
+    let words = [a_words, b_words, o.bias.map_or(0, |_| d.n)];
+    // An explicit storage design reads storage buffers; `Auto` follows the device's policy.
+    let path = match o.variant {
+        MatmulVariant::Auto => InputPath::Auto,
+        _ => InputPath::Buffers,
+    };
+    let launch = Launch::new(kernel, &p, &buffers, groups).path(path);
+    dev.launch(&launch.input_words(if variant == MatmulVariant::Texture {
+        &words
+    } else {
+        &[]
+    }))
 }
 
-/// The measured design for `d`'s shape class: layout, each dimension rounded up to a power of
-/// two, batched or not. Candidates run into a scratch output, so `c` is written only once.
-fn tuned_variant(
+/// The design for `d` when none was given: the rule's, or the measured one for `d`'s shape
+/// class (layout, each dimension rounded up to a power of two, batched or not) where the device
+/// autotunes. Candidates run into a scratch output, so `c` is written only once.
+fn auto_variant(
     dev: &Device,
     a: &GpuBuffer,
     b: &GpuBuffer,
-    epilogue: Epilogue<'_>,
     c: &GpuBuffer,
     d: &MatmulDims,
+    o: &MatmulOptions<'_>,
 ) -> Result<MatmulVariant> {
-    let mut candidates = Vec::new();
-    if texture_support(dev, d).is_none() {
-        candidates.push(MatmulVariant::Texture);
+    let cpu = dev.info().is_cpu();
+    let mut candidates = Vec::with_capacity(3);
+    let texture = texture_support(dev, d).is_none();
+    if texture {
+        candidates.push((MatmulVariant::Texture, MatmulVariant::Texture.name()));
     }
-    candidates.push(MatmulVariant::RegisterTile);
+    candidates.push((
+        MatmulVariant::RegisterTile,
+        MatmulVariant::RegisterTile.name(),
+    ));
     // On CPU adapters every shared-memory barrier is a coroutine switch: the tiled design
-    // measured slowest there by far (README), so it is not timed.
-    if !dev.info().is_cpu() {
-        candidates.push(MatmulVariant::SharedTiles);
+    // measured slowest there by far (README), so it is not a candidate.
+    if !cpu {
+        candidates.push((
+            MatmulVariant::SharedTiles,
+            MatmulVariant::SharedTiles.name(),
+        ));
     }
-    let names: Vec<&str> = candidates.iter().map(|v| v.name()).collect();
-    let t = |on: bool| if on { 't' } else { 'n' };
-    let key = format!(
-        "matmul {}{} {}x{}x{}{}",
-        t(d.trans_a),
-        t(d.trans_b),
-        d.m.next_power_of_two(),
-        d.n.next_power_of_two(),
-        d.k.next_power_of_two(),
-        if d.batch > 1 { " batched" } else { "" }
-    );
+    let rule = match (cpu, texture) {
+        (true, true) => MatmulVariant::Texture,
+        (true, false) => MatmulVariant::RegisterTile,
+        (false, _) => MatmulVariant::SharedTiles,
+    };
+    let key = || {
+        let t = |on: bool| if on { 't' } else { 'n' };
+        format!(
+            "matmul {}{} {}x{}x{}{}",
+            t(d.trans_a),
+            t(d.trans_b),
+            d.m.next_power_of_two(),
+            d.n.next_power_of_two(),
+            d.k.next_power_of_two(),
+            if d.batch > 1 { " batched" } else { "" }
+        )
+    };
     // Allocated only if this class is measured now (not when the choice is known).
     let mut scratch: Option<GpuBuffer> = None;
-    let i = dev.tuned(&key, &names, |i| {
+    dev.choose(key, &candidates, rule, |variant| {
         if scratch.is_none() {
             scratch = Some(dev.alloc(c.bytes())?);
         }
         let out = scratch.as_ref().unwrap_or(c);
-        matmul_fused_with(dev, candidates[i], a, b, epilogue, out, d)
-    })?;
-    Ok(candidates[i])
+        matmul(dev, a, b, out, d, &MatmulOptions { variant, ..*o })
+    })
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
 //! Launchers: one module per WGSL file, each with `#[repr(C)]` params structs identical to the
-//! WGSL ones and one function per entry point taking `&Device`, buffers and plain integers.
-//! Launchers check buffer sizes against the params before recording anything.
+//! WGSL ones and one function per entry point taking `&Device`, buffers, plain integers and,
+//! where an op has choices, one options argument. Launchers check buffer sizes against the
+//! params before recording anything; `Device::launch` then checks the launch against the
+//! adapter. The geometry shared by conv2d and pooling is in `window.rs` and `conv2d_dims.rs`.
 
 pub mod conv2d;
+pub mod conv2d_dims;
 mod conv2d_gemm;
 mod conv2d_via;
 pub mod elementwise;
@@ -15,23 +18,24 @@ pub mod random;
 pub mod reduce;
 pub mod shape;
 pub mod softmax;
+pub mod window;
 
+use crate::activation::Activation;
 use crate::buffer::GpuBuffer;
-use crate::error::{Result, launch_err};
+use crate::error::{DeviceError, Result, launch_err};
 
-/// An activation a kernel's epilogue applies before its store (matmul and conv2d; the codes of
-/// `shaders/activation.wgsl`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Act {
-    /// Identity.
-    #[default]
-    Linear,
-    /// max(x, 0).
-    Relu,
-    /// 1 / (1 + e^-x).
-    Sigmoid,
-    /// tanh(x).
-    Tanh,
+/// The WGSL code of an activation a kernel applies elementwise (an epilogue, the unary
+/// kernels), or an error naming `op`: softmax needs a whole row.
+pub(crate) fn epilogue_code(op: &'static str, act: Activation) -> Result<u32> {
+    act.code().ok_or_else(|| not_elementwise(op, act))
+}
+
+/// The error for an activation an elementwise kernel cannot compute.
+pub(crate) fn not_elementwise(op: &'static str, act: Activation) -> DeviceError {
+    launch_err(
+        op,
+        format!("{act} is not elementwise: apply it with the softmax kernel after this one"),
+    )
 }
 
 /// Largest rank the shape-walking kernels (broadcast, strided copy, sum_to_shape) accept.

@@ -3,10 +3,10 @@
 
 use crate::buffer::GpuBuffer;
 use crate::context::Device;
-use crate::error::Result;
-use crate::error::launch_err;
+use crate::error::{Result, launch_err};
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
+use crate::launch::{InputPath, Launch};
 use crate::ops::{fits_u32, need};
 
 /// SGD hyper-parameters for one step.
@@ -91,7 +91,9 @@ pub fn sgd_step(
     dev.dispatch(Kernel::SgdStep, &w, &[g, p, velocity], grid_1d(n))
 }
 
-/// Keras Adam / AdamW step with bias correction lr_t = lr sqrt(1 - b2^t) / (1 - b1^t).
+/// Keras Adam / AdamW step with bias correction lr_t = lr sqrt(1 - b2^t) / (1 - b1^t), reading
+/// its inputs as `via` says.
+#[allow(clippy::too_many_arguments)]
 pub fn adam_step(
     dev: &Device,
     s: &AdamStep,
@@ -100,21 +102,7 @@ pub fn adam_step(
     m: &GpuBuffer,
     v: &GpuBuffer,
     n: usize,
-) -> Result<()> {
-    adam_step_with(dev, AdamVia::Auto, s, g, p, m, v, n)
-}
-
-/// `adam_step` with an explicit input path (tests and benchmarks compare them).
-#[allow(clippy::too_many_arguments)]
-pub fn adam_step_with(
-    dev: &Device,
     via: AdamVia,
-    s: &AdamStep,
-    g: &GpuBuffer,
-    p: &GpuBuffer,
-    m: &GpuBuffer,
-    v: &GpuBuffer,
-    n: usize,
 ) -> Result<()> {
     check("adam_step", n, &[("g", g), ("p", p), ("m", m), ("v", v)])?;
     let t = s.t.max(1) as f64;
@@ -125,14 +113,27 @@ pub fn adam_step_with(
         f: [s.lr, s.beta1, s.beta2, s.eps, lr_t as f32, s.weight_decay],
         u: 0,
     };
+    // An explicit `Buffers` reads storage buffers; `Auto` resolving to it follows the policy.
+    let path = match via {
+        AdamVia::Auto => InputPath::Auto,
+        _ => InputPath::Buffers,
+    };
     let via = match via {
-        AdamVia::Auto if dev.autotunes() && dev.fits_staging(n) && n > 0 => {
-            // The step updates p, m and v in place: the candidates run on scratch copies, made
-            // only if this size class is measured now (not when the choice is known).
+        AdamVia::Auto if n > 0 && dev.fits_staging(n) => {
+            let candidates = [
+                (AdamVia::Textures, "textures"),
+                (AdamVia::Buffers, "buffers"),
+            ];
+            let rule = if dev.info().is_cpu() {
+                AdamVia::Textures
+            } else {
+                AdamVia::Buffers
+            };
+            // The step updates p, m and v in place: measured candidates run on scratch copies,
+            // made only if this size class is measured now (not when the choice is known).
             let mut scratch: Vec<GpuBuffer> = Vec::new();
-            let paths = [AdamVia::Textures, AdamVia::Buffers];
-            let key = format!("adam_step n{}", n.next_power_of_two());
-            let i = dev.tuned(&key, &["textures", "buffers"], |i| {
+            let key = || format!("adam_step n{}", n.next_power_of_two());
+            dev.choose(key, &candidates, rule, |via| {
                 if scratch.is_empty() {
                     for b in [p, m, v] {
                         let copy = dev.alloc(b.bytes())?;
@@ -141,19 +142,15 @@ pub fn adam_step_with(
                     }
                 }
                 let [sp, sm, sv] = [&scratch[0], &scratch[1], &scratch[2]];
-                adam_step_with(dev, paths[i], s, g, sp, sm, sv, n)
-            })?;
-            paths[i]
+                adam_step(dev, s, g, sp, sm, sv, n, via)
+            })?
         }
+        AdamVia::Auto => AdamVia::Buffers,
         via => via,
     };
-    let textures = match via {
-        AdamVia::Auto => dev.info().is_cpu() && dev.fits_staging(n),
-        AdamVia::Buffers => false,
-        AdamVia::Textures => true,
-    };
-    if !textures {
-        return dev.dispatch(Kernel::AdamStep, &params, &[g, p, m, v], grid_1d(n));
+    if via == AdamVia::Buffers {
+        return dev
+            .launch(&Launch::new(Kernel::AdamStep, &params, &[g, p, m, v], grid_1d(n)).path(path));
     }
     if !dev.fits_staging(n) {
         return Err(launch_err(
@@ -165,19 +162,18 @@ pub fn adam_step_with(
         return Ok(());
     }
     // The copies are recorded before the dispatch, so they capture p, m, v before the update.
-    dev.dispatch_textured(
-        Kernel::AdamStepTexture,
-        &params,
-        &[(g, n), (p, n), (m, n), (v, n)],
-        &[p, m, v],
-        grid_1d(n.div_ceil(4)),
-    )
+    let buffers = [g, p, m, v, p, m, v];
+    let groups = grid_1d(n.div_ceil(4));
+    let words = [n; 4];
+    dev.launch(&Launch::new(Kernel::AdamStepTexture, &params, &buffers, groups).input_words(&words))
 }
 
-/// Where `adam_step_with` reads its inputs from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where `adam_step` reads its inputs from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AdamVia {
-    /// Textures on CPU adapters (where per-lane buffer loads are slow), buffers elsewhere.
+    /// The chooser's: textures on CPU adapters (where per-lane buffer loads are slow), buffers
+    /// elsewhere, unless the device measures (`Device::autotunes`).
+    #[default]
     Auto,
     /// `adam_step` on storage buffers.
     Buffers,

@@ -6,7 +6,7 @@ use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
-use crate::ops::conv2d::{Padding, output_hw};
+use crate::ops::window::{Padding, output_hw};
 use crate::ops::{fits_u32, need};
 
 /// Geometry of a pooling window.

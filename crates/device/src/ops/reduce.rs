@@ -2,13 +2,14 @@
 //! viewed as [outer, len, inner], their backward, and `sum_to_shape` for broadcast gradients.
 
 use crate::buffer::GpuBuffer;
+use crate::codes::{REDUCE_MAX, REDUCE_MEAN, REDUCE_SUM};
 use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::grid::{grid_1d, groups_2d};
 use crate::kernels::Kernel;
 use crate::ops::{MAX_RANK, contiguous_strides, fits_u32, need, pack8};
 
-/// Reduction kind (codes shared with the WGSL).
+/// Reduction kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReduceOp {
     /// Sum.
@@ -17,6 +18,17 @@ pub enum ReduceOp {
     Mean,
     /// Maximum.
     Max,
+}
+
+impl ReduceOp {
+    /// The WGSL code (`codes::REDUCE_*`).
+    pub fn code(self) -> u32 {
+        match self {
+            ReduceOp::Sum => REDUCE_SUM,
+            ReduceOp::Mean => REDUCE_MEAN,
+            ReduceOp::Max => REDUCE_MAX,
+        }
+    }
 }
 
 /// A tensor viewed as [outer, len, inner] with the reduced axis in the middle.
@@ -58,7 +70,7 @@ struct ReduceParams {
 
 fn params(op: &'static str, v: &AxisView, code: u32) -> Result<ReduceParams> {
     fits_u32(op, v.outer * v.len * v.inner)?;
-    if v.len == 0 && code != 0 {
+    if v.len == 0 && code != REDUCE_SUM {
         return Err(launch_err(
             op,
             "cannot take a mean or maximum over an empty axis",
@@ -69,7 +81,11 @@ fn params(op: &'static str, v: &AxisView, code: u32) -> Result<ReduceParams> {
         len: v.len as u32,
         inner: v.inner as u32,
         op: code,
-        scale: if code == 1 { 1.0 / v.len as f32 } else { 1.0 },
+        scale: if code == REDUCE_MEAN {
+            1.0 / v.len as f32
+        } else {
+            1.0
+        },
         _pad: [0; 3],
     })
 }
@@ -82,7 +98,7 @@ pub fn reduce(
     out: &GpuBuffer,
     v: &AxisView,
 ) -> Result<()> {
-    let p = params("reduce", v, op as u32)?;
+    let p = params("reduce", v, op.code())?;
     need("reduce", "x", x, v.outer * v.len * v.inner)?;
     need("reduce", "out", out, v.outputs())?;
     dev.dispatch(Kernel::Reduce, &p, &[x, out], groups_2d(v.outputs()))
@@ -90,7 +106,7 @@ pub fn reduce(
 
 /// out[o, i] = first index of the maximum along the axis (u32).
 pub fn argmax(dev: &Device, x: &GpuBuffer, out: &GpuBuffer, v: &AxisView) -> Result<()> {
-    let p = params("argmax", v, 2)?;
+    let p = params("argmax", v, REDUCE_MAX)?;
     need("argmax", "x", x, v.outer * v.len * v.inner)?;
     need("argmax", "out", out, v.outputs())?;
     dev.dispatch(Kernel::Argmax, &p, &[x, out], groups_2d(v.outputs()))
@@ -106,7 +122,7 @@ pub fn reduce_backward(
     dx: &GpuBuffer,
     v: &AxisView,
 ) -> Result<()> {
-    let p = params("reduce_backward", v, op as u32)?;
+    let p = params("reduce_backward", v, op.code())?;
     need("reduce_backward", "dy", dy, v.outputs())?;
     if op == ReduceOp::Max {
         need("reduce_backward", "argmax", argmax, v.outputs())?;

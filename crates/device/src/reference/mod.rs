@@ -13,20 +13,33 @@ pub use metrics::*;
 pub use nn::*;
 pub use optim::*;
 
+use crate::activation::Activation;
 use crate::ops::contiguous_strides;
 use crate::ops::elementwise::{BinaryOp, UnaryOp, broadcast};
 use crate::ops::reduce::{AxisView, ReduceOp};
 use crate::ops::shape::StridedView;
 
+/// An elementwise activation of one value (NaN for softmax, which is not elementwise and which
+/// every elementwise launcher rejects; `softmax` below is its reference).
+pub fn activate(act: Activation, v: f64) -> f64 {
+    match act {
+        Activation::Linear => v,
+        Activation::Relu => v.max(0.0),
+        Activation::Sigmoid => 1.0 / (1.0 + (-v).exp()),
+        Activation::Tanh => v.tanh(),
+        Activation::Softmax => f64::NAN,
+    }
+}
+
 /// y = op(x).
 pub fn unary(op: UnaryOp, x: &[f64]) -> Vec<f64> {
     x.iter()
         .map(|&v| match op {
+            UnaryOp::Act(a) => activate(a, v),
             UnaryOp::Neg => -v,
             UnaryOp::Exp => v.exp(),
             UnaryOp::Log => v.ln(),
             UnaryOp::Sqrt => v.sqrt(),
-            UnaryOp::Relu => v.max(0.0),
             UnaryOp::LeakyRelu(a) => {
                 if v > 0.0 {
                     v
@@ -34,8 +47,6 @@ pub fn unary(op: UnaryOp, x: &[f64]) -> Vec<f64> {
                     a as f64 * v
                 }
             }
-            UnaryOp::Sigmoid => 1.0 / (1.0 + (-v).exp()),
-            UnaryOp::Tanh => v.tanh(),
             UnaryOp::Clamp(lo, hi) => v.clamp(lo as f64, hi as f64),
             UnaryOp::Pow(p) => v.powf(p as f64),
             UnaryOp::Affine(a, b) => a as f64 * v + b as f64,

@@ -2,13 +2,12 @@
 //! Keras padding, every epilogue activation, a Fashion-MNIST-sized batch with and without
 //! autotuning, and a weight gradient split into many chunks.
 
-use kiln_device::ops::Act;
 use kiln_device::ops::conv2d::{
-    Conv2dDims, ConvVia, Padding, conv2d, conv2d_act_with, conv2d_backward_weight,
+    Conv2dDims, ConvOptions, ConvVia, Padding, conv2d, conv2d_backward_weight,
 };
 use kiln_device::reference;
 use kiln_device::testing::assert_close;
-use kiln_device::{Autotune, Device, DeviceOptions};
+use kiln_device::{Activation, Autotune, Device, DeviceOptions};
 
 use crate::{out, read, setup, up};
 
@@ -61,14 +60,19 @@ fn conv2d_matches_reference_for_strides_and_keras_padding() {
         let (bx, bw, bb) = (up(&dev, &x), up(&dev, &w), up(&dev, &b));
         // Every epilogue activation (activation.wgsl) in both kernel files.
         let acts: [ActCase; 4] = [
-            (Act::Linear, |z| z),
-            (Act::Relu, |z| z.max(0.0)),
-            (Act::Sigmoid, |z| 1.0 / (1.0 + (-z).exp())),
-            (Act::Tanh, f64::tanh),
+            (Activation::Linear, |z| z),
+            (Activation::Relu, |z| z.max(0.0)),
+            (Activation::Sigmoid, |z| 1.0 / (1.0 + (-z).exp())),
+            (Activation::Tanh, f64::tanh),
         ];
         for (act, f) in acts {
             let y = out(&dev, d.n * oh * ow * d.f);
-            conv2d_act_with(&dev, via, &bx, &bw, &bb, true, act, &y, &d).unwrap();
+            let o = ConvOptions {
+                bias: Some(&bb),
+                act,
+                via,
+            };
+            conv2d(&dev, &bx, &bw, &y, &d, &o).unwrap();
             let want: Vec<f64> = z.iter().map(|&v| f(v)).collect();
             assert_close(
                 &format!("{via:?} {act:?} {d:?}"),
@@ -82,7 +86,7 @@ fn conv2d_matches_reference_for_strides_and_keras_padding() {
 }
 
 /// An epilogue activation and its f64 reference.
-type ActCase = (Act, fn(f64) -> f64);
+type ActCase = (Activation, fn(f64) -> f64);
 
 #[test]
 fn conv2d_on_a_fashion_mnist_sized_batch() {
@@ -104,16 +108,8 @@ fn conv2d_on_a_fashion_mnist_sized_batch() {
     let x = rng.vec(4 * 28 * 28, 0.0, 1.0);
     let w = rng.vec(9 * 32, -0.3, 0.3);
     let y = out(&dev, 4 * 28 * 28 * 32);
-    conv2d(
-        &dev,
-        &up(&dev, &x),
-        &up(&dev, &w),
-        &dev.zeros(4).unwrap(),
-        false,
-        &y,
-        &d,
-    )
-    .unwrap();
+    let none = ConvOptions::default();
+    conv2d(&dev, &up(&dev, &x), &up(&dev, &w), &y, &d, &none).unwrap();
     assert_close(
         "28x28 same",
         &read(&dev, &y),
@@ -130,13 +126,12 @@ fn conv2d_on_a_fashion_mnist_sized_batch() {
     let tuned = Device::with_options(&opts).unwrap();
     let y = out(&tuned, 4 * 28 * 28 * 32);
     let bx = up(&tuned, &x);
-    let bias = tuned.zeros(4).unwrap();
-    conv2d(&tuned, &bx, &up(&tuned, &w), &bias, false, &y, &d).unwrap();
+    conv2d(&tuned, &bx, &up(&tuned, &w), &y, &d, &none).unwrap();
     let want = reference::conv2d(&x, &w, None, &d);
     assert_close("autotuned forward", &read(&tuned, &y), &want, 1e-5, 1e-5);
     let dy = rng.vec(4 * 28 * 28 * 32, -1.0, 1.0);
     let dw = out(&tuned, 9 * 32);
-    conv2d_backward_weight(&tuned, &bx, &up(&tuned, &dy), &dw, &d).unwrap();
+    conv2d_backward_weight(&tuned, &bx, &up(&tuned, &dy), &dw, &d, ConvVia::Auto).unwrap();
     let want = reference::conv2d_backward_weight(&x, &dy, &d);
     assert_close(
         "autotuned weight grad",
@@ -162,7 +157,6 @@ fn conv2d_on_a_fashion_mnist_sized_batch() {
 #[test]
 fn conv2d_weight_gradient_with_many_chunks_matches_reference() {
     // 4 x 28 x 28 = 3,136 output positions: the kernel splits them into 13 chunks of 256.
-    use kiln_device::ops::conv2d::conv2d_backward_weight_with;
     let Some((dev, mut rng)) = setup(36) else {
         return;
     };
@@ -188,7 +182,7 @@ fn conv2d_weight_gradient_with_many_chunks_matches_reference() {
         let x = rng.vec(4 * 28 * 28 * c, -1.0, 1.0);
         let dy = rng.vec(4 * oh * ow * f, -1.0, 1.0);
         let dw = out(&dev, 9 * c * f);
-        conv2d_backward_weight_with(&dev, via, &up(&dev, &x), &up(&dev, &dy), &dw, &d).unwrap();
+        conv2d_backward_weight(&dev, &up(&dev, &x), &up(&dev, &dy), &dw, &d, via).unwrap();
         assert_close(
             &format!("dw {via:?} {d:?}"),
             &read(&dev, &dw),

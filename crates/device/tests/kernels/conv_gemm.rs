@@ -3,10 +3,10 @@
 //! strides, Keras padding, kernels that are not square, and channel counts that take the scalar
 //! (C = 1, 3) and the vec4 (C = 4, 8) entries, with K = KH*KW*C both padded and not.
 
-use kiln_device::ops::Act;
+use kiln_device::Activation as Act;
 use kiln_device::ops::conv2d::{
-    Conv2dDims, ConvVia, Padding, conv2d_act_with, conv2d_backward_input_with,
-    conv2d_backward_weight_with,
+    Conv2dDims, ConvOptions, ConvVia, Padding, conv2d, conv2d_backward_input,
+    conv2d_backward_weight,
 };
 use kiln_device::reference;
 use kiln_device::testing::assert_close;
@@ -68,7 +68,12 @@ fn conv2d_as_matmul_matches_reference_forward_and_backward() {
             _ => (Act::Tanh, f64::tanh),
         };
         let y = out(&dev, yw);
-        conv2d_act_with(&dev, ConvVia::Gemm, &bx, &bw, &bb, true, act, &y, &d).unwrap();
+        let o = ConvOptions {
+            bias: Some(&bb),
+            act,
+            via: ConvVia::Gemm,
+        };
+        conv2d(&dev, &bx, &bw, &y, &d, &o).unwrap();
         let want: Vec<f64> = reference::conv2d(&x, &w, Some(&b), &d)
             .into_iter()
             .map(f)
@@ -81,11 +86,11 @@ fn conv2d_as_matmul_matches_reference_forward_and_backward() {
             1e-5,
         );
         let dw = out(&dev, ww);
-        conv2d_backward_weight_with(&dev, ConvVia::Gemm, &bx, &bdy, &dw, &d).unwrap();
+        conv2d_backward_weight(&dev, &bx, &bdy, &dw, &d, ConvVia::Gemm).unwrap();
         let want = reference::conv2d_backward_weight(&x, &dy, &d);
         assert_close(&format!("dw {d:?}"), &read(&dev, &dw), &want, 1e-4, 1e-5);
         let dx = out(&dev, xw);
-        conv2d_backward_input_with(&dev, ConvVia::Gemm, &bdy, &bw, &dx, &d).unwrap();
+        conv2d_backward_input(&dev, &bdy, &bw, &dx, &d, ConvVia::Gemm).unwrap();
         let want = reference::conv2d_backward_input(&dy, &w, &d);
         assert_close(&format!("dx {d:?}"), &read(&dev, &dx), &want, 1e-4, 1e-5);
     }
@@ -109,9 +114,11 @@ fn the_matmul_path_refuses_filters_that_are_not_a_multiple_of_4() {
         padding: Padding::Same,
     };
     let (x, w, y) = (out(&dev, 50), out(&dev, 90), out(&dev, 125));
-    let err = conv2d_act_with(&dev, ConvVia::Gemm, &x, &w, &w, false, Act::Linear, &y, &d)
-        .unwrap_err()
-        .to_string();
+    let gemm = ConvOptions {
+        via: ConvVia::Gemm,
+        ..Default::default()
+    };
+    let err = conv2d(&dev, &x, &w, &y, &d, &gemm).unwrap_err().to_string();
     assert!(
         err.contains("multiple of 4") && err.contains("filters (5)"),
         "{err}"

@@ -1,5 +1,6 @@
 //! elementwise.wgsl, fill.wgsl, shape.wgsl and random.wgsl against the reference.
 
+use kiln_device::Activation;
 use kiln_device::ops::elementwise::{BinaryOp, UnaryOp, accumulate, binary, broadcast, unary};
 use kiln_device::ops::fill::fill;
 use kiln_device::ops::random::dropout;
@@ -14,10 +15,10 @@ const UNARY: [UnaryOp; 12] = [
     UnaryOp::Exp,
     UnaryOp::Log,
     UnaryOp::Sqrt,
-    UnaryOp::Relu,
+    UnaryOp::Act(Activation::Relu),
     UnaryOp::LeakyRelu(0.3),
-    UnaryOp::Sigmoid,
-    UnaryOp::Tanh,
+    UnaryOp::Act(Activation::Sigmoid),
+    UnaryOp::Act(Activation::Tanh),
     UnaryOp::Clamp(-0.5, 0.25),
     UnaryOp::Pow(2.5),
     UnaryOp::Affine(-1.5, 0.75),

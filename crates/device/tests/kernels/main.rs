@@ -13,6 +13,7 @@ mod optim;
 mod packed;
 mod reduce;
 
+use kiln_device::ops::matmul::{MatmulDims, MatmulOptions, MatmulVariant, matmul};
 use kiln_device::testing::{Rng, test_device, to_f32};
 use kiln_device::{Device, GpuBuffer};
 
@@ -29,6 +30,22 @@ pub fn out(dev: &Device, words: usize) -> GpuBuffer {
 
 pub fn read(dev: &Device, b: &GpuBuffer) -> Vec<f32> {
     dev.read_f32(b).expect("read_back")
+}
+
+/// C = op(A) x op(B) with the given design and no epilogue.
+pub fn mm(
+    dev: &Device,
+    variant: MatmulVariant,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    c: &GpuBuffer,
+    d: &MatmulDims,
+) -> kiln_device::Result<()> {
+    let o = MatmulOptions {
+        variant,
+        ..Default::default()
+    };
+    matmul(dev, a, b, c, d, &o)
 }
 
 pub fn setup(seed: u64) -> Option<(Device, Rng)> {

@@ -1,14 +1,12 @@
 //! matmul.wgsl and matmul_texture.wgsl: every design, every transpose combination, batches,
 //! odd sizes, staging-texture reuse within one batch, and the autotuned choice between designs.
 
-use kiln_device::ops::matmul::{
-    Act, Epilogue, MatmulDims, MatmulVariant, matmul_fused_with, matmul_with, texture_support,
-};
+use kiln_device::ops::matmul::{MatmulDims, MatmulOptions, MatmulVariant, matmul, texture_support};
 use kiln_device::reference;
 use kiln_device::testing::assert_close;
-use kiln_device::{Autotune, Device, DeviceOptions};
+use kiln_device::{Activation, Autotune, Device, DeviceOptions};
 
-use crate::{SIZES, out, read, setup, up};
+use crate::{SIZES, mm, out, read, setup, up};
 
 fn check(
     dev: &kiln_device::Device,
@@ -21,7 +19,7 @@ fn check(
     let a = rng.vec(a_len, -1.0, 1.0);
     let b = rng.vec(b_len, -1.0, 1.0);
     let c = out(dev, d.batch * d.m * d.n);
-    matmul_with(dev, variant, &up(dev, &a), &up(dev, &b), &c, &d).unwrap();
+    mm(dev, variant, &up(dev, &a), &up(dev, &b), &c, &d).unwrap();
     let tol = 1e-5 * (d.k as f64).sqrt();
     assert_close(
         &format!("{variant:?} {d:?}"),
@@ -33,7 +31,7 @@ fn check(
 }
 
 /// An epilogue activation and its f64 reference.
-type ActCase = (Act, fn(f64) -> f64);
+type ActCase = (Activation, fn(f64) -> f64);
 
 #[test]
 fn matmul_matches_reference_on_odd_shapes_in_both_designs() {
@@ -97,7 +95,7 @@ fn matmul_training_shapes_and_a_zero_inner_dimension() {
     );
     let c = dev.upload(&[5.0f32; 6]).unwrap();
     let d = MatmulDims::new(2, 3, 0, false, false);
-    matmul_with(
+    mm(
         &dev,
         MatmulVariant::Auto,
         &dev.zeros(4).unwrap(),
@@ -113,7 +111,7 @@ fn matmul_training_shapes_and_a_zero_inner_dimension() {
 fn matmul_rejects_buffers_too_small_for_the_shape() {
     let Some((dev, _)) = setup(13) else { return };
     let a = dev.zeros(4 * 6).unwrap();
-    let err = matmul_with(
+    let err = mm(
         &dev,
         MatmulVariant::Auto,
         &a,
@@ -139,7 +137,7 @@ fn texture_device(seed: u64) -> Option<(kiln_device::Device, kiln_device::testin
         None => Some((dev, rng)),
         Some(why) => {
             let a = dev.zeros(64).unwrap();
-            let err = matmul_with(&dev, MatmulVariant::Texture, &a, &a, &out(&dev, 16), &d)
+            let err = mm(&dev, MatmulVariant::Texture, &a, &a, &out(&dev, 16), &d)
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(&why), "{err}");
@@ -200,7 +198,7 @@ fn texture_design_refuses_unaligned_shapes_and_auto_falls_back() {
     let d = MatmulDims::new(8, 10, 12, false, false); // B rows of 10 words
     let a = dev.zeros(4 * 96).unwrap();
     let b = dev.zeros(4 * 120).unwrap();
-    let err = matmul_with(&dev, MatmulVariant::Texture, &a, &b, &out(&dev, 80), &d)
+    let err = mm(&dev, MatmulVariant::Texture, &a, &b, &out(&dev, 80), &d)
         .unwrap_err()
         .to_string();
     assert!(
@@ -224,7 +222,7 @@ fn texture_products_recorded_back_to_back_each_see_their_own_operands() {
         let a = rng.vec(m * k, -1.0, 1.0);
         let b = rng.vec(k * n, -1.0, 1.0);
         let c = out(&dev, m * n);
-        matmul_with(
+        mm(
             &dev,
             MatmulVariant::Texture,
             &up(&dev, &a),
@@ -269,6 +267,13 @@ fn autotune_measures_once_per_shape_class_and_keeps_its_choices_in_the_cache_fil
         MatmulDims::new(256, 256, 256, false, false),
     );
     let choices = dev.autotune_choices();
+    let texture = texture_support(&dev, &MatmulDims::new(256, 256, 256, false, false)).is_none();
+    if dev.info().is_cpu() && !texture {
+        // One design runs here (no subgroups: the register tile; shared tiles are never timed
+        // on CPU adapters): nothing to choose, nothing measured. tuner.rs covers the mechanism.
+        assert!(choices.is_empty(), "{choices:?}");
+        return;
+    }
     assert_eq!(choices.len(), 1, "{choices:?}");
     assert!(
         choices[0].0.contains("matmul nn 256x256x256 |"),
@@ -287,11 +292,11 @@ fn autotune_measures_once_per_shape_class_and_keeps_its_choices_in_the_cache_fil
         dev.zeros(200 * 132 * 4).unwrap(),
         dev.zeros(132 * 240 * 4).unwrap(),
     );
-    matmul_with(&dev, MatmulVariant::Auto, &a, &b, &out(&dev, 200 * 240), &d).unwrap();
+    mm(&dev, MatmulVariant::Auto, &a, &b, &out(&dev, 200 * 240), &d).unwrap();
     // A shape only one design can run (K not a multiple of 4 rules the texture design out):
     // nothing to measure either.
     let d = MatmulDims::new(200, 240, 130, false, false);
-    matmul_with(&dev, MatmulVariant::Auto, &a, &b, &out(&dev, 200 * 240), &d).unwrap();
+    mm(&dev, MatmulVariant::Auto, &a, &b, &out(&dev, 200 * 240), &d).unwrap();
     assert_eq!(dev.counters().since(&before).waits, 0);
     assert_eq!(dev.autotune_choices(), choices);
     // A new process (here: a new device) reads the choice from the cache file.
@@ -324,10 +329,10 @@ fn fused_bias_and_activation_epilogue_in_every_design() {
         MatmulVariant::Texture,
     ];
     let acts: [ActCase; 4] = [
-        (Act::Linear, |x| x),
-        (Act::Relu, |x| x.max(0.0)),
-        (Act::Sigmoid, |x| 1.0 / (1.0 + (-x).exp())),
-        (Act::Tanh, f64::tanh),
+        (Activation::Linear, |x| x),
+        (Activation::Relu, |x| x.max(0.0)),
+        (Activation::Sigmoid, |x| 1.0 / (1.0 + (-x).exp())),
+        (Activation::Tanh, f64::tanh),
     ];
     // A partial block with N % 4 != 0 (scalar stores) and the dense forward shape (vec4 stores).
     for d in [
@@ -345,12 +350,13 @@ fn fused_bias_and_activation_epilogue_in_every_design() {
             }
             for (act, f) in acts {
                 for with_bias in [false, true] {
-                    let epilogue = Epilogue {
+                    let o = MatmulOptions {
                         bias: with_bias.then_some(&bbias),
                         act,
+                        variant,
                     };
                     let c = out(&dev, d.m * d.n);
-                    matmul_fused_with(&dev, variant, &ba, &bb, epilogue, &c, &d).unwrap();
+                    matmul(&dev, &ba, &bb, &c, &d, &o).unwrap();
                     let want: Vec<f64> = product
                         .iter()
                         .enumerate()

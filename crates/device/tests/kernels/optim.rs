@@ -2,7 +2,7 @@
 //! path and with the path autotuned.
 
 use kiln_device::ops::optim::{
-    AdamStep, AdamVia, RmspropStep, SgdStep, adam_step_with, rmsprop_step, sgd_step,
+    AdamStep, AdamVia, RmspropStep, SgdStep, adam_step, rmsprop_step, sgd_step,
 };
 use kiln_device::reference;
 use kiln_device::testing::assert_close;
@@ -62,7 +62,7 @@ fn adam_and_adamw_match_reference_with_bias_correction() {
                 t,
             };
             let g = rng.vec(n, -1.0, 1.0);
-            adam_step_with(&dev, via, &s, &up(&dev, &g), &bp, &bm, &bv, n).unwrap();
+            adam_step(&dev, &s, &up(&dev, &g), &bp, &bm, &bv, n, via).unwrap();
             reference::adam_step(&s, &g, &mut p, &mut m, &mut v);
         }
         assert_close(
@@ -138,7 +138,7 @@ fn autotuned_adam_times_its_paths_on_copies_and_updates_once() {
             t,
         };
         let g = rng.vec(n, -1.0, 1.0);
-        adam_step_with(&dev, AdamVia::Auto, &s, &up(&dev, &g), &bp, &bm, &bv, n).unwrap();
+        adam_step(&dev, &s, &up(&dev, &g), &bp, &bm, &bv, n, AdamVia::Auto).unwrap();
         reference::adam_step(&s, &g, &mut p, &mut m, &mut v);
     }
     // The warm-up and timed runs of the first step touched copies only: one update per step.

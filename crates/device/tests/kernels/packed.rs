@@ -1,12 +1,13 @@
 //! Packed buffers (`Device::pack`): views bind, copy, clear and stage at their offsets, and a
 //! kernel writing one view leaves its neighbours and the padding alone.
 
+use kiln_device::Activation;
 use kiln_device::ops::elementwise::{UnaryOp, unary};
-use kiln_device::ops::matmul::{MatmulDims, MatmulVariant, matmul_with, texture_support};
+use kiln_device::ops::matmul::{MatmulDims, MatmulVariant, texture_support};
 use kiln_device::reference;
 use kiln_device::testing::{assert_close, to_f32};
 
-use crate::{read, setup};
+use crate::{mm, read, setup};
 
 #[test]
 fn views_bind_copy_clear_and_stage_at_their_offsets() {
@@ -23,7 +24,7 @@ fn views_bind_copy_clear_and_stage_at_their_offsets() {
     let out_pack = dev.pack(&words).unwrap();
     let c = out_pack.parts()[3].clone();
     assert!(
-        matmul_with(
+        mm(
             &dev,
             MatmulVariant::RegisterTile,
             &a,
@@ -47,7 +48,7 @@ fn views_bind_copy_clear_and_stage_at_their_offsets() {
     }
     for v in variants {
         dev.clear(&c).unwrap();
-        matmul_with(&dev, v, &a, &b, &c, &d).unwrap();
+        mm(&dev, v, &a, &b, &c, &d).unwrap();
         assert_close(
             &format!("{v:?} on views"),
             &read(&dev, &c),
@@ -58,9 +59,9 @@ fn views_bind_copy_clear_and_stage_at_their_offsets() {
     }
     // relu over the 4-word view takes the vec4 kernel; an in-place launch is refused (one
     // buffer bound as input and output), through a scratch buffer it works.
-    assert!(unary(&dev, UnaryOp::Relu, &t, &t, 4).is_err());
+    assert!(unary(&dev, UnaryOp::Act(Activation::Relu), &t, &t, 4).is_err());
     let relu = dev.alloc(16).unwrap();
-    unary(&dev, UnaryOp::Relu, &t, &relu, 4).unwrap();
+    unary(&dev, UnaryOp::Act(Activation::Relu), &t, &relu, 4).unwrap();
     dev.copy(&relu, 0, &t, 0, 16).unwrap();
     let tv = vec![0.0, 2.0, 0.0, 4.0];
     assert_eq!(read(&dev, &t), tv);

@@ -1,7 +1,7 @@
 //! Elementwise arithmetic: unary math and broadcasting binary ops, with their gradients, and the
 //! gradient through a fused epilogue activation (`act_backward`).
 
-use kiln_device::ops::Act;
+use kiln_device::Activation;
 use kiln_device::ops::elementwise::{self as ew, BinaryOp, UnaryOp, broadcast};
 use kiln_device::ops::reduce::sum_to_shape;
 
@@ -46,7 +46,7 @@ impl Tensor {
     }
     /// max(x, 0)
     pub fn relu(&self) -> Result<Tensor> {
-        self.unary(UnaryOp::Relu)
+        self.unary(UnaryOp::Act(Activation::Relu))
     }
     /// x > 0 ? x : alpha x
     pub fn leaky_relu(&self, alpha: f32) -> Result<Tensor> {
@@ -54,11 +54,20 @@ impl Tensor {
     }
     /// 1 / (1 + e^-x)
     pub fn sigmoid(&self) -> Result<Tensor> {
-        self.unary(UnaryOp::Sigmoid)
+        self.unary(UnaryOp::Act(Activation::Sigmoid))
     }
     /// tanh x
     pub fn tanh(&self) -> Result<Tensor> {
-        self.unary(UnaryOp::Tanh)
+        self.unary(UnaryOp::Act(Activation::Tanh))
+    }
+    /// Any activation by kind: linear is the tensor itself, softmax runs over the last axis, the
+    /// others through the unary kernel.
+    pub fn activation(&self, act: Activation) -> Result<Tensor> {
+        match act {
+            Activation::Linear => Ok(self.clone()),
+            Activation::Softmax => self.softmax(),
+            a => self.unary(UnaryOp::Act(a)),
+        }
     }
     /// clamp(x, lo, hi)
     pub fn clamp(&self, lo: f32, hi: f32) -> Result<Tensor> {
@@ -198,16 +207,16 @@ pub(crate) fn binary_backward(
 /// Gradient of y = act(z) with respect to z, written with y alone (the fused forward pass keeps
 /// no z): relu' = [y > 0] (y > 0 exactly when z > 0), sigmoid' = y (1 - y), tanh' = 1 - y^2,
 /// linear' = 1. Returns dz = g * act'(z).
-pub(crate) fn act_backward(y: &Tensor, act: Act, g: &Tensor) -> Result<Tensor> {
-    let op = match act {
-        Act::Linear => return Ok(g.clone()),
-        Act::Relu => UnaryOp::Relu,
-        Act::Sigmoid => UnaryOp::Sigmoid,
-        Act::Tanh => UnaryOp::Tanh,
-    };
+pub(crate) fn act_backward(y: &Tensor, act: Activation, g: &Tensor) -> Result<Tensor> {
+    if act == Activation::Linear {
+        return Ok(g.clone());
+    }
+    let op = UnaryOp::Act(act);
     let dev = y.device();
     let dz = alloc(dev, y.numel())?;
     // The kernel's relu derivative reads its "x" argument; y stands in for it (same sign).
+    // (Softmax is never recorded as an epilogue: `linear` and `conv2d_act` apply it as its own
+    // op, so the launcher's error for it cannot happen here.)
     let (yb, gb) = (y.buffer(), g.buffer());
     ew::unary_backward(dev, op, yb, yb, gb, &dz, y.numel())?;
     Ok(Tensor::from_parts(

@@ -2,16 +2,16 @@
 
 use std::sync::Arc;
 
-use kiln_device::GpuBuffer;
-use kiln_device::ops::Act;
 use kiln_device::ops::conv2d::{
-    Conv2dDims, Padding, conv2d_act as launch_conv, conv2d_backward_input, conv2d_backward_weight,
+    Conv2dDims, ConvOptions, ConvVia, Padding, conv2d as launch_conv, conv2d_backward_input,
+    conv2d_backward_weight,
 };
 use kiln_device::ops::pool2d::{
     Pool2dDims, avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward,
 };
 use kiln_device::ops::random::dropout as launch_dropout;
 use kiln_device::ops::reduce::{AxisView, ReduceOp, reduce};
+use kiln_device::{Activation, GpuBuffer};
 
 use crate::error::{Result, shape_err};
 use crate::op::Op;
@@ -27,18 +27,24 @@ impl Tensor {
         strides: (usize, usize),
         padding: Padding,
     ) -> Result<Tensor> {
-        self.conv2d_act(w, bias, strides, padding, Act::Linear)
+        self.conv2d_act(w, bias, strides, padding, Activation::Linear)
     }
 
-    /// act(conv2d + bias) in one dispatch: the kernel applies the activation before its store.
+    /// act(conv2d + bias), a Conv2D layer: an elementwise activation is one dispatch (the kernel
+    /// applies it before its store); softmax follows as its own op.
     pub fn conv2d_act(
         &self,
         w: &Tensor,
         bias: Option<&Tensor>,
         strides: (usize, usize),
         padding: Padding,
-        act: Act,
+        act: Activation,
     ) -> Result<Tensor> {
+        if !act.is_elementwise() {
+            return self
+                .conv2d_act(w, bias, strides, padding, Activation::Linear)?
+                .activation(act);
+        }
         let op = "conv2d";
         for t in [Some(self), Some(w), bias].into_iter().flatten() {
             t.expect_dtype(op, DType::F32)?;
@@ -77,16 +83,12 @@ impl Tensor {
             .ok_or_else(|| shape_err(op, format!("a {}x{} kernel with strides {strides:?} and {padding:?} padding leaves no output", ws[0], ws[1]), &[x, ws]))?;
         let dev = self.device();
         let out = alloc(dev, dims.n * oh * ow * dims.f)?;
-        launch_conv(
-            dev,
-            self.buffer(),
-            w.buffer(),
-            bias.map_or(w.buffer(), |b| b.buffer()),
-            bias.is_some(),
+        let o = ConvOptions {
+            bias: bias.map(Tensor::buffer),
             act,
-            &out,
-            &dims,
-        )?;
+            via: ConvVia::Auto,
+        };
+        launch_conv(dev, self.buffer(), w.buffer(), &out, &dims, &o)?;
         let rec = Op::Conv2d {
             x: self.clone(),
             w: w.clone(),
@@ -225,12 +227,12 @@ pub(crate) fn conv2d_backward(
     let (buf, shape) = match which {
         0 => {
             let dx = alloc(dev, x.numel())?;
-            conv2d_backward_input(dev, g.buffer(), w.buffer(), &dx, dims)?;
+            conv2d_backward_input(dev, g.buffer(), w.buffer(), &dx, dims, ConvVia::Auto)?;
             (dx, x.shape().to_vec())
         }
         1 => {
             let dw = alloc_into(dev, w.numel(), into)?;
-            conv2d_backward_weight(dev, x.buffer(), g.buffer(), &dw, dims)?;
+            conv2d_backward_weight(dev, x.buffer(), g.buffer(), &dw, dims, ConvVia::Auto)?;
             (dw, w.shape().to_vec())
         }
         _ => {

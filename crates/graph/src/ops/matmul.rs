@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use kiln_device::Activation;
 use kiln_device::GpuBuffer;
-use kiln_device::ops::matmul::{Act, Epilogue, MatmulDims, matmul_fused};
+use kiln_device::ops::matmul::{MatmulDims, MatmulOptions, matmul};
 use kiln_device::ops::reduce::{AxisView, ReduceOp, reduce};
 
 use crate::error::{Result, shape_err};
@@ -77,8 +78,8 @@ impl Tensor {
         })?;
         let dev = self.device();
         let out = alloc_into(dev, shape.iter().product(), into)?;
-        let plain = Epilogue::default();
-        matmul_fused(dev, self.buffer(), other.buffer(), plain, &out, &d)?;
+        let plain = MatmulOptions::default();
+        matmul(dev, self.buffer(), other.buffer(), &out, &d, &plain)?;
         Ok(Tensor::output(
             dev,
             out,
@@ -94,10 +95,13 @@ impl Tensor {
 }
 
 impl Tensor {
-    /// act(self w + bias) in one dispatch (the matmul's epilogue adds the bias and applies the
-    /// activation before its single store): `self` is [.., K] (leading dims fold into rows), `w`
-    /// [K, N], `bias` [N].
-    pub fn linear(&self, w: &Tensor, bias: Option<&Tensor>, act: Act) -> Result<Tensor> {
+    /// act(self w + bias), a Dense layer: `self` is [.., K] (leading dims fold into rows), `w`
+    /// [K, N], `bias` [N]. An elementwise activation is one dispatch (the matmul's epilogue adds
+    /// the bias and applies it before its single store); softmax follows as its own op.
+    pub fn linear(&self, w: &Tensor, bias: Option<&Tensor>, act: Activation) -> Result<Tensor> {
+        if !act.is_elementwise() {
+            return self.linear(w, bias, Activation::Linear)?.activation(act);
+        }
         let op = "linear";
         for t in [Some(self), Some(w), bias].into_iter().flatten() {
             t.expect_dtype(op, DType::F32)?;
@@ -123,11 +127,12 @@ impl Tensor {
         }
         let dev = self.device();
         let out = alloc(dev, shape.iter().product())?;
-        let epilogue = Epilogue {
+        let epilogue = MatmulOptions {
             bias: bias.map(Tensor::buffer),
             act,
+            ..Default::default()
         };
-        matmul_fused(dev, self.buffer(), w.buffer(), epilogue, &out, &d)?;
+        matmul(dev, self.buffer(), w.buffer(), &out, &d, &epilogue)?;
         let rec = Op::Linear {
             x: self.clone(),
             w: w.clone(),

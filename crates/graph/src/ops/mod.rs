@@ -14,9 +14,11 @@ use kiln_device::{Device, GpuBuffer};
 
 use crate::error::Result;
 
-/// A pooled output buffer for `n` 32-bit elements.
+/// A pooled output buffer for `n` 32-bit elements, checked against the adapter's limits first.
 pub(crate) fn alloc(device: &Device, n: usize) -> Result<Arc<GpuBuffer>> {
-    Ok(Arc::new(device.alloc((n * 4) as u64)?))
+    let bytes = (n as u64).saturating_mul(4);
+    let what = || format!("an op output of {n} values");
+    Ok(Arc::new(device.alloc_for(bytes, what)?))
 }
 
 /// `into` when given and `n` words long (a gradient target, see `GradTargets`), else a pooled

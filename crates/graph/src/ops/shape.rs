@@ -16,6 +16,26 @@ fn contiguous(shape: &[usize]) -> StridedView {
     }
 }
 
+/// Whether `chunks` can be one row table: 1 to `GATHER_CHUNKS` tensors of one dtype and rank at
+/// least 1, equal rows, each but the last with the first one's row count (the last may hold
+/// fewer).
+pub(crate) fn chunks_agree(chunks: &[Tensor]) -> bool {
+    let Some(first) = chunks.first() else {
+        return false;
+    };
+    let s = first.shape();
+    let last = chunks.len() - 1;
+    !s.is_empty()
+        && chunks.len() <= GATHER_CHUNKS
+        && chunks.iter().enumerate().all(|(i, c)| {
+            let cs = c.shape();
+            c.dtype() == first.dtype()
+                && cs.len() == s.len()
+                && cs[1..] == s[1..]
+                && (cs[0] == s[0] || (i == last && cs[0] <= s[0]))
+        })
+}
+
 impl Tensor {
     /// Same data, new shape with the same element count (no copy).
     pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
@@ -156,17 +176,7 @@ impl Tensor {
         };
         let s = first.shape();
         let shapes: Vec<&[usize]> = chunks.iter().map(Tensor::shape).collect();
-        let last = chunks.len() - 1;
-        let consistent = !s.is_empty()
-            && chunks.len() <= GATHER_CHUNKS
-            && chunks.iter().enumerate().all(|(i, c)| {
-                let cs = c.shape();
-                c.dtype() == first.dtype()
-                    && cs.len() == s.len()
-                    && cs[1..] == s[1..]
-                    && (cs[0] == s[0] || (i == last && cs[0] <= s[0]))
-            });
-        if !consistent || is.len() != 1 || offset + count > is[0] {
+        if !chunks_agree(chunks) || is.len() != 1 || offset + count > is[0] {
             return Err(shape_err(
                 op,
                 format!(

@@ -1,5 +1,6 @@
 //! Gradients of unary and broadcasting binary ops.
 
+use kiln_device::Activation;
 use kiln_device::ops::elementwise::{BinaryOp, UnaryOp};
 use kiln_device::reference;
 
@@ -15,10 +16,10 @@ fn unary_gradients_match_finite_differences() {
         UnaryOp::Exp,
         UnaryOp::Log,
         UnaryOp::Sqrt,
-        UnaryOp::Relu,
+        UnaryOp::Act(Activation::Relu),
         UnaryOp::LeakyRelu(0.2),
-        UnaryOp::Sigmoid,
-        UnaryOp::Tanh,
+        UnaryOp::Act(Activation::Sigmoid),
+        UnaryOp::Act(Activation::Tanh),
         UnaryOp::Clamp(-0.5, 0.5),
         UnaryOp::Pow(3.0),
         UnaryOp::Affine(2.5, -1.0),

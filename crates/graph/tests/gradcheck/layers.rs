@@ -1,6 +1,6 @@
 //! Gradients of softmax, the fused cross-entropy, convolution and pooling.
 
-use kiln_device::ops::Act;
+use kiln_device::Activation as Act;
 use kiln_device::ops::conv2d::{Conv2dDims, Padding};
 use kiln_device::ops::pool2d::Pool2dDims;
 use kiln_device::reference;

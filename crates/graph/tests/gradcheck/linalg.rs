@@ -1,8 +1,9 @@
 //! Gradients of matmul (all transpose flags, folded and batched), the fused linear layer (every
 //! epilogue activation, with and without bias), reductions and layout ops.
 
+use kiln_device::Activation as Act;
 use kiln_device::ops::contiguous_strides;
-use kiln_device::ops::matmul::{Act, MatmulDims};
+use kiln_device::ops::matmul::MatmulDims;
 use kiln_device::ops::reduce::{AxisView, ReduceOp};
 use kiln_device::ops::shape::StridedView;
 use kiln_device::reference;

@@ -14,7 +14,7 @@ use kiln_device::testing::{Rng, test_device, to_f32};
 use kiln_graph::{Device, Tensor};
 
 /// An epilogue activation and its f64 reference.
-pub type ActCase = (kiln_device::ops::Act, fn(f64) -> f64);
+pub type ActCase = (kiln_device::Activation, fn(f64) -> f64);
 
 /// One input: values and shape.
 pub struct Input {

@@ -121,11 +121,9 @@ impl TensorBoard {
     }
 
     fn write_histograms(&mut self, epoch: usize, model: &Sequential) -> Result<()> {
-        let weights = model.weights();
-        let bufs: Vec<&kiln_device::GpuBuffer> =
-            weights.iter().map(|(_, w)| w.value.buffer()).collect();
         // One readback for every weight of the model, only on histogram epochs.
-        let raw = model.device().read_back_f32(&bufs)?;
+        let weights = model.weights();
+        let raw = model.get_weights()?;
         let train = self.train.as_mut().expect("created in on_train_begin");
         for ((name, _), values) in weights.iter().zip(raw) {
             train.add_histogram(

@@ -1,13 +1,10 @@
 //! JSON descriptions of a model's layers, optimizer, loss and metrics, stored in a checkpoint's
 //! safetensors metadata and turned back into objects by `load_model`.
 
-use std::collections::HashMap;
-
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::error::{NnError, Result};
 use crate::layer::Layer;
-use crate::layers::*;
 use crate::losses::Loss;
 use crate::metrics::MetricKind;
 use crate::optimizers::{Optimizer, Rule};
@@ -23,126 +20,69 @@ fn num(v: &Value, key: &str) -> Result<f64> {
         .ok_or_else(|| bad(&format!("missing number {key:?} in {v}")))
 }
 
-/// Parses "(3, 3)" or "[28, 28, 1]" into numbers.
-fn usizes(s: &str) -> Result<Vec<usize>> {
-    s.trim_matches(|c| c == '(' || c == ')' || c == '[' || c == ']')
-        .split(',')
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| {
-            p.trim()
-                .parse()
-                .map_err(|_| bad(&format!("cannot read {s:?} as sizes")))
-        })
-        .collect()
-}
-
-fn pair(cfg: &HashMap<String, String>, key: &str) -> Result<(usize, usize)> {
-    let v = usizes(cfg.get(key).ok_or_else(|| bad(&format!("missing {key}")))?)?;
-    match v[..] {
-        [a, b] => Ok((a, b)),
-        _ => Err(bad(&format!("{key} must have two values"))),
-    }
-}
-
-fn get<'a>(cfg: &'a HashMap<String, String>, key: &str) -> Result<&'a str> {
-    cfg.get(key)
-        .map(String::as_str)
-        .ok_or_else(|| bad(&format!("missing layer setting {key}")))
-}
-
-fn parse<T: std::str::FromStr>(cfg: &HashMap<String, String>, key: &str) -> Result<T> {
-    get(cfg, key)?
-        .parse()
-        .map_err(|_| bad(&format!("bad value for {key}")))
-}
-
-/// A built-in layer from its class name and `config()` pairs; `None` for an unknown class.
-pub(crate) fn builtin_layer(
-    class: &str,
-    cfg: &HashMap<String, String>,
-) -> Result<Option<Box<dyn Layer>>> {
-    let layer: Box<dyn Layer> = match class {
-        "Dense" => Box::new(
-            Dense::new(parse(cfg, "units")?)
-                .activation(get(cfg, "activation")?)?
-                .use_bias(parse(cfg, "use_bias")?),
-        ),
-        "Conv2D" => {
-            let (kh, kw) = pair(cfg, "kernel_size")?;
-            let (sh, sw) = pair(cfg, "strides")?;
-            let c = Conv2D::new(parse(cfg, "filters")?, kh)
-                .kernel_size(kh, kw)
-                .strides(sh, sw)
-                .padding(get(cfg, "padding")?)?;
-            Box::new(
-                c.activation(get(cfg, "activation")?)?
-                    .use_bias(parse(cfg, "use_bias")?),
-            )
-        }
-        "MaxPooling2D" | "AveragePooling2D" => {
-            let (ph, _) = pair(cfg, "pool_size")?;
-            let (sh, sw) = pair(cfg, "strides")?;
-            if class == "MaxPooling2D" {
-                Box::new(
-                    MaxPooling2D::new(ph)
-                        .strides(sh, sw)
-                        .padding(get(cfg, "padding")?)?,
-                )
-            } else {
-                Box::new(
-                    AveragePooling2D::new(ph)
-                        .strides(sh, sw)
-                        .padding(get(cfg, "padding")?)?,
-                )
-            }
-        }
-        "GlobalAveragePooling2D" => Box::new(GlobalAveragePooling2D::new()),
-        "Flatten" => Box::new(Flatten::new()),
-        "Reshape" => Box::new(Reshape::new(&usizes(get(cfg, "target_shape")?)?)),
-        "Dropout" => Box::new(Dropout::new(parse(cfg, "rate")?)?),
-        "BatchNormalization" => {
-            Box::new(BatchNormalization::new().momentum(parse(cfg, "momentum")?))
-        }
-        "ReLU" => Box::new(ReLU::new()),
-        "Softmax" => Box::new(Softmax::new()),
-        "Activation" => Box::new(ActivationLayer::new(get(cfg, "activation")?)?),
-        _ => return Ok(None),
-    };
-    Ok(Some(layer))
-}
-
-/// One layer's description.
+/// One layer's description as Keras's `model.to_json()` writes a layer: its class name and its
+/// `get_config()` with the layer's name and trainable flag added.
 pub(crate) fn layer_json(name: &str, layer: &dyn Layer, trainable: bool) -> Value {
-    let cfg: serde_json::Map<String, Value> = layer
-        .config()
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
-    json!({ "class": layer.class_name(), "name": name, "trainable": trainable, "config": cfg })
+    let mut cfg = match layer.get_config() {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    cfg.insert("name".into(), json!(name));
+    cfg.insert("trainable".into(), json!(trainable));
+    json!({ "class_name": layer.class_name(), "config": cfg })
 }
 
-pub(crate) fn layer_cfg(v: &Value) -> Result<(String, String, bool, HashMap<String, String>)> {
-    let s = |k: &str| {
-        v.get(k)
+/// A layer entry's (class, name, trainable, config): the Keras form `layer_json` writes, or the
+/// first kiln form (`{"class", "name", "trainable", "config"}` with every setting a string,
+/// read by `legacy_value`), so files saved before the typed configs still load.
+pub(crate) fn layer_entry(v: &Value) -> Result<(String, String, bool, Value)> {
+    let text = |x: &Value, k: &str| {
+        x.get(k)
             .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| bad(&format!("layer entry without {k}: {v}")))
     };
-    let cfg = v
+    if let Some(cfg) = v.get("config").filter(|_| v.get("class_name").is_some()) {
+        let trainable = cfg
+            .get("trainable")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        return Ok((
+            text(v, "class_name")?,
+            text(cfg, "name")?,
+            trainable,
+            cfg.clone(),
+        ));
+    }
+    let cfg: Map<String, Value> = v
         .get("config")
         .and_then(Value::as_object)
         .map(|m| {
             m.iter()
-                .map(|(k, x)| (k.clone(), x.as_str().unwrap_or_default().to_string()))
+                .map(|(k, x)| (k.clone(), legacy_value(x)))
                 .collect()
         })
         .unwrap_or_default();
+    let trainable = v.get("trainable").and_then(Value::as_bool).unwrap_or(true);
     Ok((
-        s("class")?,
-        s("name")?,
-        v.get("trainable").and_then(Value::as_bool).unwrap_or(true),
-        cfg,
+        text(v, "class")?,
+        text(v, "name")?,
+        trainable,
+        Value::Object(cfg),
     ))
+}
+
+/// A first-form setting as a JSON value: "10" is 10, "true" is true, "(3, 3)" and "[28, 28]"
+/// are arrays, anything else stays a string.
+fn legacy_value(v: &Value) -> Value {
+    let Some(s) = v.as_str() else {
+        return v.clone();
+    };
+    let bracketed = match s.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        Some(inner) => format!("[{}]", inner.trim_end_matches(',')),
+        None => s.to_string(),
+    };
+    serde_json::from_str(&bracketed).unwrap_or_else(|_| Value::String(s.to_string()))
 }
 
 pub(crate) fn lr_json(lr: &LearningRate) -> Value {
@@ -305,4 +245,59 @@ pub(crate) fn metric_from(v: &Value) -> Result<MetricKind> {
         "mean" => MetricKind::Mean,
         other => return Err(bad(&format!("unknown metric {other:?}"))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::Conv2D;
+
+    #[test]
+    fn a_layer_is_written_as_keras_writes_it() {
+        let conv = Conv2D::new(8, 3).strides(2, 2);
+        let v = layer_json("conv2d", &conv, false);
+        assert_eq!(v["class_name"], "Conv2D");
+        let c = &v["config"];
+        assert_eq!(
+            (c["name"].clone(), c["trainable"].clone()),
+            (json!("conv2d"), json!(false))
+        );
+        assert_eq!(
+            (c["kernel_size"].clone(), c["strides"].clone()),
+            (json!([3, 3]), json!([2, 2]))
+        );
+        assert_eq!(
+            (c["filters"].clone(), c["padding"].clone()),
+            (json!(8), json!("valid"))
+        );
+        let (class, name, trainable, cfg) = layer_entry(&v).unwrap();
+        assert_eq!(
+            (class.as_str(), name.as_str(), trainable),
+            ("Conv2D", "conv2d", false)
+        );
+        assert_eq!(cfg["filters"], 8);
+    }
+
+    #[test]
+    fn first_form_entries_still_read() {
+        // What kiln wrote before layers had typed configs (Debug-formatted strings).
+        let old = json!({"class": "Conv2D", "name": "conv2d", "trainable": true, "config": {
+            "filters": "32", "kernel_size": "(3, 3)", "strides": "(1, 1)", "padding": "same",
+            "activation": "relu", "use_bias": "true"}});
+        let (class, _, _, cfg) = layer_entry(&old).unwrap();
+        let conv = crate::layers::registry::from_config(&class, &cfg)
+            .unwrap()
+            .unwrap();
+        let c = conv.get_config();
+        assert_eq!(
+            (c["filters"].clone(), c["kernel_size"].clone()),
+            (json!(32), json!([3, 3]))
+        );
+        assert_eq!(
+            (c["padding"].clone(), c["use_bias"].clone()),
+            (json!("same"), json!(true))
+        );
+        assert_eq!(legacy_value(&json!("[28, 28, 1]")), json!([28, 28, 1]));
+        assert_eq!(legacy_value(&json!("0.99")), json!(0.99));
+    }
 }

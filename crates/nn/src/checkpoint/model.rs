@@ -18,10 +18,12 @@ use crate::checkpoint::weights::{
 use crate::checkpoint::{atomic_write, bad_file, read_file};
 use crate::error::Result;
 use crate::layer::Layer;
+use crate::layers::registry;
 use crate::sequential::{Compiled, Sequential};
 
-/// Builds layers of classes kiln does not know (user-defined layers) from their `config()`.
-pub type LayerFactory<'a> = &'a dyn Fn(&str, &HashMap<String, String>) -> Option<Box<dyn Layer>>;
+/// Builds layers of classes kiln does not know (user-defined layers) from their class name and
+/// `get_config()` JSON; `None` for a class it does not know either.
+pub type LayerFactory<'a> = &'a dyn Fn(&str, &Value) -> Option<Result<Box<dyn Layer>>>;
 
 const META_KEY: &str = "kiln.model";
 
@@ -104,10 +106,10 @@ pub fn load_model_with(
         .as_array()
         .ok_or_else(|| bad_file(path, "metadata lists no layers"))?
     {
-        let (class, name, trainable, cfg) = layer_cfg(entry)?;
-        let layer = match builtin_layer(&class, &cfg)? {
+        let (class, name, trainable, cfg) = layer_entry(entry)?;
+        let layer = match registry::from_config(&class, &cfg)? {
             Some(l) => l,
-            None => factory(&class, &cfg).ok_or_else(|| bad_file(path, format!("layer {name:?} has class {class:?}, which kiln does not know: pass a LayerFactory to load_model_with")))?,
+            None => factory(&class, &cfg).ok_or_else(|| bad_file(path, format!("layer {name:?} has class {class:?}, which kiln does not know: pass a LayerFactory to load_model_with")))??,
         };
         model.add_boxed(&name, layer)?;
         if !trainable {
@@ -123,7 +125,18 @@ pub fn load_model_with(
                 .collect()
         })
         .ok_or_else(|| bad_file(path, "metadata has no input shape"))?;
-    model.build(&input)?;
+    // Every weight the architecture makes must be a tensor of the file with the same shape,
+    // checked as each layer builds and before its memory is allocated: a crafted architecture
+    // cannot make the model allocate more than the file itself holds.
+    let in_file: HashMap<String, Vec<usize>> = st
+        .tensors()
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with("optimizer/"))
+        .map(|(n, v)| (n, v.shape().to_vec()))
+        .collect();
+    model
+        .build_checked(&input, Some(&in_file))
+        .map_err(|e| bad_file(path, e.to_string()))?;
     let expected: Vec<(String, Vec<usize>)> = model
         .weights()
         .iter()

@@ -12,6 +12,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use crate::checkpoint::{atomic_write, bad_file, read_file};
 use crate::error::{NnError, Result};
 use crate::sequential::Sequential;
+use kiln_graph::Tensor;
 
 /// Element type of saved weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -44,25 +45,23 @@ pub(crate) fn to_safetensors(
 /// The model's weights as f32 or f16 bytes (one readback for all of them).
 pub(crate) fn weight_bytes(model: &Sequential, dtype: WeightDtype) -> Result<NamedBytes> {
     let weights = model.weights();
-    let bufs: Vec<&kiln_device::GpuBuffer> =
-        weights.iter().map(|(_, w)| w.value.buffer()).collect();
-    let raw = model.device().read_back(&bufs)?;
+    let raw = model.get_weights()?;
     Ok(weights
         .iter()
         .zip(raw)
-        .map(|((name, w), bytes)| {
+        .map(|((name, w), values)| {
             let shape = w.value.shape().to_vec();
             match dtype {
-                WeightDtype::F32 => (name.clone(), Dtype::F32, shape, bytes),
+                WeightDtype::F32 => {
+                    let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+                    (name.clone(), Dtype::F32, shape, bytes)
+                }
                 WeightDtype::F16 => {
-                    let h: Vec<u8> = bytes
-                        .chunks_exact(4)
-                        .flat_map(|c| {
-                            half::f16::from_f32(f32::from_le_bytes(c.try_into().expect("4 bytes")))
-                                .to_le_bytes()
-                        })
+                    let bytes = values
+                        .iter()
+                        .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
                         .collect();
-                    (name.clone(), Dtype::F16, shape, h)
+                    (name.clone(), Dtype::F16, shape, bytes)
                 }
             }
         })
@@ -181,9 +180,8 @@ impl Sequential {
     /// Every weight's values, in `weights()` order (one readback), as Keras's `get_weights`.
     pub fn get_weights(&self) -> Result<Vec<Vec<f32>>> {
         let weights = self.weights();
-        let bufs: Vec<&kiln_device::GpuBuffer> =
-            weights.iter().map(|(_, w)| w.value.buffer()).collect();
-        Ok(self.device().read_back_f32(&bufs)?)
+        let tensors: Vec<&Tensor> = weights.iter().map(|(_, w)| &w.value).collect();
+        Ok(Tensor::read_many(&tensors)?)
     }
 
     /// Sets every weight from `values` (in `weights()` order); checks all sizes first.

@@ -1,9 +1,10 @@
 //! Activation layers: `Activation(name)`, `ReLU`, `Softmax`.
 
-use kiln_graph::Tensor;
+use serde_json::{Value, json};
 
-use crate::activation::Activation;
-use crate::error::Result;
+use kiln_graph::{Activation, Tensor};
+
+use crate::error::{NnError, Result};
 use crate::layer::{BuildCtx, CallCtx, Layer};
 
 /// Applies an activation function (Keras `Activation("relu")`).
@@ -19,6 +20,20 @@ impl ActivationLayer {
             activation: Activation::from_name(name)?,
             class: "Activation",
         })
+    }
+
+    /// From a `get_config()` object of `class` ("Activation", "ReLU" or "Softmax").
+    pub fn from_config(class: &str, config: &Value) -> Result<Self> {
+        match class {
+            "ReLU" => Ok(ReLU::new()),
+            "Softmax" => Ok(Softmax::new()),
+            _ => match config["activation"].as_str() {
+                Some(name) => Self::new(name),
+                None => Err(NnError::Config(format!(
+                    "Activation config: no activation name in {config}"
+                ))),
+            },
+        }
     }
 }
 
@@ -60,10 +75,16 @@ impl Layer for ActivationLayer {
     }
 
     fn call(&self, x: &Tensor, _ctx: &CallCtx) -> Result<Tensor> {
-        self.activation.apply(x)
+        Ok(x.activation(self.activation)?)
     }
 
-    fn config(&self) -> Vec<(String, String)> {
-        vec![("activation".into(), self.activation.name().into())]
+    /// Keras's: `{"activation": name}` for `Activation`; `ReLU` and `Softmax` have settings
+    /// kiln keeps at their defaults (`Softmax` over the last axis).
+    fn get_config(&self) -> Value {
+        match self.class {
+            "Activation" => json!({ "activation": self.activation.name() }),
+            "Softmax" => json!({ "axis": -1 }),
+            _ => json!({}),
+        }
     }
 }

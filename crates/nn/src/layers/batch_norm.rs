@@ -1,18 +1,40 @@
 //! `BatchNormalization` over the last (channel) axis, with Keras's defaults (momentum 0.99,
 //! epsilon 1e-3) and its moving mean and variance as non-trainable weights.
 
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
 use kiln_graph::{Tensor, no_grad};
 
 use crate::error::{NnError, Result};
 use crate::init::Initializer;
 use crate::layer::{BuildCtx, CallCtx, Layer, Weight};
 use crate::layers::not_built;
+use crate::layers::registry::{config_of, typed_config};
+
+/// `BatchNormalization`'s settings, as Keras's `get_config()` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchNormalizationConfig {
+    /// Moving-average momentum.
+    #[serde(default = "momentum")]
+    pub momentum: f32,
+    /// Added to the variance before the square root.
+    #[serde(default = "epsilon")]
+    pub epsilon: f32,
+}
+
+fn momentum() -> f32 {
+    0.99
+}
+
+fn epsilon() -> f32 {
+    1e-3
+}
 
 /// Normalises each channel: in training with the batch statistics (and updates the moving
 /// averages), at inference with the moving averages.
 pub struct BatchNormalization {
-    momentum: f32,
-    epsilon: f32,
+    config: BatchNormalizationConfig,
     w: Option<[Weight; 4]>, // gamma, beta, moving_mean, moving_variance
 }
 
@@ -26,15 +48,25 @@ impl BatchNormalization {
     /// Keras defaults.
     pub fn new() -> Self {
         Self {
-            momentum: 0.99,
-            epsilon: 1e-3,
+            config: BatchNormalizationConfig {
+                momentum: momentum(),
+                epsilon: epsilon(),
+            },
             w: None,
         }
     }
 
+    /// From a `get_config()` object.
+    pub fn from_config(config: &Value) -> Result<Self> {
+        Ok(Self {
+            config: typed_config("BatchNormalization", config)?,
+            w: None,
+        })
+    }
+
     /// Moving-average momentum.
     pub fn momentum(mut self, m: f32) -> Self {
-        self.momentum = m;
+        self.config.momentum = m;
         self
     }
 }
@@ -74,8 +106,8 @@ impl Layer for BatchNormalization {
             no_grad(|| -> Result<()> {
                 for (moving, batch) in [(&mm.value, &mean), (&mv.value, &var)] {
                     let updated = moving
-                        .mul_scalar(self.momentum)?
-                        .add(&batch.detach().mul_scalar(1.0 - self.momentum)?)?;
+                        .mul_scalar(self.config.momentum)?
+                        .add(&batch.detach().mul_scalar(1.0 - self.config.momentum)?)?;
                     x.device()
                         .copy(updated.buffer(), 0, moving.buffer(), 0, (c * 4) as u64)?;
                 }
@@ -87,7 +119,7 @@ impl Layer for BatchNormalization {
         };
         let y = flat
             .sub(&mean)?
-            .div(&var.add_scalar(self.epsilon)?.sqrt()?)?
+            .div(&var.add_scalar(self.config.epsilon)?.sqrt()?)?
             .mul(&gamma.value)?
             .add(&beta.value)?;
         Ok(y.reshape(x.shape())?)
@@ -101,10 +133,7 @@ impl Layer for BatchNormalization {
         self.w.iter_mut().flatten().collect()
     }
 
-    fn config(&self) -> Vec<(String, String)> {
-        vec![
-            ("momentum".into(), self.momentum.to_string()),
-            ("epsilon".into(), self.epsilon.to_string()),
-        ]
+    fn get_config(&self) -> Value {
+        config_of(&self.config)
     }
 }

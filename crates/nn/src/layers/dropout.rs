@@ -1,14 +1,25 @@
 //! `Dropout`: inverted dropout, active only in training (Keras semantics).
 
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
 use kiln_graph::Tensor;
 
 use crate::error::{NnError, Result};
 use crate::layer::{BuildCtx, CallCtx, Layer};
+use crate::layers::registry::{config_of, typed_config};
+
+/// `Dropout`'s settings, as Keras's `get_config()` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DropoutConfig {
+    /// Fraction of inputs zeroed in training, in [0, 1).
+    pub rate: f32,
+}
 
 /// Zeroes each input with probability `rate` during training and scales the rest by
 /// 1 / (1 - rate); the identity at inference.
 pub struct Dropout {
-    rate: f32,
+    config: DropoutConfig,
 }
 
 impl Dropout {
@@ -19,7 +30,15 @@ impl Dropout {
                 "Dropout rate must be in [0, 1), got {rate}"
             )));
         }
-        Ok(Self { rate })
+        Ok(Self {
+            config: DropoutConfig { rate },
+        })
+    }
+
+    /// From a `get_config()` object.
+    pub fn from_config(config: &Value) -> Result<Self> {
+        let c: DropoutConfig = typed_config("Dropout", config)?;
+        Self::new(c.rate)
     }
 }
 
@@ -33,13 +52,14 @@ impl Layer for Dropout {
     }
 
     fn call(&self, x: &Tensor, ctx: &CallCtx) -> Result<Tensor> {
-        if !ctx.training || self.rate == 0.0 {
+        let rate = self.config.rate;
+        if !ctx.training || rate == 0.0 {
             return Ok(x.clone());
         }
-        Ok(x.dropout(self.rate, ctx.seed)?)
+        Ok(x.dropout(rate, ctx.seed)?)
     }
 
-    fn config(&self) -> Vec<(String, String)> {
-        vec![("rate".into(), self.rate.to_string())]
+    fn get_config(&self) -> Value {
+        config_of(&self.config)
     }
 }

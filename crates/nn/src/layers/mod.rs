@@ -1,20 +1,25 @@
-//! Built-in layers, named as in Keras.
+//! Built-in layers, named as in Keras. Each owns its settings as a typed config struct beside it
+//! (`DenseConfig`, ...), written and read as Keras's `get_config()` JSON; `registry.rs` maps
+//! class names to `from_config`.
 
 mod activations;
 mod batch_norm;
 mod conv;
 mod dense;
 mod dropout;
+mod keras_json;
 mod pooling;
+pub(crate) mod registry;
 mod reshape;
 
 pub use activations::{ActivationLayer, ReLU, Softmax};
-pub use batch_norm::BatchNormalization;
-pub use conv::Conv2D;
-pub use dense::Dense;
-pub use dropout::Dropout;
-pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D};
-pub use reshape::{Flatten, Reshape};
+pub use batch_norm::{BatchNormalization, BatchNormalizationConfig};
+pub use conv::{Conv2D, Conv2DConfig};
+pub use dense::{Dense, DenseConfig};
+pub use dropout::{Dropout, DropoutConfig};
+pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, Pool2DConfig};
+pub use registry::builtin_classes;
+pub use reshape::{Flatten, Reshape, ReshapeConfig};
 
 use crate::error::{NnError, Result};
 

@@ -1,60 +1,37 @@
 //! Pooling layers: MaxPooling2D, AveragePooling2D (TensorFlow's padding rules) and
 //! GlobalAveragePooling2D.
 
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use kiln_graph::shape_rules::pool2d_output;
 use kiln_graph::{Padding, Tensor};
 
 use crate::error::{NnError, Result};
 use crate::layer::{BuildCtx, CallCtx, Layer};
 use crate::layers::conv::parse_padding;
 use crate::layers::expect_rank;
+use crate::layers::keras_json::{padding, pair};
+use crate::layers::registry::{config_of, typed_config};
 
-/// Window, strides and padding shared by the two windowed pools.
-#[derive(Clone, Copy, Debug)]
-struct Window {
-    pool: (usize, usize),
-    strides: (usize, usize),
-    padding: Padding,
-}
-
-impl Window {
-    fn output(&self, class: &str, input_shape: &[usize]) -> Result<Vec<usize>> {
-        expect_rank(class, input_shape, 3, "images [height, width, channels]")?;
-        let d = kiln_device::ops::pool2d::Pool2dDims {
-            n: 1,
-            h: input_shape[0],
-            w: input_shape[1],
-            c: input_shape[2],
-            ph: self.pool.0,
-            pw: self.pool.1,
-            sh: self.strides.0,
-            sw: self.strides.1,
-            padding: self.padding,
-        };
-        let (oh, ow, _, _) = d.output().ok_or_else(|| {
-            NnError::Config(format!(
-                "{class}: a {:?} window with strides {:?} does not fit input {input_shape:?}",
-                self.pool, self.strides
-            ))
-        })?;
-        Ok(vec![oh, ow, input_shape[2]])
-    }
-
-    fn config(&self) -> Vec<(String, String)> {
-        vec![
-            ("pool_size".into(), format!("{:?}", self.pool)),
-            ("strides".into(), format!("{:?}", self.strides)),
-            (
-                "padding".into(),
-                format!("{:?}", self.padding).to_lowercase(),
-            ),
-        ]
-    }
+/// The windowed pools' settings, as Keras's `get_config()` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pool2DConfig {
+    /// Window (height, width).
+    #[serde(with = "pair")]
+    pub pool_size: (usize, usize),
+    /// Strides (Keras's default is the window; `get_config` writes them out).
+    #[serde(with = "pair")]
+    pub strides: (usize, usize),
+    /// "valid" or "same".
+    #[serde(with = "padding", default)]
+    pub padding: Padding,
 }
 
 /// Max (`MAX = true`) or average pooling over windows of an NHWC image. Use the Keras names
 /// `MaxPooling2D` and `AveragePooling2D`.
 pub struct Pool2D<const MAX: bool> {
-    window: Window,
+    config: Pool2DConfig,
 }
 
 /// Max pooling; padded cells never win.
@@ -66,23 +43,47 @@ impl<const MAX: bool> Pool2D<MAX> {
     /// Square window of `pool_size`, strides equal to the window, 'valid' padding.
     pub fn new(pool_size: usize) -> Self {
         Self {
-            window: Window {
-                pool: (pool_size, pool_size),
+            config: Pool2DConfig {
+                pool_size: (pool_size, pool_size),
                 strides: (pool_size, pool_size),
                 padding: Padding::Valid,
             },
         }
     }
 
+    /// From a `get_config()` object; strides default to the window, as in Keras.
+    pub fn from_config(config: &Value) -> Result<Self> {
+        let class = if MAX {
+            "MaxPooling2D"
+        } else {
+            "AveragePooling2D"
+        };
+        let mut v = config.clone();
+        if let Some(o) = v.as_object_mut()
+            && o.get("strides").is_none_or(Value::is_null)
+        {
+            let window = o.get("pool_size").cloned().unwrap_or(Value::Null);
+            o.insert("strides".into(), window);
+        }
+        Ok(Self {
+            config: typed_config(class, &v)?,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Pool2DConfig {
+        &self.config
+    }
+
     /// Strides (Keras default: the pool size).
     pub fn strides(mut self, sh: usize, sw: usize) -> Self {
-        self.window.strides = (sh, sw);
+        self.config.strides = (sh, sw);
         self
     }
 
     /// "valid" or "same".
     pub fn padding(mut self, name: &str) -> Result<Self> {
-        self.window.padding = parse_padding(name)?;
+        self.config.padding = parse_padding(name)?;
         Ok(self)
     }
 }
@@ -97,20 +98,28 @@ impl<const MAX: bool> Layer for Pool2D<MAX> {
     }
 
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildCtx<'_>) -> Result<Vec<usize>> {
-        self.window.output(self.class_name(), input_shape)
-    }
-
-    fn call(&self, x: &Tensor, _ctx: &CallCtx) -> Result<Tensor> {
-        let w = &self.window;
-        Ok(if MAX {
-            x.max_pool2d(w.pool, w.strides, w.padding)?
-        } else {
-            x.avg_pool2d(w.pool, w.strides, w.padding)?
+        let class = self.class_name();
+        expect_rank(class, input_shape, 3, "images [height, width, channels]")?;
+        let c = &self.config;
+        pool2d_output(input_shape, c.pool_size, c.strides, c.padding).ok_or_else(|| {
+            NnError::Config(format!(
+                "{class}: a {:?} window with strides {:?} does not fit input {input_shape:?}",
+                c.pool_size, c.strides
+            ))
         })
     }
 
-    fn config(&self) -> Vec<(String, String)> {
-        self.window.config()
+    fn call(&self, x: &Tensor, _ctx: &CallCtx) -> Result<Tensor> {
+        let c = &self.config;
+        Ok(if MAX {
+            x.max_pool2d(c.pool_size, c.strides, c.padding)?
+        } else {
+            x.avg_pool2d(c.pool_size, c.strides, c.padding)?
+        })
+    }
+
+    fn get_config(&self) -> Value {
+        config_of(&self.config)
     }
 }
 
@@ -122,6 +131,11 @@ impl GlobalAveragePooling2D {
     /// The layer.
     pub fn new() -> Self {
         Self
+    }
+
+    /// From a `get_config()` object (it has no settings kiln reads).
+    pub fn from_config(_config: &Value) -> Result<Self> {
+        Ok(Self)
     }
 }
 

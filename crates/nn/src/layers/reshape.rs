@@ -1,9 +1,13 @@
 //! `Flatten` and `Reshape`: layout changes that keep the batch dimension (no data movement).
 
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
 use kiln_graph::Tensor;
 
 use crate::error::{NnError, Result};
 use crate::layer::{BuildCtx, CallCtx, Layer};
+use crate::layers::registry::{config_of, typed_config};
 
 /// [n, d1, d2, ...] -> [n, d1 * d2 * ...].
 #[derive(Default)]
@@ -14,6 +18,11 @@ impl Flatten {
     pub fn new() -> Self {
         Self
     }
+
+    /// From a `get_config()` object (it has no settings kiln reads).
+    pub fn from_config(_config: &Value) -> Result<Self> {
+        Ok(Self)
+    }
 }
 
 impl Layer for Flatten {
@@ -22,7 +31,15 @@ impl Layer for Flatten {
     }
 
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildCtx<'_>) -> Result<Vec<usize>> {
-        Ok(vec![input_shape.iter().product()])
+        let n = input_shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d));
+        let n = n.ok_or_else(|| {
+            NnError::Config(format!(
+                "Flatten: input {input_shape:?} has too many values per sample"
+            ))
+        })?;
+        Ok(vec![n])
     }
 
     fn call(&self, x: &Tensor, _ctx: &CallCtx) -> Result<Tensor> {
@@ -31,17 +48,33 @@ impl Layer for Flatten {
     }
 }
 
+/// `Reshape`'s settings, as Keras's `get_config()` names them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReshapeConfig {
+    /// Shape of each sample after the layer.
+    pub target_shape: Vec<usize>,
+}
+
 /// [n, ...] -> [n, target_shape...] with the same number of values per sample.
 pub struct Reshape {
-    target: Vec<usize>,
+    config: ReshapeConfig,
 }
 
 impl Reshape {
     /// Reshape each sample to `target_shape`.
     pub fn new(target_shape: &[usize]) -> Self {
         Self {
-            target: target_shape.to_vec(),
+            config: ReshapeConfig {
+                target_shape: target_shape.to_vec(),
+            },
         }
+    }
+
+    /// From a `get_config()` object.
+    pub fn from_config(config: &Value) -> Result<Self> {
+        Ok(Self {
+            config: typed_config("Reshape", config)?,
+        })
     }
 }
 
@@ -51,26 +84,24 @@ impl Layer for Reshape {
     }
 
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildCtx<'_>) -> Result<Vec<usize>> {
-        let (a, b) = (
-            input_shape.iter().product::<usize>(),
-            self.target.iter().product::<usize>(),
-        );
-        if a != b {
+        let target = &self.config.target_shape;
+        let count = |s: &[usize]| s.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        let (a, b) = (count(input_shape), count(target));
+        if a.is_none() || a != b {
             return Err(NnError::Config(format!(
-                "Reshape: input {input_shape:?} has {a} values per sample, target {:?} has {b}",
-                self.target
+                "Reshape: input {input_shape:?} has {a:?} values per sample, target {target:?} has {b:?}"
             )));
         }
-        Ok(self.target.clone())
+        Ok(target.clone())
     }
 
     fn call(&self, x: &Tensor, _ctx: &CallCtx) -> Result<Tensor> {
         let mut shape = vec![x.shape()[0]];
-        shape.extend(&self.target);
+        shape.extend(&self.config.target_shape);
         Ok(x.reshape(&shape)?)
     }
 
-    fn config(&self) -> Vec<(String, String)> {
-        vec![("target_shape".into(), format!("{:?}", self.target))]
+    fn get_config(&self) -> Value {
+        config_of(&self.config)
     }
 }

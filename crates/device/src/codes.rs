@@ -1,0 +1,99 @@
+//! The numeric codes WGSL switches on (activation, unary, binary and reduction kinds), written
+//! once, here. `wgsl_codes!` defines each as a Rust `const` and also as one line of a WGSL
+//! prelude that `ShaderFile::source` puts in front of every shader, so a shader names
+//! `ACT_RELU` or `UNARY_EXP` and can never disagree with the Rust side about its value. Every
+//! switch over one of these families lists all of its codes and ends with a `default` arm that
+//! returns NaN (`poison()`), so a code a switch forgot computes NaN, never a plausible wrong
+//! function; `tests/shaders_valid.rs` checks that each switch lists its whole family.
+
+/// Defines `pub const NAME: u32 = value;` for each entry, plus `FAMILIES` (each family's
+/// prefix and its members) and `PRELUDE` (the same constants as WGSL source).
+macro_rules! wgsl_codes {
+    ($($family:literal { $($name:ident = $value:literal),+ $(,)? })+) => {
+        $($(
+            #[doc = concat!("WGSL code `", stringify!($name), "`.")]
+            pub const $name: u32 = $value;
+        )+)+
+
+        /// Every family: its name prefix (`"ACT"`) and its (name, value) members.
+        pub const FAMILIES: &[(&str, &[(&str, u32)])] = &[
+            $(($family, &[$((stringify!($name), $value)),+])),+
+        ];
+
+        /// The WGSL prelude: one `const NAME: u32 = valueu;` per code.
+        pub const PRELUDE: &str = concat!(
+            "// Generated from crates/device/src/codes.rs; do not edit in a shader.\n",
+            $($("const ", stringify!($name), ": u32 = ", stringify!($value), "u;\n",)+)+
+            "// NaN: what a switch's default arm returns for a code it does not know.\n",
+            "fn poison() -> f32 { return bitcast<f32>(0x7fc00000u); }\n",
+        );
+    };
+}
+
+wgsl_codes! {
+    "ACT" {
+        ACT_LINEAR = 0,
+        ACT_RELU = 1,
+        ACT_SIGMOID = 2,
+        ACT_TANH = 3,
+    }
+    "UNARY" {
+        UNARY_NEG = 16,
+        UNARY_EXP = 17,
+        UNARY_LOG = 18,
+        UNARY_SQRT = 19,
+        UNARY_LEAKY_RELU = 20,
+        UNARY_CLAMP = 21,
+        UNARY_POW = 22,
+        UNARY_AFFINE = 23,
+        UNARY_ABS = 24,
+    }
+    "BINARY" {
+        BINARY_ADD = 0,
+        BINARY_SUB = 1,
+        BINARY_MUL = 2,
+        BINARY_DIV = 3,
+        BINARY_MAXIMUM = 4,
+        BINARY_MINIMUM = 5,
+    }
+    "REDUCE" {
+        REDUCE_SUM = 0,
+        REDUCE_MEAN = 1,
+        REDUCE_MAX = 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_within_a_family_and_named_by_its_prefix() {
+        for (prefix, members) in FAMILIES {
+            let mut seen = std::collections::HashSet::new();
+            for (name, value) in *members {
+                assert!(name.starts_with(&format!("{prefix}_")), "{name}");
+                assert!(seen.insert(value), "{name} reuses code {value}");
+            }
+        }
+    }
+
+    #[test]
+    fn activation_and_unary_codes_do_not_overlap() {
+        // The unary kernel takes both families in one `op` field.
+        let act: Vec<u32> = FAMILIES[0].1.iter().map(|m| m.1).collect();
+        assert!(FAMILIES[1].1.iter().all(|(_, v)| !act.contains(v)));
+    }
+
+    #[test]
+    fn the_prelude_defines_every_code() {
+        for (_, members) in FAMILIES {
+            for (name, value) in *members {
+                assert!(
+                    PRELUDE.contains(&format!("const {name}: u32 = {value}u;")),
+                    "{name}"
+                );
+            }
+        }
+    }
+}

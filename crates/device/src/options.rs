@@ -1,0 +1,113 @@
+//! `DeviceOptions`: which adapter to open and the device-wide policies (when kernels read their
+//! inputs from staging textures, when launchers measure their designs), from code or from the
+//! `KILN_*` environment variables.
+
+use std::path::PathBuf;
+
+use crate::error::{DeviceError, Result};
+use crate::tuner::Autotune;
+
+/// How to choose the adapter, and the policies; `Default` means "best adapter, auto policies".
+#[derive(Clone, Debug, Default)]
+pub struct DeviceOptions {
+    /// Case-insensitive substring the adapter name must contain.
+    pub adapter: Option<String>,
+    /// Restrict to one graphics API.
+    pub backend: Option<wgpu::Backends>,
+    /// When kernels read their inputs from staging textures (see `texture_flavor.rs`).
+    pub texture_inputs: TextureInputs,
+    /// When launchers measure their designs (see `tuner.rs`).
+    pub autotune: Autotune,
+    /// File that keeps autotune choices across processes.
+    pub autotune_cache: Option<PathBuf>,
+}
+
+/// When a launch whose input path is not given explicitly runs a storage kernel's texture
+/// flavour (inputs copied into staging textures) instead of reading storage buffers.
+/// `KILN_TEXTURE_INPUTS=auto|always|never`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TextureInputs {
+    /// On CPU-type adapters, for kernels whose inputs hold at least `TEXTURE_MIN_WORDS` words:
+    /// there a per-lane storage load stalls, while copying a small input costs more than it saves.
+    #[default]
+    Auto,
+    /// Whenever the inputs fit a texture (tests use it to run every kernel's flavour).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Input size (words, all inputs together) from which `TextureInputs::Auto` stages textures.
+pub const TEXTURE_MIN_WORDS: usize = 4096;
+
+impl DeviceOptions {
+    /// Reads `KILN_ADAPTER`, `KILN_BACKEND`, `KILN_TEXTURE_INPUTS`, `KILN_AUTOTUNE` and
+    /// `KILN_AUTOTUNE_CACHE`.
+    pub fn from_env() -> Result<Self> {
+        let var = |name| std::env::var(name).ok().filter(|s: &String| !s.is_empty());
+        let backend = match var("KILN_BACKEND") {
+            Some(v) => Some(parse_backend(&v)?),
+            None => None,
+        };
+        let texture_inputs = match auto_always_never("KILN_TEXTURE_INPUTS")? {
+            1 => TextureInputs::Always,
+            2 => TextureInputs::Never,
+            _ => TextureInputs::Auto,
+        };
+        let autotune = match auto_always_never("KILN_AUTOTUNE")? {
+            1 => Autotune::Always,
+            2 => Autotune::Never,
+            _ => Autotune::Auto,
+        };
+        Ok(Self {
+            adapter: var("KILN_ADAPTER"),
+            backend,
+            texture_inputs,
+            autotune,
+            autotune_cache: var("KILN_AUTOTUNE_CACHE").map(PathBuf::from),
+        })
+    }
+}
+
+/// 0 for auto (or unset), 1 for always, 2 for never.
+fn auto_always_never(var: &'static str) -> Result<u8> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => match v.to_ascii_lowercase().as_str() {
+            "auto" => Ok(0),
+            "always" => Ok(1),
+            "never" => Ok(2),
+            _ => Err(DeviceError::BadEnv {
+                var,
+                value: v,
+                expected: "one of auto, always, never",
+            }),
+        },
+        _ => Ok(0),
+    }
+}
+
+pub(crate) fn parse_backend(v: &str) -> Result<wgpu::Backends> {
+    match v.to_ascii_lowercase().as_str() {
+        "vulkan" => Ok(wgpu::Backends::VULKAN),
+        "metal" => Ok(wgpu::Backends::METAL),
+        "dx12" => Ok(wgpu::Backends::DX12),
+        "gl" => Ok(wgpu::Backends::GL),
+        _ => Err(DeviceError::BadEnv {
+            var: "KILN_BACKEND",
+            value: v.to_string(),
+            expected: "one of vulkan, metal, dx12, gl",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_backend_names_the_variable_and_choices() {
+        let e = parse_backend("cuda").unwrap_err().to_string();
+        assert!(e.contains("KILN_BACKEND") && e.contains("vulkan"), "{e}");
+        assert_eq!(parse_backend("Vulkan").unwrap(), wgpu::Backends::VULKAN);
+    }
+}

@@ -1,0 +1,42 @@
+//! Recording commands other than dispatches, and `submit`: the pending batch is drained, the
+//! pool's quarantine sealed, everything encoded and submitted in one `queue.submit`, and the
+//! sealed buffers returned to the free lists. One training step is one submit, whatever the
+//! number of kernels.
+
+use crate::context::Device;
+use crate::encode::Command;
+use crate::error::{DeviceError, Result};
+use crate::lock::lock;
+
+impl Device {
+    /// Records a copy or clear; past `AUTO_SUBMIT` commands the batch is submitted early.
+    pub(crate) fn record(&self, command: Command) {
+        if self.inner.batch.record(command) {
+            self.submit();
+        }
+    }
+
+    /// Submits everything recorded since the last submit, in one `queue.submit`. Does not wait.
+    pub fn submit(&self) {
+        self.submit_with(|_| {});
+    }
+
+    /// `submit`, with `tail` appending commands to the same encoder (the readback's copies).
+    pub(crate) fn submit_with(&self, tail: impl FnOnce(&mut wgpu::CommandEncoder)) {
+        let inner = &self.inner;
+        inner.batch.drain(|taken| {
+            // Every command that can reference a buffer quarantined so far is in `taken`.
+            let sealed = inner.pool.seal();
+            inner.encoder.submit(taken, tail);
+            inner.pool.release(sealed);
+        });
+    }
+
+    /// Takes the error wgpu reported outside an error scope since the last check, if any.
+    pub(crate) fn take_gpu_error(&self) -> Result<()> {
+        match lock(&self.inner.gpu_error).take() {
+            Some(msg) => Err(DeviceError::Gpu(msg)),
+            None => Ok(()),
+        }
+    }
+}

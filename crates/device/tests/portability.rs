@@ -1,0 +1,129 @@
+//! Every WGSL module kiln compiles — each shader file and each texture flavour, with the codes
+//! prelude, as `ShaderFile::source` assembles them — translates with naga (the translator wgpu
+//! itself uses) to SPIR-V (Vulkan), MSL (Metal), HLSL (DX12) and GLSL (GL, one translation per
+//! entry point). So a kernel that would not reach a Metal or DX12 driver fails on Linux, in CI,
+//! before anyone runs it there. No GPU needed.
+//!
+//! Targets are what wgpu 30 asks for on each backend: SPIR-V 1.3, MSL 2.4, HLSL shader model
+//! 6.0 (subgroup operations need 6.0), GLSL ES 3.10 (wgpu's GL compute baseline). Subgroups
+//! (`matmul_texture.wgsl` only) are an optional feature kiln enables where the adapter offers
+//! it; where it does not (wgpu's GL backend never does), the matmul launcher takes the
+//! register-tile design instead (chosen by `DeviceInfo::subgroups`).
+
+use kiln_device::ShaderFile;
+use kiln_device::texture_flavor::texture_flavor;
+use naga::back::{glsl, hlsl, msl, spv};
+use naga::valid::{Capabilities, ModuleInfo, ShaderStages, SubgroupOperationSet, Validator};
+
+/// Every module kiln may create: (name, WGSL source).
+fn modules() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for &file in ShaderFile::ALL {
+        let src = file.source();
+        if let Ok(flavour) = texture_flavor(&src) {
+            out.push((format!("{} (texture flavour)", file.file_name()), flavour));
+        }
+        out.push((file.file_name().to_string(), src));
+    }
+    out
+}
+
+fn validate(name: &str, src: &str, caps: Capabilities) -> (naga::Module, ModuleInfo) {
+    let module = naga::front::wgsl::parse_str(src)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
+    let mut v = Validator::new(naga::valid::ValidationFlags::all(), caps);
+    v.subgroup_stages(ShaderStages::COMPUTE)
+        .subgroup_operations(SubgroupOperationSet::all());
+    let info = v
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
+    (module, info)
+}
+
+#[test]
+fn every_module_translates_to_spirv() {
+    for (name, src) in modules() {
+        let (module, info) = validate(&name, &src, Capabilities::all());
+        let options = spv::Options {
+            lang_version: (1, 3),
+            ..Default::default()
+        };
+        spv::write_vec(&module, &info, &options, None)
+            .unwrap_or_else(|e| panic!("{name} -> SPIR-V: {e}"));
+    }
+}
+
+#[test]
+fn every_module_translates_to_msl() {
+    for (name, src) in modules() {
+        let (module, info) = validate(&name, &src, msl::supported_capabilities());
+        let options = msl::Options {
+            lang_version: (2, 4),
+            ..Default::default()
+        };
+        let (text, _) = msl::write_string(&module, &info, &options, &Default::default())
+            .unwrap_or_else(|e| panic!("{name} -> MSL: {e}"));
+        assert!(
+            text.contains("kernel void"),
+            "{name}: no compute entry point in MSL"
+        );
+    }
+}
+
+#[test]
+fn every_module_translates_to_hlsl() {
+    for (name, src) in modules() {
+        let (module, info) = validate(&name, &src, Capabilities::all());
+        let options = hlsl::Options {
+            shader_model: hlsl::ShaderModel::V6_0,
+            ..Default::default()
+        };
+        let pipeline = hlsl::PipelineOptions::default();
+        let mut text = String::new();
+        hlsl::Writer::new(&mut text, &options, &pipeline)
+            .write(&module, &info, None)
+            .unwrap_or_else(|e| panic!("{name} -> HLSL: {e}"));
+        assert!(
+            text.contains("[numthreads("),
+            "{name}: no compute entry point in HLSL"
+        );
+    }
+}
+
+#[test]
+fn every_module_translates_to_glsl_entry_point_by_entry_point() {
+    let mut translated = 0;
+    for (name, src) in modules() {
+        let (module, info) = validate(&name, &src, Capabilities::all());
+        let options = glsl::Options {
+            version: glsl::Version::Embedded {
+                version: 310,
+                is_webgl: false,
+            },
+            ..Default::default()
+        };
+        for ep in &module.entry_points {
+            let pipeline = glsl::PipelineOptions {
+                shader_stage: naga::ShaderStage::Compute,
+                entry_point: ep.name.clone(),
+                multiview: None,
+            };
+            let mut text = String::new();
+            glsl::Writer::new(
+                &mut text,
+                &module,
+                &info,
+                &options,
+                &pipeline,
+                naga::proc::BoundsCheckPolicies::default(),
+            )
+            .and_then(|mut w| w.write())
+            .unwrap_or_else(|e| panic!("{name} `{}` -> GLSL: {e}", ep.name));
+            translated += 1;
+        }
+    }
+    assert!(
+        translated >= 40,
+        "only {translated} entry points translated"
+    );
+}
