@@ -3,6 +3,10 @@
 //! schedules, losses, GPU-resident metrics, callbacks (including TensorBoard), and data loading
 //! (IDX files, Fashion-MNIST).
 //!
+//! It builds on kiln-graph's tensors, shape rules and row tables; only the optimizers
+//! (`optimizers.rs`, `packing.rs`) and the metrics (`metrics.rs`) call kiln-device directly, to
+//! launch their own kernels on GPU-resident state.
+//!
 //! ```no_run
 //! use kiln_nn::prelude::*;
 //! let dev = Device::new()?;
