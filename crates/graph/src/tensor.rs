@@ -129,6 +129,7 @@ impl Tensor {
     /// An f32 tensor holding `data` (row-major) with `shape`.
     pub fn from_f32(device: &Device, data: &[f32], shape: &[usize]) -> Result<Tensor> {
         Self::check_len("from_f32", data.len(), shape)?;
+        Self::check_fits(device, shape, data.len())?;
         Ok(Self::from_parts(
             device,
             Arc::new(device.upload(data)?),
@@ -155,6 +156,7 @@ impl Tensor {
     /// A u32 tensor (labels, indices).
     pub fn from_u32(device: &Device, data: &[u32], shape: &[usize]) -> Result<Tensor> {
         Self::check_len("from_u32", data.len(), shape)?;
+        Self::check_fits(device, shape, data.len())?;
         Ok(Self::from_parts(
             device,
             Arc::new(device.upload(data)?),
@@ -164,14 +166,21 @@ impl Tensor {
         ))
     }
 
+    /// Whether `n` 32-bit values of `shape` fit the adapter; the error names the shape.
+    fn check_fits(device: &Device, shape: &[usize], n: usize) -> Result<()> {
+        let bytes = (n as u64).saturating_mul(4);
+        device.check_alloc(bytes, || {
+            format!("a tensor of shape {shape:?} ({n} values)")
+        })?;
+        Ok(())
+    }
+
     /// A pooled buffer for an f32 tensor of `shape`, checked against the adapter's limits
     /// (the error names the tensor's shape) before anything is allocated.
     fn storage(op: &'static str, device: &Device, shape: &[usize]) -> Result<(GpuBuffer, usize)> {
         let n = numel(op, shape)?;
-        let buf = device.alloc_for((n as u64).saturating_mul(4), || {
-            format!("a tensor of shape {shape:?} ({n} f32 values)")
-        })?;
-        Ok((buf, n))
+        Self::check_fits(device, shape, n)?;
+        Ok((device.alloc((n as u64) * 4)?, n))
     }
 
     /// An f32 tensor of zeros.
