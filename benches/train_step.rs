@@ -19,6 +19,7 @@ use kiln::device::ops::optim::{AdamStep, AdamVia, adam_step};
 use kiln::device::ops::pool2d::{Pool2dDims, max_pool2d, max_pool2d_backward};
 use kiln::device::ops::shape::gather_rows;
 use kiln::nn::prelude::*;
+use kiln::nn::{OutputTrackers, Trackers};
 
 fn mlp(dev: &Device) -> anyhow::Result<Sequential> {
     let mut m = Sequential::with_seed(dev, 1);
@@ -61,15 +62,23 @@ fn step_rate(
 ) -> anyhow::Result<(f64, f64, f64)> {
     let x = Tensor::from_f32(dev, &vec![0.5; 32 * 784], &[32, 28, 28])?;
     let y = Tensor::from_u32(dev, &(0..32).map(|i| i % 10).collect::<Vec<_>>(), &[32])?;
-    let loss = Metric::new(dev, MetricKind::Mean, "loss")?;
+    // The loss alone is tracked (no metric kernels), as a custom loop might.
+    let trackers = Trackers {
+        loss: Metric::new(dev, MetricKind::Mean, "loss")?,
+        outputs: vec![OutputTrackers {
+            loss: None,
+            metrics: Vec::new(),
+        }],
+    };
+    let (x, y) = (std::slice::from_ref(&x), std::slice::from_ref(&y));
     let first = Instant::now();
-    model.train_step(&x, &y, &loss, &[])?; // creates every pipeline the step needs
+    model.train_step(x, y, &trackers)?; // creates every pipeline the step needs
     dev.synchronize()?;
     let first = first.elapsed().as_secs_f64();
     let t = Instant::now();
     let before = dev.counters();
     for _ in 0..steps {
-        model.train_step(&x, &y, &loss, &[])?;
+        model.train_step(x, y, &trackers)?;
     }
     dev.synchronize()?; // the timed region ends with a GPU wait
     let rate = 32.0 * steps as f64 / t.elapsed().as_secs_f64();
@@ -83,7 +92,7 @@ fn optimizer_ms(dev: &Device, model: &mut Sequential, reps: usize) -> anyhow::Re
     let w = model.packed_weights()?;
     let x = Tensor::from_f32(dev, &vec![0.5; 32 * 784], &[32, 28, 28])?;
     let y = Tensor::from_u32(dev, &(0..32).map(|i| i % 10).collect::<Vec<_>>(), &[32])?;
-    let loss_fn = &model.compiled().expect("compiled").loss;
+    let loss_fn = model.compiled().expect("compiled").loss();
     let loss = loss_fn.call(&model.call(&x, true)?, &y)?;
     let grads = loss.backward_into(w.grad_targets())?;
     let (mut each, mut packed) = (Optimizer::adam(1e-3), Optimizer::adam(1e-3));

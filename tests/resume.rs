@@ -43,12 +43,7 @@ fn model(dev: &Device) -> Sequential {
 /// Slows each epoch so the parent can kill the child between epochs.
 struct Pace;
 impl Callback for Pace {
-    fn on_epoch_end(
-        &mut self,
-        _e: usize,
-        _l: &Logs,
-        _m: &mut Sequential,
-    ) -> kiln::nn::Result<bool> {
+    fn on_epoch_end(&mut self, _e: usize, _l: &Logs, _m: &mut Model) -> kiln::nn::Result<bool> {
         std::thread::sleep(Duration::from_millis(400));
         Ok(false)
     }

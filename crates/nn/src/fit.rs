@@ -8,42 +8,19 @@
 
 use std::time::Instant;
 
-use kiln_graph::Rng;
-use kiln_graph::Tensor;
+use kiln_graph::{Rng, Tensor};
 
 use crate::array::Array;
 use crate::callbacks::TrainInfo;
 use crate::data::epoch_batches;
 use crate::error::{NnError, Result};
 use crate::fit_config::FitConfig;
+use crate::fit_data::{IntoArrays, check_data, split};
 use crate::logs::{History, Logs};
-use crate::metrics::{Metric, MetricKind};
+use crate::model::{Model, OutputSpec};
 use crate::progress::Progress;
 use crate::resident::DeviceDataset;
-use crate::sequential::Sequential;
-
-/// Fresh GPU trackers for the loss and each compiled metric.
-pub(crate) fn trackers(model: &Sequential) -> Result<(Metric, Vec<Metric>)> {
-    let c = model.compiled.as_ref().ok_or_else(not_compiled)?;
-    let loss = Metric::new(model.device(), MetricKind::Mean, "loss")?;
-    let metrics = c
-        .metrics
-        .iter()
-        .map(|k| Metric::new(model.device(), *k, &metric_key(k)))
-        .collect::<Result<_>>()?;
-    Ok((loss, metrics))
-}
-
-/// Log key of a metric: Keras logs sparse/categorical/binary accuracy requested as "accuracy"
-/// under "accuracy"; kiln does the same for every accuracy kind.
-fn metric_key(k: &MetricKind) -> String {
-    match k {
-        MetricKind::SparseCategoricalAccuracy
-        | MetricKind::CategoricalAccuracy
-        | MetricKind::BinaryAccuracy { .. } => "accuracy".into(),
-        other => other.name(),
-    }
-}
+use crate::trackers::Trackers;
 
 pub(crate) fn not_compiled() -> NnError {
     NnError::Config(
@@ -51,113 +28,55 @@ pub(crate) fn not_compiled() -> NnError {
     )
 }
 
-/// Reads the trackers in one wait, as logs ("loss" first).
-pub(crate) fn read_logs(loss: &Metric, metrics: &[Metric], prefix: &str) -> Result<Logs> {
-    let all: Vec<&Metric> = std::iter::once(loss).chain(metrics).collect();
-    let values = Metric::results(&all)?;
-    Ok(Logs {
-        values: all
-            .iter()
-            .zip(values)
-            .map(|(m, v)| (format!("{prefix}{}", m.name()), v))
-            .collect(),
-        confusion: None,
-    })
+/// Each output's mean loss and their weighted sum (Keras's `loss_weights`); one output of
+/// weight 1 is its own total, with no extra kernel.
+pub(crate) fn compiled_loss(
+    specs: &[OutputSpec],
+    preds: &[Tensor],
+    ys: &[Tensor],
+) -> Result<(Tensor, Vec<Tensor>)> {
+    let losses = specs
+        .iter()
+        .zip(preds)
+        .zip(ys)
+        .map(|((s, p), y)| s.loss.call(p, y))
+        .collect::<Result<Vec<_>>>()?;
+    let mut total: Option<Tensor> = None;
+    for (l, s) in losses.iter().zip(specs) {
+        let term = if s.weight == 1.0 {
+            l.clone()
+        } else {
+            l.mul_scalar(s.weight)?
+        };
+        total = Some(match total {
+            None => term,
+            Some(t) => t.add(&term)?,
+        });
+    }
+    let total = total.ok_or_else(|| NnError::Config("the model has no outputs".into()))?;
+    Ok((total, losses))
 }
 
-/// Checks x / y against each other, the model and the loss before anything touches the GPU.
-pub(crate) fn check_data(model: &mut Sequential, x: &Array, y: &Array, what: &str) -> Result<()> {
-    if x.is_empty() {
-        return Err(NnError::Input(format!("{what}: x holds no samples")));
-    }
-    if x.len() != y.len() {
-        return Err(NnError::Input(format!(
-            "{what}: x has {} samples but y has {}",
-            x.len(),
-            y.len()
-        )));
-    }
-    if x.as_f32().is_none() {
-        return Err(NnError::Input(format!("{what}: x must hold f32 values")));
-    }
-    if let Some(v) = x
-        .as_f32()
-        .and_then(|v| v.iter().position(|f| !f.is_finite()))
-    {
-        return Err(NnError::Input(format!(
-            "{what}: x holds a non-finite value at flat index {v}"
-        )));
-    }
-    model.build(&x.shape[1..]).map_err(|e| {
-        NnError::Input(format!(
-            "{what}: x samples have shape {:?}, which the model cannot take: {e}",
-            &x.shape[1..]
-        ))
-    })?;
-    let loss = model.compiled.as_ref().ok_or_else(not_compiled)?.loss;
-    let out = model.output_shape().unwrap_or_default();
-    let classes = out.last().copied().unwrap_or(1);
-    match (&y.data, loss.sparse_targets()) {
-        (crate::array::Data::U32(labels), true) => {
-            if y.row_size() != 1 {
-                return Err(NnError::Input(format!(
-                    "{what}: {} needs one integer label per sample, y has shape {:?}",
-                    loss.name(),
-                    y.shape
-                )));
-            }
-            if let Some((i, l)) = labels
-                .iter()
-                .enumerate()
-                .find(|(_, l)| **l as usize >= classes)
-            {
-                return Err(NnError::Input(format!(
-                    "{what}: label {l} (sample {i}) is out of range for a model with {classes} outputs"
-                )));
-            }
-        }
-        (crate::array::Data::F32(_), false) => {
-            if y.row_size() != out.iter().product::<usize>() {
-                return Err(NnError::Input(format!(
-                    "{what}: targets have {} values per sample but the model outputs {out:?}",
-                    y.row_size()
-                )));
-            }
-        }
-        (_, true) => {
-            return Err(NnError::Input(format!(
-                "{what}: {} needs u32 labels, y holds f32",
-                loss.name()
-            )));
-        }
-        (_, false) => {
-            return Err(NnError::Input(format!(
-                "{what}: {} needs f32 targets, y holds u32 labels",
-                loss.name()
-            )));
-        }
-    }
-    Ok(())
+/// The batch of each array at `idx`, on the device (gathered on the host).
+fn host_batch(arrays: &[Array], idx: &[usize], model: &Model) -> Result<Vec<Tensor>> {
+    arrays
+        .iter()
+        .map(|a| a.gather(idx).to_tensor(model.device()))
+        .collect()
 }
 
-impl Sequential {
-    /// One training step on a batch: forward, loss, backward, optimizer, metric updates, one
-    /// submit. Nothing is read back.
-    pub fn train_step(
-        &mut self,
-        x: &Tensor,
-        y: &Tensor,
-        loss_tracker: &Metric,
-        metrics: &[Metric],
-    ) -> Result<()> {
+impl Model {
+    /// One training step on a batch (one tensor per input and per output): forward, loss,
+    /// backward, optimizer, tracker updates, one submit. Nothing is read back.
+    pub fn train_step(&mut self, xs: &[Tensor], ys: &[Tensor], trackers: &Trackers) -> Result<()> {
         let mut compiled = self.compiled.take().ok_or_else(not_compiled)?;
         let result = (|| -> Result<()> {
             // Packed weights take one optimizer dispatch (`packing.rs`); models that cannot be
             // packed (a custom layer hiding its weights, too large for one binding) take one
             // per weight.
             let packed = self.try_packed_weights()?;
-            let pred = self.call(x, true)?;
-            let loss = compiled.loss.call(&pred, y)?;
+            let preds = self.call_many(xs, true)?;
+            let (loss, losses) = compiled_loss(&compiled.outputs, &preds, ys)?;
             let opt = &mut compiled.optimizer;
             match packed {
                 Some(w) => {
@@ -169,11 +88,8 @@ impl Sequential {
                     opt.apply_gradients(self.device(), &loss.backward()?, &params)?
                 }
             }
-            loss_tracker.update_mean(&loss, x.shape()[0] as f32)?;
-            for m in metrics {
-                m.update_state(y, &pred)?;
-            }
-            Ok(())
+            let n = xs[0].shape()[0] as f32;
+            trackers.update(&loss, &losses, ys, &preds, n)
         })();
         self.compiled = Some(compiled);
         // The step's graph is dropped above, so its buffers rejoin the pool at this submit.
@@ -181,29 +97,38 @@ impl Sequential {
         result
     }
 
-    /// Keras's `fit`: trains on `x` / `y` and returns the per-epoch history.
-    pub fn fit(&mut self, x: &Array, y: &Array, mut cfg: FitConfig) -> Result<History> {
-        check_data(self, x, y, "fit")?;
+    /// Keras's `fit`: trains on `x` / `y` (an `&Array` each, or one per input and output) and
+    /// returns the per-epoch history.
+    pub fn fit<'a>(
+        &mut self,
+        x: impl IntoArrays<'a>,
+        y: impl IntoArrays<'a>,
+        mut cfg: FitConfig,
+    ) -> Result<History> {
+        let (xs, ys) = (x.into_arrays(), y.into_arrays());
+        check_data(self, &xs, Some(&ys), "fit")?;
         if cfg.batch_size == 0 || cfg.validation_freq == 0 {
             return Err(NnError::Input(
                 "fit: batch_size and validation_freq must be at least 1".into(),
             ));
         }
-        let (train_x, train_y, val) = split(x, y, &mut cfg)?;
+        let (train_x, train_y, val) = split(&xs, &ys, &mut cfg)?;
         if let Some((vx, vy)) = &val {
-            check_data(self, vx, vy, "fit (validation data)")?;
+            let (vx, vy): (Vec<&Array>, Vec<&Array>) = (vx.iter().collect(), vy.iter().collect());
+            check_data(self, &vx, Some(&vy), "fit (validation data)")?;
         }
         let mut callbacks = std::mem::take(&mut cfg.callbacks);
-        let steps = train_x.len().div_ceil(cfg.batch_size);
+        let samples = train_x[0].len();
+        let steps = samples.div_ceil(cfg.batch_size);
         let interval = callbacks.iter().filter_map(|c| c.batch_interval()).min();
         let wants_confusion = callbacks.iter().any(|c| c.wants_confusion_matrix());
         let mut history = History::default();
-        let (loss_t, metrics) = trackers(self)?;
+        let trackers = self.trackers()?;
         let info = TrainInfo {
             epochs: cfg.epochs,
             steps_per_epoch: steps,
-            train_x: &train_x,
-            validation: val.as_ref().map(|(a, b)| (a, b)),
+            train_x: &train_x[0],
+            validation: val.as_ref().map(|(a, b)| (&a[0], &b[0])),
         };
         for cb in &mut callbacks {
             cb.on_train_begin(self, &info)?;
@@ -223,14 +148,11 @@ impl Sequential {
             for cb in &mut callbacks {
                 cb.on_epoch_begin(epoch, self)?;
             }
-            loss_t.reset_state()?;
-            for m in &metrics {
-                m.reset_state()?;
-            }
+            trackers.reset()?;
             let mut progress = Progress::new(cfg.verbose, epoch, cfg.epochs, steps);
             let started = Instant::now();
             let batches = epoch_batches(
-                train_x.len(),
+                samples,
                 cfg.batch_size,
                 cfg.shuffle.then_some(&mut epoch_rng(cfg.seed, epoch)),
             );
@@ -240,19 +162,19 @@ impl Sequential {
             let mut start = 0;
             for (i, idx) in batches.iter().enumerate() {
                 let (xb, yb) = match &resident {
-                    Some(r) => r.batch(start, idx.len())?,
+                    Some(r) => r.batch_all(start, idx.len())?,
                     None => (
-                        train_x.gather(idx).to_tensor(self.device())?,
-                        train_y.gather(idx).to_tensor(self.device())?,
+                        host_batch(&train_x, idx, self)?,
+                        host_batch(&train_y, idx, self)?,
                     ),
                 };
                 start += idx.len();
-                self.train_step(&xb, &yb, &loss_t, &metrics)?;
+                self.train_step(&xb, &yb, &trackers)?;
                 progress.tick(i + 1);
                 global_step += 1;
                 let at_interval = interval.is_some_and(|n| global_step % n as u64 == 0);
                 if at_interval || progress.due() {
-                    let logs = read_logs(&loss_t, &metrics, "")?;
+                    let logs = trackers.read("")?;
                     progress.update(i + 1, &logs);
                     if at_interval {
                         for cb in &mut callbacks {
@@ -268,7 +190,7 @@ impl Sequential {
             if stop {
                 break; // a callback stopped training mid-epoch (TerminateOnNaN)
             }
-            let mut logs = read_logs(&loss_t, &metrics, "")?;
+            let mut logs = trackers.read("")?;
             check_nan(&logs, epoch, steps.saturating_sub(1))?;
             let train_time = started.elapsed();
             if let Some((vx, vy)) = &val
@@ -317,30 +239,4 @@ fn check_nan(logs: &Logs, epoch: usize, batch: usize) -> Result<()> {
         }),
         _ => Ok(()),
     }
-}
-
-type Split = (Array, Array, Option<(Array, Array)>);
-
-/// Training arrays and validation arrays: explicit data, or the last `validation_split` of the
-/// samples (taken before shuffling, as Keras does).
-fn split(x: &Array, y: &Array, cfg: &mut FitConfig) -> Result<Split> {
-    if let Some(v) = cfg.validation_data.take() {
-        return Ok((x.clone(), y.clone(), Some(v)));
-    }
-    if cfg.validation_split <= 0.0 {
-        return Ok((x.clone(), y.clone(), None));
-    }
-    if cfg.validation_split >= 1.0 {
-        return Err(NnError::Input(format!(
-            "fit: validation_split must be in [0, 1), got {}",
-            cfg.validation_split
-        )));
-    }
-    let n = x.len();
-    let cut = n - ((n as f64 * cfg.validation_split as f64) as usize).min(n - 1);
-    Ok((
-        x.slice(0, cut),
-        y.slice(0, cut),
-        Some((x.slice(cut, n), y.slice(cut, n))),
-    ))
 }

@@ -17,8 +17,9 @@ pub struct FitConfig {
     pub seed: u64,
     /// Fraction of the samples (taken from the end, before shuffling) held out for validation.
     pub validation_split: f32,
-    /// Explicit validation data (takes precedence over `validation_split`).
-    pub validation_data: Option<(Array, Array)>,
+    /// Explicit validation data, one array per input and per output (takes precedence over
+    /// `validation_split`).
+    pub validation_data: Option<(Vec<Array>, Vec<Array>)>,
     /// Validate every this many epochs.
     pub validation_freq: usize,
     /// Epoch to start at (resuming).
@@ -76,9 +77,14 @@ impl FitConfig {
         self.seed = seed;
         self
     }
-    /// Sets validation data.
+    /// Sets validation data of a one-input, one-output model.
     pub fn validation_data(mut self, x: Array, y: Array) -> Self {
-        self.validation_data = Some((x, y));
+        self.validation_data = Some((vec![x], vec![y]));
+        self
+    }
+    /// Sets validation data: one array per model input, one per output.
+    pub fn validation_data_many(mut self, xs: Vec<Array>, ys: Vec<Array>) -> Self {
+        self.validation_data = Some((xs, ys));
         self
     }
     /// Sets the validation split.

@@ -24,14 +24,28 @@ pub struct Weight {
     pub trainable: bool,
 }
 
+impl Weight {
+    /// These weights named as a holder reports its field `field`'s: `<field>/<name>`.
+    pub fn prefixed(field: &str, weights: Vec<Weight>) -> Vec<Weight> {
+        weights
+            .into_iter()
+            .map(|w| Weight {
+                name: format!("{field}/{}", w.name),
+                ..w
+            })
+            .collect()
+    }
+}
+
 /// What `build` needs: the device and the model's seeded RNG for initial values.
 pub struct BuildCtx<'a> {
     /// Where weights live.
     pub device: &'a Device,
     /// Seeded generator (a model seed reproduces its initial weights).
     pub rng: &'a mut Rng,
-    /// The layer being built (its weights are saved as `<layer>/<weight>`).
-    layer: &'a str,
+    /// The layer being built, as a path from the model (its weights are saved as
+    /// `<layer>/<weight>`).
+    layer: String,
     /// When rebuilding from a file (`load_model`): the shape the file holds for each weight.
     /// Every weight must match it, which is checked before anything is allocated, so a crafted
     /// architecture cannot make the model allocate what the file does not hold.
@@ -43,14 +57,26 @@ impl<'a> BuildCtx<'a> {
     pub(crate) fn new(
         device: &'a Device,
         rng: &'a mut Rng,
-        layer: &'a str,
+        layer: &str,
         expected: Option<&'a HashMap<String, Vec<usize>>>,
     ) -> Self {
         BuildCtx {
             device,
             rng,
-            layer,
+            layer: layer.to_string(),
             expected,
+        }
+    }
+
+    /// The context for building `name`, a layer held by the one being built (a subclassed
+    /// model's field): its weights are `<this layer>/<name>/<weight>`, which is how the holder's
+    /// `weights()` must name them (`Weight::prefixed`).
+    pub fn child(&mut self, name: &str) -> BuildCtx<'_> {
+        BuildCtx {
+            device: self.device,
+            rng: &mut *self.rng,
+            layer: format!("{}/{name}", self.layer),
+            expected: self.expected,
         }
     }
 
@@ -106,9 +132,25 @@ pub struct CallCtx {
     pub training: bool,
     /// A fresh seed for this call (dropout masks differ per step but replay with the model seed).
     pub seed: u32,
+    /// Whether the layer (and every model around it) is trainable: a frozen
+    /// BatchNormalization runs in inference mode even in training, as in Keras.
+    pub trainable: bool,
 }
 
-/// A layer. Implement it for custom layers (see `examples/custom_layer.rs`).
+impl CallCtx {
+    /// A context for a call in `training` mode with `seed`, the layer trainable.
+    pub fn new(training: bool, seed: u32) -> Self {
+        CallCtx {
+            training,
+            seed,
+            trainable: true,
+        }
+    }
+}
+
+/// A layer. Implement it for custom layers (see `examples/custom_layer.rs`): a struct holding
+/// other layers as fields and calling them in `call` is Keras's model subclassing (build the
+/// fields with `BuildCtx::child`, wrap it with `Model::from_layer`).
 pub trait Layer {
     /// Keras class name, shown in `summary()` ("Dense").
     fn class_name(&self) -> &'static str;
@@ -119,6 +161,35 @@ pub trait Layer {
     /// Forward pass on a batch (`x.shape()[0]` is the batch).
     fn call(&self, x: &Tensor, ctx: &CallCtx) -> Result<Tensor>;
 
+    /// `build` for a layer called on several tensors (merge layers override it); by default
+    /// a layer takes exactly one.
+    fn build_inputs(
+        &mut self,
+        input_shapes: &[Vec<usize>],
+        ctx: &mut BuildCtx<'_>,
+    ) -> Result<Vec<usize>> {
+        match input_shapes {
+            [one] => self.build(one, ctx),
+            _ => Err(NnError::Config(format!(
+                "{} takes one input, got {}",
+                self.class_name(),
+                input_shapes.len()
+            ))),
+        }
+    }
+
+    /// `call` for a layer called on several tensors (merge layers override it).
+    fn call_inputs(&self, xs: &[Tensor], ctx: &CallCtx) -> Result<Tensor> {
+        match xs {
+            [one] => self.call(one, ctx),
+            _ => Err(NnError::Config(format!(
+                "{} takes one input, got {}",
+                self.class_name(),
+                xs.len()
+            ))),
+        }
+    }
+
     /// Every weight, trainable and not, in a stable order (kernel before bias).
     fn weights(&self) -> Vec<Weight> {
         Vec::new()
@@ -127,6 +198,31 @@ pub trait Layer {
     /// Mutable access to the weights (used to freeze and unfreeze, and to load values).
     fn weights_mut(&mut self) -> Vec<&mut Weight> {
         Vec::new()
+    }
+
+    /// The weights the optimizer updates (a model as a layer leaves out its frozen layers').
+    fn trainable_weights(&self) -> Vec<Weight> {
+        self.weights().into_iter().filter(|w| w.trainable).collect()
+    }
+
+    /// Freezes (`false`) or unfreezes every weight (a model: every layer, as setting
+    /// `trainable` on a Keras model does).
+    fn set_trainable(&mut self, trainable: bool) {
+        for w in self.weights_mut() {
+            if w.trainable {
+                set_weight_trainable(w, trainable);
+            }
+        }
+    }
+
+    /// The model, when this layer is one (a nested model: `get_layer` reaches into it).
+    fn as_model(&self) -> Option<&crate::model::Model> {
+        None
+    }
+
+    /// Mutable access to the model, when this layer is one.
+    fn as_model_mut(&mut self) -> Option<&mut crate::model::Model> {
+        None
     }
 
     /// The layer's settings as Keras's `get_config()` writes them: a JSON object of numbers,

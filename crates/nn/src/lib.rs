@@ -32,12 +32,17 @@ mod error;
 mod evaluate;
 mod fit;
 mod fit_config;
+mod fit_data;
+mod functional;
 pub mod init;
 mod layer;
 pub mod layers;
 mod logs;
 pub mod losses;
 pub mod metrics;
+mod model;
+mod model_build;
+mod model_layer;
 pub mod optimizers;
 mod packing;
 mod progress;
@@ -45,16 +50,21 @@ mod resident;
 pub mod schedules;
 mod sequential;
 mod summary_table;
+mod trackers;
 
 pub use array::{Array, Data};
-pub use checkpoint::{WeightDtype, load_model, load_model_with};
+pub use checkpoint::{LayerFactory, WeightDtype, load_model, load_model_with};
 pub use error::{NnError, Result};
 pub use fit_config::FitConfig;
+pub use fit_data::IntoArrays;
+pub use functional::{Input, LayerExt, Shared, SymbolicTensor};
 pub use layer::{BuildCtx, CallCtx, Layer, Weight};
 pub use logs::{History, Logs};
+pub use model::{Compiled, Model, OutputSpec};
 pub use packing::PackedWeights;
 pub use resident::DeviceDataset;
-pub use sequential::{Compiled, Sequential};
+pub use sequential::Sequential;
+pub use trackers::{OutputTrackers, Trackers};
 
 /// Everything a training script needs.
 pub mod prelude {
@@ -66,8 +76,8 @@ pub mod prelude {
     pub use crate::optimizers::Optimizer;
     pub use crate::schedules::LearningRate;
     pub use crate::{
-        Array, DeviceDataset, FitConfig, History, Layer, Logs, NnError, Sequential, WeightDtype,
-        load_model,
+        Array, DeviceDataset, FitConfig, History, Input, Layer, LayerExt, Logs, Model, NnError,
+        OutputSpec, Sequential, Shared, SymbolicTensor, WeightDtype, load_model,
     };
     pub use kiln_graph::{Activation, Device, Tensor, no_grad};
 }

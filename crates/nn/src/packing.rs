@@ -4,7 +4,7 @@
 //! weights with one dispatch over the two whole buffers instead of one dispatch per weight
 //! (`Optimizer::apply_packed`).
 //!
-//! The model packs lazily (`Sequential::packed_weights`): on the first training step, and again
+//! The model packs lazily (`Model::packed_weights`): on the first training step, and again
 //! whenever its set of trainable weights changed (a layer frozen or unfrozen, a layer added).
 //! Packing copies each weight into its view and makes the layer hold a tensor on that view; the
 //! weights keep their names, shapes and values, and everything that writes weights in place
@@ -16,7 +16,7 @@ use kiln_device::{GpuBuffer, Packed};
 use kiln_graph::{GradTargets, Gradients, Tensor};
 
 use crate::error::{NnError, Result};
-use crate::sequential::Sequential;
+use crate::model::Model;
 
 /// A model's trainable weights packed into one buffer, and their gradient targets.
 pub struct PackedWeights {
@@ -34,7 +34,7 @@ impl std::fmt::Debug for PackedWeights {
 }
 
 impl PackedWeights {
-    /// ("layer/weight", tensor) pairs, in `Sequential::trainable_weights` order.
+    /// ("layer/weight", tensor) pairs, in `Model::trainable_weights` order.
     pub fn pairs(&self) -> Vec<(String, Tensor)> {
         self.names
             .iter()
@@ -91,7 +91,7 @@ impl PackedWeights {
     }
 }
 
-impl Sequential {
+impl Model {
     /// The trainable weights packed into one buffer (module doc), packing them first if the set
     /// of trainable weights changed since the last call. Errors when they cannot be packed: a
     /// custom layer's `weights_mut` does not return its weights, or they do not fit one buffer

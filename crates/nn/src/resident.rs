@@ -18,8 +18,9 @@ use crate::error::{NnError, Result};
 /// Inputs and targets resident on the GPU, and the current epoch's order.
 pub struct DeviceDataset {
     device: Device,
-    x: Rows,
-    y: Rows,
+    /// One table per model input, then one per target.
+    x: Vec<Rows>,
+    y: Vec<Rows>,
     order: Option<Tensor>,
 }
 
@@ -44,7 +45,8 @@ impl DeviceDataset {
     /// Uploads `x` and `y` (same sample count); errors when either is larger than one kernel
     /// may bind on this adapter (then gather batches on the host: `Array::gather`).
     pub fn new(dev: &Device, x: &Array, y: &Array) -> Result<DeviceDataset> {
-        Self::try_new(dev, x, y)?.ok_or_else(|| {
+        let (xs, ys) = (std::slice::from_ref(x), std::slice::from_ref(y));
+        Self::try_new(dev, xs, ys)?.ok_or_else(|| {
             NnError::Input(format!(
                 "DeviceDataset: {} samples of {} and {} values do not fit the buffers a batch \
                  gather binds on this adapter (storage-binding limit {} bytes); gather batches on \
@@ -57,32 +59,49 @@ impl DeviceDataset {
         })
     }
 
-    /// Like `new`, but `None` when the data does not fit.
-    pub(crate) fn try_new(dev: &Device, x: &Array, y: &Array) -> Result<Option<DeviceDataset>> {
-        if x.len() != y.len() {
+    /// Like `new` for one array per model input and per target, but `None` when the data do
+    /// not fit.
+    pub(crate) fn try_new(
+        dev: &Device,
+        xs: &[Array],
+        ys: &[Array],
+    ) -> Result<Option<DeviceDataset>> {
+        let n = xs.first().map_or(0, Array::len);
+        let named = |v: &[Array], name: &str| -> Vec<(String, usize)> {
+            v.iter()
+                .enumerate()
+                .map(|(i, a)| match v.len() {
+                    1 => (name.to_string(), a.len()),
+                    _ => (format!("{name}[{i}]"), a.len()),
+                })
+                .collect()
+        };
+        let all = named(xs, "x").into_iter().chain(named(ys, "y"));
+        if let Some((name, len)) = all.into_iter().find(|(_, len)| *len != n) {
             return Err(NnError::Input(format!(
-                "DeviceDataset: x has {} samples but y has {}",
-                x.len(),
-                y.len()
+                "DeviceDataset: x has {n} samples but {name} has {len}"
             )));
         }
-        if x.len() > u32::MAX as usize {
+        if n > u32::MAX as usize {
             return Ok(None);
         }
-        let (Some(xr), Some(yr)) = (upload_rows(dev, x)?, upload_rows(dev, y)?) else {
+        let upload = |v: &[Array]| -> Result<Option<Vec<Rows>>> {
+            v.iter().map(|a| upload_rows(dev, a)).collect()
+        };
+        let (Some(x), Some(y)) = (upload(xs)?, upload(ys)?) else {
             return Ok(None);
         };
         Ok(Some(DeviceDataset {
             device: dev.clone(),
-            x: xr,
-            y: yr,
+            x,
+            y,
             order: None,
         }))
     }
 
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.x.len()
+        self.x.first().map_or(0, Rows::len)
     }
 
     /// Whether there are no samples.
@@ -120,14 +139,21 @@ impl DeviceDataset {
         Ok(())
     }
 
-    /// The batch of `len` samples starting at position `start` of the epoch's order.
+    /// The batch of `len` samples starting at position `start` of the epoch's order (the
+    /// first input and target).
     pub(crate) fn batch(&self, start: usize, len: usize) -> Result<(Tensor, Tensor)> {
+        let (mut x, mut y) = self.batch_all(start, len)?;
+        Ok((x.swap_remove(0), y.swap_remove(0)))
+    }
+
+    /// The batch of every input and target.
+    pub(crate) fn batch_all(&self, start: usize, len: usize) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
         let order = self.order.as_ref().ok_or_else(|| {
             NnError::Config("DeviceDataset: no epoch order was uploaded before a batch".into())
         })?;
-        Ok((
-            self.x.gather(order, start, len)?,
-            self.y.gather(order, start, len)?,
-        ))
+        let gather = |v: &[Rows]| -> Result<Vec<Tensor>> {
+            v.iter().map(|r| Ok(r.gather(order, start, len)?)).collect()
+        };
+        Ok((gather(&self.x)?, gather(&self.y)?))
     }
 }

@@ -1,7 +1,10 @@
-//! `Sequential::summary`: Keras's model summary table (layer name and type, output shape, param
-//! count, then total / trainable / non-trainable params with their size in bytes).
+//! `Model::summary`: Keras's model summary table, as Keras 3 prints it outside a terminal (rich
+//! tables at 76 columns): layer name and type, output shape, param count and, for a functional
+//! model that is not a plain chain, the `Connected to` column (`layer[call][0]` per input);
+//! a nested model is one row. Then total / trainable / non-trainable params with their size in
+//! bytes. Cells too long for their column wrap at spaces, as rich wraps them.
 
-use crate::sequential::Sequential;
+use crate::model::{Kind, Model};
 
 fn group_digits(n: usize) -> String {
     let s = n.to_string();
@@ -26,90 +29,192 @@ fn human_bytes(params: usize) -> String {
     }
 }
 
-impl Sequential {
-    /// The Keras summary table: layer (type), output shape, param #, then the totals.
-    pub fn summary(&self) -> String {
-        let shape = |s: &[usize]| {
-            format!(
-                "(None, {})",
-                s.iter()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        let rows: Vec<[String; 3]> = self
-            .slots
-            .iter()
-            .map(|s| {
-                let out = if self.input_shape().is_some() {
-                    shape(&s.output_shape)
-                } else {
-                    "?".into()
-                };
-                let n: usize = s.layer.weights().iter().map(|w| w.value.numel()).sum();
-                [
-                    format!("{} ({})", s.name, s.layer.class_name()),
-                    out,
-                    group_digits(n),
-                ]
-            })
-            .collect();
-        let w = [33, 24, 15];
-        let line = |l: &str, m: &str, r: &str, f: &str| {
-            format!(
-                "{l}{}{m}{}{m}{}{r}\n",
-                f.repeat(w[0]),
-                f.repeat(w[1]),
-                f.repeat(w[2])
-            )
-        };
-        let row = |c: &[String; 3], sep: &str| {
-            format!(
-                "{sep} {:<a$}{sep} {:<b$}{sep} {:>c$} {sep}\n",
-                c[0],
-                c[1],
-                c[2],
-                a = w[0] - 1,
-                b = w[1] - 1,
-                c = w[2] - 2
-            )
-        };
-        let mut out = format!("Model: \"{}\"\n", self.name());
-        out += &line("┏", "┳", "┓", "━");
-        out += &row(
-            &[
-                "Layer (type)".into(),
-                "Output Shape".into(),
-                "Param #".into(),
-            ],
-            "┃",
-        );
-        out += &line("┡", "╇", "┩", "━");
-        for (i, r) in rows.iter().enumerate() {
-            out += &row(r, "│");
-            out += &if i + 1 == rows.len() {
-                line("└", "┴", "┘", "─")
-            } else {
-                line("├", "┼", "┤", "─")
-            };
+/// `text` in lines of at most `width` characters, broken at spaces (a longer word is cut).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word = word.to_string();
+        while word.chars().count() > width {
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            let cut: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            lines.push(cut);
         }
+        let need = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+        if need > width && !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    lines.push(line);
+    lines
+}
+
+/// A table with one column per `widths` entry (each cell padded by a space on both sides),
+/// right-aligned where `right` says.
+fn table(header: &[&str], rows: &[Vec<String>], widths: &[usize], right: &[bool]) -> String {
+    let line = |l: &str, m: &str, r: &str, f: &str| {
+        let parts: Vec<String> = widths.iter().map(|&w| f.repeat(w)).collect();
+        format!("{l}{}{r}\n", parts.join(m))
+    };
+    let row = |cells: &[String], sep: &str| {
+        let wrapped: Vec<Vec<String>> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, &w)| wrap(c, w - 2))
+            .collect();
+        let height = wrapped.iter().map(Vec::len).max().unwrap_or(1);
+        let mut out = String::new();
+        for k in 0..height {
+            out += sep;
+            for (i, (lines, &w)) in wrapped.iter().zip(widths).enumerate() {
+                let text = lines.get(k).map_or("", String::as_str);
+                out += &if right[i] {
+                    format!(" {text:>0$} ", w - 2)
+                } else {
+                    format!(" {text:<0$} ", w - 2)
+                };
+                out += sep;
+            }
+            out += "\n";
+        }
+        out
+    };
+    let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let mut out = line("┏", "┳", "┓", "━");
+    out += &row(&head, "┃");
+    out += &line("┡", "╇", "┩", "━");
+    for (i, r) in rows.iter().enumerate() {
+        out += &row(r, "│");
+        out += &if i + 1 == rows.len() {
+            line("└", "┴", "┘", "─")
+        } else {
+            line("├", "┼", "┤", "─")
+        };
+    }
+    out
+}
+
+impl Model {
+    /// Whether the graph is a plain chain (Keras then prints it without `Connected to`): every
+    /// call has one input, no layer is called twice, one input and one output.
+    fn chain_like(&self) -> bool {
+        let calls: Vec<usize> = self.nodes.iter().filter_map(|n| n.layer).collect();
+        let mut unique = calls.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut readers = vec![0usize; self.nodes.len()];
+        for n in &self.nodes {
+            for &j in &n.inputs {
+                readers[j] += 1;
+            }
+        }
+        self.inputs.len() == 1
+            && self.outputs.len() == 1
+            && unique.len() == calls.len()
+            && self.nodes.iter().all(|n| n.inputs.len() <= 1)
+            && readers.iter().all(|&r| r <= 1)
+    }
+
+    /// The Keras summary table: layer (type), output shape, param # (and connections for a
+    /// functional graph), then the totals.
+    pub fn summary(&self) -> String {
+        let shape = |s: Option<&Vec<usize>>| match s {
+            Some(s) => {
+                let dims: Vec<String> = std::iter::once("None".to_string())
+                    .chain(s.iter().map(|d| d.to_string()))
+                    .collect();
+                format!("({})", dims.join(", "))
+            }
+            None => "?".into(),
+        };
+        let connected = self.kind == Kind::Functional && !self.chain_like();
+        // Where each node's output is: (layer or input name, call index of that layer).
+        let mut calls = vec![0usize; self.slots.len()];
+        let mut at: Vec<(String, usize)> = Vec::with_capacity(self.nodes.len());
+        let mut layer_rows: Vec<Option<usize>> = vec![None; self.slots.len()];
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        for node in &self.nodes {
+            match node.layer {
+                None => {
+                    at.push((node.name.clone(), 0));
+                    if self.kind == Kind::Functional {
+                        let mut r = vec![
+                            format!("{} (InputLayer)", node.name),
+                            shape(node.shape.as_ref()),
+                            "0".into(),
+                        ];
+                        if connected {
+                            r.push("-".into());
+                        }
+                        rows.push(r);
+                    }
+                }
+                Some(l) => {
+                    let links: Vec<String> = node
+                        .inputs
+                        .iter()
+                        .map(|&j| format!("{}[{}][0]", at[j].0, at[j].1))
+                        .collect();
+                    at.push((self.slots[l].name.clone(), calls[l]));
+                    calls[l] += 1;
+                    match layer_rows[l] {
+                        // A shared layer is one row: its last call's shape, every connection.
+                        Some(r) => {
+                            rows[r][1] = shape(node.shape.as_ref());
+                            if connected {
+                                rows[r][3] = format!("{}, {}", rows[r][3], links.join(", "));
+                            }
+                        }
+                        None => {
+                            let s = &self.slots[l];
+                            let n: usize = s.layer.weights().iter().map(|w| w.value.numel()).sum();
+                            let mut r = vec![
+                                format!("{} ({})", s.name, s.layer.class_name()),
+                                shape(node.shape.as_ref()),
+                                group_digits(n),
+                            ];
+                            if connected {
+                                r.push(links.join(", "));
+                            }
+                            layer_rows[l] = Some(rows.len());
+                            rows.push(r);
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = format!("Model: \"{}\"\n", self.name());
+        out += &if connected {
+            let header = ["Layer (type)", "Output Shape", "Param #", "Connected to"];
+            table(
+                &header,
+                &rows,
+                &[21, 19, 13, 18],
+                &[false, false, true, false],
+            )
+        } else {
+            let header = ["Layer (type)", "Output Shape", "Param #"];
+            table(&header, &rows, &[33, 24, 15], &[false, false, true])
+        };
         let (total, trainable, frozen) = self.count_params();
-        out += &format!(
-            " Total params: {} ({})\n",
-            group_digits(total),
-            human_bytes(total)
-        );
-        out += &format!(
-            " Trainable params: {} ({})\n",
-            group_digits(trainable),
-            human_bytes(trainable)
-        );
-        out += &format!(
-            " Non-trainable params: {} ({})\n",
-            group_digits(frozen),
-            human_bytes(frozen)
-        );
+        for (label, n) in [
+            ("Total", total),
+            ("Trainable", trainable),
+            ("Non-trainable", frozen),
+        ] {
+            out += &format!(
+                " {label} params: {} ({})\n",
+                group_digits(n),
+                human_bytes(n)
+            );
+        }
         out
     }
 }
@@ -122,5 +227,12 @@ mod tests {
     fn counts_are_grouped_and_sized_as_keras_prints_them() {
         assert_eq!(group_digits(101770), "101,770");
         assert_eq!(human_bytes(101_770), "397.54 KB");
+    }
+
+    #[test]
+    fn long_cells_wrap_at_spaces() {
+        assert_eq!(wrap("(None, 224, 224, 3)", 16), ["(None, 224, 224,", "3)"]);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 4), [""]);
     }
 }

@@ -98,7 +98,7 @@ fn fit_learns_and_history_has_keras_keys_and_validation_freq() {
         batch_size: 16,
         verbose: 0,
         validation_freq: 2,
-        validation_data: Some((vx.clone(), vy.clone())),
+        validation_data: Some((vec![vx.clone()], vec![vy.clone()])),
         ..Default::default()
     };
     let h = m.fit(&x, &y, cfg).unwrap();

@@ -359,7 +359,7 @@ fn model_checkpoint_csv_logger_and_terminate_on_nan_in_a_fit() {
     let csv = dir.join("log.csv");
     let mut m = model(&dev, 6);
     let cfg = FitConfig {
-        validation_data: Some((vx, vy)),
+        validation_data: Some((vec![vx], vec![vy])),
         ..quiet(3)
     }
     .callback(ModelCheckpoint::new(&template).save_weights_only(true))

@@ -10,7 +10,7 @@ use crate::callbacks::{Callback, TrainInfo};
 use crate::checkpoint::load_model;
 use crate::error::Result;
 use crate::logs::Logs;
-use crate::sequential::Sequential;
+use crate::model::Model;
 
 /// Keras's `BackupAndRestore`.
 pub struct BackupAndRestore {
@@ -34,7 +34,7 @@ impl BackupAndRestore {
 }
 
 impl Callback for BackupAndRestore {
-    fn on_train_begin(&mut self, model: &mut Sequential, _info: &TrainInfo<'_>) -> Result<()> {
+    fn on_train_begin(&mut self, model: &mut Model, _info: &TrainInfo<'_>) -> Result<()> {
         let file = self.file();
         if file.exists() {
             let restored = load_model(&file, model.device())?;
@@ -50,17 +50,12 @@ impl Callback for BackupAndRestore {
         Ok(())
     }
 
-    fn on_epoch_end(
-        &mut self,
-        _epoch: usize,
-        _logs: &Logs,
-        model: &mut Sequential,
-    ) -> Result<bool> {
+    fn on_epoch_end(&mut self, _epoch: usize, _logs: &Logs, model: &mut Model) -> Result<bool> {
         model.save(self.file())?;
         Ok(false)
     }
 
-    fn on_train_end(&mut self, _logs: &Logs, _model: &Sequential) -> Result<()> {
+    fn on_train_end(&mut self, _logs: &Logs, _model: &Model) -> Result<()> {
         let _ = std::fs::remove_file(self.file());
         Ok(())
     }

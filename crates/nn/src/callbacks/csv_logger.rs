@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::callbacks::{Callback, TrainInfo};
 use crate::error::{NnError, Result};
 use crate::logs::Logs;
-use crate::sequential::Sequential;
+use crate::model::Model;
 
 /// Keras's `CSVLogger`.
 pub struct CsvLogger {
@@ -43,7 +43,7 @@ impl CsvLogger {
 }
 
 impl Callback for CsvLogger {
-    fn on_train_begin(&mut self, _model: &mut Sequential, _info: &TrainInfo<'_>) -> Result<()> {
+    fn on_train_begin(&mut self, _model: &mut Model, _info: &TrainInfo<'_>) -> Result<()> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| self.io(e))?;
         }
@@ -66,7 +66,7 @@ impl Callback for CsvLogger {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, _model: &mut Sequential) -> Result<bool> {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, _model: &mut Model) -> Result<bool> {
         let mut line = String::new();
         if self.keys.is_none() {
             let mut keys: Vec<String> = logs.values.iter().map(|(k, _)| k.clone()).collect();

@@ -5,7 +5,7 @@ use crate::callbacks::Callback;
 use crate::callbacks::monitor::{Mode, Monitor};
 use crate::error::Result;
 use crate::logs::Logs;
-use crate::sequential::Sequential;
+use crate::model::Model;
 
 /// Keras's `EarlyStopping`.
 pub struct EarlyStopping {
@@ -69,7 +69,7 @@ impl EarlyStopping {
 impl Callback for EarlyStopping {
     fn on_train_begin(
         &mut self,
-        _model: &mut Sequential,
+        _model: &mut Model,
         _info: &crate::callbacks::TrainInfo<'_>,
     ) -> Result<()> {
         self.wait = 0;
@@ -79,7 +79,7 @@ impl Callback for EarlyStopping {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Sequential) -> Result<bool> {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Model) -> Result<bool> {
         let (stop, snapshot) = self.step(logs);
         if snapshot && self.restore_best_weights {
             self.best_weights = Some(model.get_weights()?);

@@ -5,7 +5,7 @@ use crate::callbacks::Callback;
 use crate::callbacks::monitor::{Mode, Monitor};
 use crate::error::Result;
 use crate::logs::Logs;
-use crate::sequential::Sequential;
+use crate::model::Model;
 
 /// Keras's `ReduceLROnPlateau`: lr = max(lr * factor, min_lr) after `patience` epochs without
 /// improvement, then `cooldown` epochs of rest.
@@ -84,7 +84,7 @@ impl ReduceLROnPlateau {
 }
 
 impl Callback for ReduceLROnPlateau {
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Sequential) -> Result<bool> {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Model) -> Result<bool> {
         if let Some(opt) = model.optimizer_mut()
             && let Some(new) = self.step(logs, opt.current_learning_rate())
         {
@@ -113,7 +113,7 @@ impl LearningRateScheduler {
 }
 
 impl Callback for LearningRateScheduler {
-    fn on_epoch_begin(&mut self, epoch: usize, model: &mut Sequential) -> Result<()> {
+    fn on_epoch_begin(&mut self, epoch: usize, model: &mut Model) -> Result<()> {
         if let Some(opt) = model.optimizer_mut() {
             let lr = (self.schedule)(epoch, opt.current_learning_rate());
             opt.set_learning_rate(lr);

@@ -23,7 +23,7 @@ pub use terminate_on_nan::TerminateOnNaN;
 use crate::array::Array;
 use crate::error::Result;
 use crate::logs::Logs;
-use crate::sequential::Sequential;
+use crate::model::Model;
 
 /// What `fit` tells callbacks when training starts.
 pub struct TrainInfo<'a> {
@@ -40,38 +40,28 @@ pub struct TrainInfo<'a> {
 /// Hooks into `fit`. Every method has a default that does nothing.
 pub trait Callback {
     /// Before the first epoch.
-    fn on_train_begin(&mut self, _model: &mut Sequential, _info: &TrainInfo<'_>) -> Result<()> {
+    fn on_train_begin(&mut self, _model: &mut Model, _info: &TrainInfo<'_>) -> Result<()> {
         Ok(())
     }
 
     /// Before each epoch (0-based).
-    fn on_epoch_begin(&mut self, _epoch: usize, _model: &mut Sequential) -> Result<()> {
+    fn on_epoch_begin(&mut self, _epoch: usize, _model: &mut Model) -> Result<()> {
         Ok(())
     }
 
     /// Every `batch_interval()` steps: running epoch means so far; `global_step` counts steps
     /// from the start of training. Return `true` to stop training now.
-    fn on_batch_end(
-        &mut self,
-        _global_step: u64,
-        _logs: &Logs,
-        _model: &Sequential,
-    ) -> Result<bool> {
+    fn on_batch_end(&mut self, _global_step: u64, _logs: &Logs, _model: &Model) -> Result<bool> {
         Ok(false)
     }
 
     /// After each epoch, with training and validation logs. Return `true` to stop training.
-    fn on_epoch_end(
-        &mut self,
-        _epoch: usize,
-        _logs: &Logs,
-        _model: &mut Sequential,
-    ) -> Result<bool> {
+    fn on_epoch_end(&mut self, _epoch: usize, _logs: &Logs, _model: &mut Model) -> Result<bool> {
         Ok(false)
     }
 
     /// After training, with the last epoch's logs.
-    fn on_train_end(&mut self, _logs: &Logs, _model: &Sequential) -> Result<()> {
+    fn on_train_end(&mut self, _logs: &Logs, _model: &Model) -> Result<()> {
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use crate::callbacks::Callback;
 use crate::callbacks::monitor::{Mode, Monitor};
 use crate::error::{NnError, Result};
 use crate::logs::Logs;
-use crate::sequential::Sequential;
+use crate::model::Model;
 
 /// Keras's `ModelCheckpoint`.
 pub struct ModelCheckpoint {
@@ -88,7 +88,7 @@ pub(crate) fn format_path(template: &str, epoch: usize, logs: &Logs) -> Result<S
 }
 
 impl Callback for ModelCheckpoint {
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Sequential) -> Result<bool> {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Model) -> Result<bool> {
         if self.save_best_only {
             let Some(current) = self.monitor.read(logs, "ModelCheckpoint") else {
                 return Ok(false);

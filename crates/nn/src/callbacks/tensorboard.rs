@@ -13,7 +13,7 @@ use kiln_summary::{EventWriter, HParam, Image, Pixels};
 use crate::callbacks::{Callback, TrainInfo};
 use crate::error::Result;
 use crate::logs::Logs;
-use crate::sequential::Sequential;
+use crate::model::Model;
 
 /// When batch-level scalars are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,7 +120,7 @@ impl TensorBoard {
         Ok(())
     }
 
-    fn write_histograms(&mut self, epoch: usize, model: &Sequential) -> Result<()> {
+    fn write_histograms(&mut self, epoch: usize, model: &Model) -> Result<()> {
         // One readback for every weight of the model, only on histogram epochs.
         let weights = model.weights();
         let raw = model.get_weights()?;
@@ -183,7 +183,7 @@ fn confusion_markdown(classes: usize, counts: &[u32]) -> String {
 }
 
 impl Callback for TensorBoard {
-    fn on_train_begin(&mut self, model: &mut Sequential, info: &TrainInfo<'_>) -> Result<()> {
+    fn on_train_begin(&mut self, model: &mut Model, info: &TrainInfo<'_>) -> Result<()> {
         let mut train = EventWriter::create(self.log_dir.join("train"))?;
         if self.write_graph {
             train.add_graph(&model.graph_nodes())?;
@@ -218,12 +218,12 @@ impl Callback for TensorBoard {
         Ok(())
     }
 
-    fn on_epoch_begin(&mut self, _epoch: usize, _model: &mut Sequential) -> Result<()> {
+    fn on_epoch_begin(&mut self, _epoch: usize, _model: &mut Model) -> Result<()> {
         self.epoch_start = Some(Instant::now());
         Ok(())
     }
 
-    fn on_batch_end(&mut self, global_step: u64, logs: &Logs, _model: &Sequential) -> Result<bool> {
+    fn on_batch_end(&mut self, global_step: u64, logs: &Logs, _model: &Model) -> Result<bool> {
         if let Some(train) = self.train.as_mut() {
             for (k, v) in &logs.values {
                 train.add_scalar(&format!("batch_{k}"), *v, global_step as i64)?;
@@ -232,7 +232,7 @@ impl Callback for TensorBoard {
         Ok(false)
     }
 
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Sequential) -> Result<bool> {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Model) -> Result<bool> {
         let step = epoch as i64;
         let seconds = self.epoch_start.map_or(0.0, |t| t.elapsed().as_secs_f32());
         let train = self.train.as_mut().expect("created in on_train_begin");
@@ -278,7 +278,7 @@ impl Callback for TensorBoard {
         Ok(false)
     }
 
-    fn on_train_end(&mut self, _logs: &Logs, _model: &Sequential) -> Result<()> {
+    fn on_train_end(&mut self, _logs: &Logs, _model: &Model) -> Result<()> {
         if let Some(root) = self.root.as_mut() {
             root.add_hparams_end(true)?;
         }

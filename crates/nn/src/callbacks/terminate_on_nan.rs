@@ -5,7 +5,7 @@
 use crate::callbacks::{Callback, TrainInfo};
 use crate::error::Result;
 use crate::logs::Logs;
-use crate::sequential::Sequential;
+use crate::model::Model;
 
 /// Keras's `TerminateOnNaN`.
 #[derive(Default)]
@@ -23,12 +23,12 @@ impl TerminateOnNaN {
 }
 
 impl Callback for TerminateOnNaN {
-    fn on_train_begin(&mut self, _model: &mut Sequential, info: &TrainInfo<'_>) -> Result<()> {
+    fn on_train_begin(&mut self, _model: &mut Model, info: &TrainInfo<'_>) -> Result<()> {
         self.steps_per_epoch = info.steps_per_epoch.max(1) as u64;
         Ok(())
     }
 
-    fn on_batch_end(&mut self, global_step: u64, logs: &Logs, _model: &Sequential) -> Result<bool> {
+    fn on_batch_end(&mut self, global_step: u64, logs: &Logs, _model: &Model) -> Result<bool> {
         match logs.get("loss") {
             Some(l) if !l.is_finite() => {
                 let epoch = ((global_step - 1) / self.steps_per_epoch) as usize + 1;

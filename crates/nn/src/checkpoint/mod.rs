@@ -2,11 +2,13 @@
 //! `load_weights`), whole models with architecture, optimizer state and training position
 //! (`save` / `load_model`), all written atomically.
 
+pub(crate) mod architecture;
 mod config;
 mod model;
 mod weights;
 
-pub use model::{LayerFactory, load_model, load_model_with};
+pub use architecture::LayerFactory;
+pub use model::{load_model, load_model_with};
 pub use weights::WeightDtype;
 
 use std::io::Write;

@@ -11,23 +11,18 @@ use kiln_graph::Device;
 use safetensors::tensor::Dtype;
 use serde_json::{Value, json};
 
+use crate::checkpoint::architecture::{LayerFactory, model_config, model_from_config};
 use crate::checkpoint::config::*;
 use crate::checkpoint::weights::{
     NamedBytes, WeightDtype, parse, read_expected, to_safetensors, weight_bytes,
 };
 use crate::checkpoint::{atomic_write, bad_file, read_file};
 use crate::error::Result;
-use crate::layer::Layer;
-use crate::layers::registry;
-use crate::sequential::{Compiled, Sequential};
-
-/// Builds layers of classes kiln does not know (user-defined layers) from their class name and
-/// `get_config()` JSON; `None` for a class it does not know either.
-pub type LayerFactory<'a> = &'a dyn Fn(&str, &Value) -> Option<Result<Box<dyn Layer>>>;
+use crate::model::{Compiled, Model, OutputSpec};
 
 const META_KEY: &str = "kiln.model";
 
-impl Sequential {
+impl Model {
     /// Saves the whole model (architecture, weights, optimizer state, training position)
     /// atomically: a crash during the save leaves the previous file intact.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
@@ -52,23 +47,21 @@ impl Sequential {
                 for ((key, words), bytes) in keys.into_iter().zip(self.device().read_back(&bufs)?) {
                     tensors.push((key, Dtype::F32, vec![words], bytes));
                 }
-                json!({"optimizer": optimizer_json(&c.optimizer), "loss": loss_json(&c.loss), "metrics": c.metrics.iter().map(metric_json).collect::<Vec<_>>()})
+                let outputs: Vec<Value> = c
+                    .outputs
+                    .iter()
+                    .map(|o| json!({"loss": loss_json(&o.loss), "weight": o.weight,
+                                    "metrics": o.metrics.iter().map(metric_json).collect::<Vec<_>>()}))
+                    .collect();
+                json!({"optimizer": optimizer_json(&c.optimizer), "outputs": outputs})
             }
             None => Value::Null,
         };
         let (rng, calls) = self.random_state();
-        let layers: Vec<Value> = self
-            .slots
-            .iter()
-            .map(|s| layer_json(&s.name, s.layer.as_ref(), s.trainable))
-            .collect();
-        let meta = json!({
-            "name": self.name(),
-            "input_shape": self.input_shape(),
-            "layers": layers,
-            "compile": compile,
-            "state": {"epochs_done": self.epochs_done, "rng": rng.to_string(), "calls": calls},
-        });
+        let mut meta = model_config(self);
+        meta["compile"] = compile;
+        meta["state"] =
+            json!({"epochs_done": self.epochs_done, "rng": rng.to_string(), "calls": calls});
         let metadata = HashMap::from([
             ("format".to_string(), "kiln-model".to_string()),
             (META_KEY.to_string(), meta.to_string()),
@@ -77,8 +70,9 @@ impl Sequential {
     }
 }
 
-/// Loads a model saved by `Sequential::save` (built-in layers only).
-pub fn load_model(path: impl AsRef<Path>, device: &Device) -> Result<Sequential> {
+/// Loads a model saved by `Model::save` (built-in layers only; nested models and shared
+/// layers included).
+pub fn load_model(path: impl AsRef<Path>, device: &Device) -> Result<Model> {
     load_model_with(path, device, &|_, _| None)
 }
 
@@ -87,7 +81,7 @@ pub fn load_model_with(
     path: impl AsRef<Path>,
     device: &Device,
     factory: LayerFactory<'_>,
-) -> Result<Sequential> {
+) -> Result<Model> {
     let path = path.as_ref();
     let bytes = read_file(path)?;
     let st = parse(path, &bytes)?;
@@ -99,32 +93,6 @@ pub fn load_model_with(
         .and_then(|m| m.get(META_KEY))
         .ok_or_else(|| bad_file(path, "not a kiln model file (no architecture in its metadata); use load_weights for weight-only files"))
         .and_then(|s| serde_json::from_str(s).map_err(|e| bad_file(path, format!("corrupt architecture metadata: {e}"))))?;
-    let mut model = Sequential::new(device);
-    model.set_name(meta["name"].as_str().unwrap_or("sequential"));
-    let mut frozen = Vec::new();
-    for entry in meta["layers"]
-        .as_array()
-        .ok_or_else(|| bad_file(path, "metadata lists no layers"))?
-    {
-        let (class, name, trainable, cfg) = layer_entry(entry)?;
-        let layer = match registry::from_config(&class, &cfg)? {
-            Some(l) => l,
-            None => factory(&class, &cfg).ok_or_else(|| bad_file(path, format!("layer {name:?} has class {class:?}, which kiln does not know: pass a LayerFactory to load_model_with")))??,
-        };
-        model.add_boxed(&name, layer)?;
-        if !trainable {
-            frozen.push(name);
-        }
-    }
-    let input: Vec<usize> = meta["input_shape"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_u64)
-                .map(|d| d as usize)
-                .collect()
-        })
-        .ok_or_else(|| bad_file(path, "metadata has no input shape"))?;
     // Every weight the architecture makes must be a tensor of the file with the same shape,
     // checked as each layer builds and before its memory is allocated: a crafted architecture
     // cannot make the model allocate more than the file itself holds.
@@ -134,8 +102,10 @@ pub fn load_model_with(
         .filter(|(n, _)| !n.starts_with("optimizer/"))
         .map(|(n, v)| (n, v.shape().to_vec()))
         .collect();
-    model
-        .build_checked(&input, Some(&in_file))
+    if meta["input_shape"].is_null() && meta["class_name"] != "Functional" {
+        return Err(bad_file(path, "metadata has no input shape"));
+    }
+    let mut model = model_from_config(device, &meta, factory, Some(&in_file))
         .map_err(|e| bad_file(path, e.to_string()))?;
     let expected: Vec<(String, Vec<usize>)> = model
         .weights()
@@ -144,18 +114,14 @@ pub fn load_model_with(
         .collect();
     let values = read_expected(path, &st, &expected, "optimizer/")?;
     model.assign_weights(&values)?;
-    for name in frozen {
-        model.set_trainable(&name, false)?;
-    }
     if !meta["compile"].is_null() {
         let c = &meta["compile"];
         let mut optimizer = optimizer_from(&c["optimizer"])?;
-        let loss = loss_from(&c["loss"])?;
-        let metrics = c["metrics"]
-            .as_array()
-            .map(|a| a.iter().map(metric_from).collect::<Result<Vec<_>>>())
-            .transpose()?
-            .unwrap_or_default();
+        let outputs = match c["outputs"].as_array() {
+            Some(list) => list.iter().map(output_from).collect::<Result<Vec<_>>>()?,
+            // The first form: one loss and its metrics.
+            None => vec![output_from(c)?],
+        };
         for (n, p) in model.trainable_weights() {
             let mut slots = Vec::new();
             for i in 0..optimizer.slot_count() {
@@ -179,11 +145,17 @@ pub fn load_model_with(
                 optimizer.slots.insert(n, slots);
             }
         }
-        model.compiled = Some(Compiled {
-            optimizer,
-            loss,
-            metrics,
-        });
+        if outputs.len() != model.outputs.len() {
+            return Err(bad_file(
+                path,
+                format!(
+                    "{} losses for {} outputs",
+                    outputs.len(),
+                    model.outputs.len()
+                ),
+            ));
+        }
+        model.compiled = Some(Compiled { optimizer, outputs });
     }
     let state = &meta["state"];
     model.epochs_done = state["epochs_done"].as_u64().unwrap_or(0) as usize;
@@ -193,4 +165,18 @@ pub fn load_model_with(
         .unwrap_or(0);
     model.set_random_state(rng, state["calls"].as_u64().unwrap_or(0) as u32);
     Ok(model)
+}
+
+/// One output's loss, weight and metrics.
+fn output_from(v: &Value) -> Result<OutputSpec> {
+    let metrics = v["metrics"]
+        .as_array()
+        .map(|a| a.iter().map(metric_from).collect::<Result<Vec<_>>>())
+        .transpose()?
+        .unwrap_or_default();
+    Ok(OutputSpec {
+        loss: loss_from(&v["loss"])?,
+        weight: v["weight"].as_f64().unwrap_or(1.0) as f32,
+        metrics,
+    })
 }

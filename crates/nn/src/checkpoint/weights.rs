@@ -11,7 +11,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::checkpoint::{atomic_write, bad_file, read_file};
 use crate::error::{NnError, Result};
-use crate::sequential::Sequential;
+use crate::model::Model;
 use kiln_graph::Tensor;
 
 /// Element type of saved weights.
@@ -43,7 +43,7 @@ pub(crate) fn to_safetensors(
 }
 
 /// The model's weights as f32 or f16 bytes (one readback for all of them).
-pub(crate) fn weight_bytes(model: &Sequential, dtype: WeightDtype) -> Result<NamedBytes> {
+pub(crate) fn weight_bytes(model: &Model, dtype: WeightDtype) -> Result<NamedBytes> {
     let weights = model.weights();
     let raw = model.get_weights()?;
     Ok(weights
@@ -136,7 +136,7 @@ pub(crate) fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<SafeTensors<'a>>
     })
 }
 
-impl Sequential {
+impl Model {
     /// Saves every weight (trainable or not) as f32 safetensors, atomically.
     pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
         self.save_weights_as(path, WeightDtype::F32)
