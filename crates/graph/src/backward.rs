@@ -10,7 +10,7 @@ use kiln_device::ops::reduce::ReduceOp;
 
 use crate::error::{GraphError, Result};
 use crate::op::Op;
-use crate::ops::{arith, conv, loss, matmul, reduce, shape};
+use crate::ops::{arith, conv, loss, matmul, pad, reduce, shape};
 use crate::tensor::{Tensor, no_grad};
 
 /// Gradients of one backward pass, by tensor id. Only tensors that were marked
@@ -224,6 +224,7 @@ fn node_backward(
         Op::AvgPool2d { x, dims } => out.push((x.clone(), conv::pool_backward(x, dims, None, g)?)),
         Op::Reshape { x } => out.push((x.clone(), g.reshape(x.shape())?)),
         Op::Permute { x, perm } => out.push((x.clone(), shape::permute_backward(perm, g)?)),
+        Op::Pad { x, before } => out.push((x.clone(), pad::pad_backward(x, before, g)?)),
         Op::Slice { x, axis, start } => {
             out.push((x.clone(), shape::slice_backward(x, *axis, *start, g)?))
         }

@@ -89,6 +89,11 @@ pub enum Op {
         xs: Vec<Tensor>,
         axis: usize,
     },
+    /// Zero padding; `before` is the leading pad of each axis.
+    Pad {
+        x: Tensor,
+        before: Vec<usize>,
+    },
     Dropout {
         x: Tensor,
         mask: Arc<GpuBuffer>,
@@ -107,6 +112,7 @@ impl Op {
             | Op::Reshape { x }
             | Op::Permute { x, .. }
             | Op::Slice { x, .. }
+            | Op::Pad { x, .. }
             | Op::Dropout { x, .. } => vec![x],
             Op::Binary { a, b, .. } | Op::Matmul { a, b, .. } => vec![a, b],
             Op::SoftmaxXent { logits, .. } => vec![logits],
@@ -145,6 +151,7 @@ impl fmt::Display for Op {
             Op::Permute { perm, .. } => write!(f, "permute({perm:?})"),
             Op::Slice { axis, start, .. } => write!(f, "slice(axis={axis}, start={start})"),
             Op::Concat { axis, .. } => write!(f, "concat(axis={axis})"),
+            Op::Pad { before, .. } => write!(f, "pad(before={before:?})"),
             Op::Dropout { .. } => write!(f, "dropout"),
         }
     }

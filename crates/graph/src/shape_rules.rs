@@ -1,10 +1,17 @@
 //! Shape rules for building models without running anything: the per-sample output shape of a
 //! 2-D convolution or pooling window over an image [height, width, channels], with TensorFlow's
-//! padding arithmetic. Layers call these in `build`, so an impossible configuration is an error
+//! padding arithmetic, and NumPy broadcasting. Layers call these in `build`, so an impossible configuration is an error
 //! before any weight exists.
 
 use crate::Padding;
+use kiln_device::ops::elementwise::broadcast as layout;
 use kiln_device::ops::window::output_hw;
+
+/// The shape NumPy broadcasting gives `a` and `b` (what the binary ops compute), or `None` when
+/// they do not broadcast.
+pub fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    layout(a, b).map(|l| l.shape)
+}
 
 /// [out height, out width, filters] of a convolution with `kernel` (height, width), `strides`
 /// and `padding` over `input` [height, width, channels], or `None` when the kernel does not fit.
@@ -53,5 +60,7 @@ mod tests {
         );
         let pooled = pool2d_output(&[5, 5, 4], (2, 2), (2, 2), Padding::Same);
         assert_eq!(pooled, Some(vec![3, 3, 4]));
+        assert_eq!(broadcast(&[4, 1, 8], &[3, 1]), Some(vec![4, 3, 8]));
+        assert_eq!(broadcast(&[4, 8], &[3]), None);
     }
 }

@@ -24,6 +24,7 @@
 
 #![warn(missing_docs)]
 
+pub mod applications;
 mod array;
 pub mod callbacks;
 pub mod checkpoint;

@@ -4,6 +4,8 @@
 //! a nested model is one row. Then total / trainable / non-trainable params with their size in
 //! bytes. Cells too long for their column wrap at spaces, as rich wraps them.
 
+use std::collections::HashMap;
+
 use crate::model::{Kind, Model};
 
 fn group_digits(n: usize) -> String {
@@ -29,19 +31,19 @@ fn human_bytes(params: usize) -> String {
     }
 }
 
-/// `text` in lines of at most `width` characters, broken at spaces (a longer word is cut).
+/// `text` in lines of at most `width` characters, broken at spaces; a word longer than a line
+/// is cut and ends in an ellipsis (rich's `overflow="ellipsis"`, what Keras's tables show).
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split(' ') {
         let mut word = word.to_string();
-        while word.chars().count() > width {
-            if !line.is_empty() {
-                lines.push(std::mem::take(&mut line));
-            }
-            let cut: String = word.chars().take(width).collect();
-            word = word.chars().skip(width).collect();
-            lines.push(cut);
+        if word.chars().count() > width {
+            word = word
+                .chars()
+                .take(width.saturating_sub(1))
+                .collect::<String>()
+                + "…";
         }
         let need = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
         if need > width && !line.is_empty() {
@@ -101,7 +103,57 @@ fn table(header: &[&str], rows: &[Vec<String>], widths: &[usize], right: &[bool]
     out
 }
 
+/// A row of the table: an input node or a layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Operation {
+    Input(usize),
+    Layer(usize),
+}
+
 impl Model {
+    fn operation(&self, node: usize) -> Operation {
+        match self.nodes[node].layer {
+            Some(l) => Operation::Layer(l),
+            None => Operation::Input(node),
+        }
+    }
+
+    /// Keras's order of a functional model's operations (`Functional._operations`): by depth,
+    /// the longest path to an output, deepest first; ties by when a depth-first walk from the
+    /// outputs (inputs in order) first meets them.
+    fn keras_order(&self) -> Vec<Operation> {
+        let mut node_depth = vec![0usize; self.nodes.len()];
+        let mut depth: HashMap<Operation, usize> = HashMap::new();
+        for k in (0..self.nodes.len()).rev() {
+            let op = self.operation(k);
+            let d = node_depth[k].max(depth.get(&op).copied().unwrap_or(0));
+            depth.insert(op, d);
+            node_depth[k] = d;
+            for &j in &self.nodes[k].inputs {
+                node_depth[j] = node_depth[j].max(d + 1);
+            }
+        }
+        let mut first_seen: HashMap<Operation, usize> = HashMap::new();
+        let mut seen = vec![false; self.nodes.len()];
+        let mut stack: Vec<usize> = self.outputs.iter().rev().copied().collect();
+        while let Some(k) = stack.pop() {
+            if std::mem::replace(&mut seen[k], true) {
+                continue;
+            }
+            let n = first_seen.len();
+            first_seen.entry(self.operation(k)).or_insert(n);
+            stack.extend(self.nodes[k].inputs.iter().rev());
+        }
+        let mut ops: Vec<Operation> = depth.keys().copied().collect();
+        ops.sort_by_key(|o| {
+            (
+                std::cmp::Reverse(depth[o]),
+                first_seen.get(o).copied().unwrap_or(usize::MAX),
+            )
+        });
+        ops
+    }
+
     /// Whether the graph is a plain chain (Keras then prints it without `Connected to`): every
     /// call has one input, no layer is called twice, one input and one output.
     fn chain_like(&self) -> bool {
@@ -135,68 +187,67 @@ impl Model {
             None => "?".into(),
         };
         let connected = self.kind == Kind::Functional && !self.chain_like();
-        // Where each node's output is: (layer or input name, call index of that layer).
+        // One row per operation (an input or a layer), in node order first.
         let mut calls = vec![0usize; self.slots.len()];
         let mut at: Vec<(String, usize)> = Vec::with_capacity(self.nodes.len());
-        let mut layer_rows: Vec<Option<usize>> = vec![None; self.slots.len()];
-        let mut rows: Vec<Vec<String>> = Vec::new();
-        for node in &self.nodes {
-            match node.layer {
-                None => {
-                    at.push((node.name.clone(), 0));
-                    if self.kind == Kind::Functional {
-                        let mut r = vec![
-                            format!("{} (InputLayer)", node.name),
-                            shape(node.shape.as_ref()),
-                            "0".into(),
-                        ];
-                        if connected {
-                            r.push("-".into());
-                        }
-                        rows.push(r);
+        let mut rows: HashMap<Operation, Vec<String>> = HashMap::new();
+        for (k, node) in self.nodes.iter().enumerate() {
+            let Some(l) = node.layer else {
+                at.push((node.name.clone(), 0));
+                let mut r = vec![
+                    format!("{} (InputLayer)", node.name),
+                    shape(node.shape.as_ref()),
+                    "0".into(),
+                ];
+                if connected {
+                    r.push("-".into());
+                }
+                rows.insert(Operation::Input(k), r);
+                continue;
+            };
+            let links: Vec<String> = node
+                .inputs
+                .iter()
+                .map(|&j| format!("{}[{}][0]", at[j].0, at[j].1))
+                .collect();
+            at.push((self.slots[l].name.clone(), calls[l]));
+            calls[l] += 1;
+            // A shared layer is one row: its last call's shape, every connection.
+            match rows.get_mut(&Operation::Layer(l)) {
+                Some(r) => {
+                    r[1] = shape(node.shape.as_ref());
+                    if connected {
+                        r[3] = format!("{}, {}", r[3], links.join(", "));
                     }
                 }
-                Some(l) => {
-                    let links: Vec<String> = node
-                        .inputs
-                        .iter()
-                        .map(|&j| format!("{}[{}][0]", at[j].0, at[j].1))
-                        .collect();
-                    at.push((self.slots[l].name.clone(), calls[l]));
-                    calls[l] += 1;
-                    match layer_rows[l] {
-                        // A shared layer is one row: its last call's shape, every connection.
-                        Some(r) => {
-                            rows[r][1] = shape(node.shape.as_ref());
-                            if connected {
-                                rows[r][3] = format!("{}, {}", rows[r][3], links.join(", "));
-                            }
-                        }
-                        None => {
-                            let s = &self.slots[l];
-                            let n: usize = s.layer.weights().iter().map(|w| w.value.numel()).sum();
-                            let mut r = vec![
-                                format!("{} ({})", s.name, s.layer.class_name()),
-                                shape(node.shape.as_ref()),
-                                group_digits(n),
-                            ];
-                            if connected {
-                                r.push(links.join(", "));
-                            }
-                            layer_rows[l] = Some(rows.len());
-                            rows.push(r);
-                        }
+                None => {
+                    let s = &self.slots[l];
+                    let n: usize = s.layer.weights().iter().map(|w| w.value.numel()).sum();
+                    let mut r = vec![
+                        format!("{} ({})", s.name, s.layer.class_name()),
+                        shape(node.shape.as_ref()),
+                        group_digits(n),
+                    ];
+                    if connected {
+                        r.push(links.join(", "));
                     }
+                    rows.insert(Operation::Layer(l), r);
                 }
             }
         }
+        let order = match self.kind {
+            // A Sequential's table lists its layers, without the input.
+            Kind::Sequential => (0..self.slots.len()).map(Operation::Layer).collect(),
+            Kind::Functional => self.keras_order(),
+        };
+        let rows: Vec<Vec<String>> = order.iter().filter_map(|o| rows.remove(o)).collect();
         let mut out = format!("Model: \"{}\"\n", self.name());
         out += &if connected {
             let header = ["Layer (type)", "Output Shape", "Param #", "Connected to"];
             table(
                 &header,
                 &rows,
-                &[21, 19, 13, 18],
+                &[21, 19, 12, 19],
                 &[false, false, true, false],
             )
         } else {
@@ -232,7 +283,11 @@ mod tests {
     #[test]
     fn long_cells_wrap_at_spaces() {
         assert_eq!(wrap("(None, 224, 224, 3)", 16), ["(None, 224, 224,", "3)"]);
-        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        // As Keras prints `avg_pool (GlobalAveragePooling2D)` in a 19-wide column.
+        assert_eq!(
+            wrap("avg_pool (GlobalAveragePooling2D)", 19),
+            ["avg_pool", "(GlobalAveragePool…"]
+        );
         assert_eq!(wrap("", 4), [""]);
     }
 }

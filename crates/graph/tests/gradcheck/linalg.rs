@@ -204,6 +204,52 @@ fn layout_op_gradients() {
                 .collect()
         },
     );
+    // Zero padding as ZeroPadding2D uses it: NHWC, uneven pads on H and W.
+    let x = input(&mut rng, &[1, 2, 3, 2], -1.0, 1.0);
+    check(
+        &dev,
+        &mut rng,
+        "pad",
+        &[x],
+        |t| t[0].pad(&[(0, 0), (1, 2), (2, 1), (0, 0)]),
+        |v| {
+            let mut o = vec![0.0; 5 * 6 * 2];
+            for (i, j, c) in
+                (0..2).flat_map(|i| (0..3).flat_map(move |j| (0..2).map(move |c| (i, j, c))))
+            {
+                o[((i + 1) * 6 + (j + 2)) * 2 + c] = v[0][(i * 3 + j) * 2 + c];
+            }
+            o
+        },
+    );
+    // A residual block's wiring: x fans out to a branch and to the skip connection, the two
+    // meet in an add, and a concat joins the result with x again (three uses of x).
+    let (x, w) = (
+        input(&mut rng, &[2, 3], -1.0, 1.0),
+        input(&mut rng, &[3, 3], -1.0, 1.0),
+    );
+    check(
+        &dev,
+        &mut rng,
+        "residual fan-out",
+        &[x, w],
+        |t| {
+            let branch = t[0].matmul(&t[1])?.tanh()?;
+            Tensor::concat(&[branch.add(&t[0])?, t[0].clone()], 1)
+        },
+        |v| {
+            let mut o = Vec::new();
+            for r in 0..2 {
+                let row = &v[0][r * 3..r * 3 + 3];
+                for c in 0..3 {
+                    let z: f64 = (0..3).map(|k| row[k] * v[1][k * 3 + c]).sum();
+                    o.push(z.tanh() + row[c]);
+                }
+                o.extend_from_slice(row);
+            }
+            o
+        },
+    );
     let x = input(&mut rng, &[6, 4], -1.0, 1.0);
     check(
         &dev,

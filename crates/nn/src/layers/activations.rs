@@ -22,6 +22,14 @@ impl ActivationLayer {
         })
     }
 
+    /// The layer applying `activation` (Keras `Activation(...)`).
+    pub fn of(activation: Activation) -> Self {
+        Self {
+            activation,
+            class: "Activation",
+        }
+    }
+
     /// From a `get_config()` object of `class` ("Activation", "ReLU" or "Softmax").
     pub fn from_config(class: &str, config: &Value) -> Result<Self> {
         match class {

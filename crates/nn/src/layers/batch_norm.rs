@@ -1,5 +1,6 @@
 //! `BatchNormalization` over the last (channel) axis, with Keras's defaults (momentum 0.99,
-//! epsilon 1e-3) and its moving mean and variance as non-trainable weights.
+//! epsilon 1e-3) and its moving mean and variance as non-trainable weights. In training it
+//! normalises with the batch statistics and updates the moving ones, unless it is frozen.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -69,6 +70,12 @@ impl BatchNormalization {
         self.config.momentum = m;
         self
     }
+
+    /// Added to the variance before the square root (ResNet's layers use 1.001e-5).
+    pub fn epsilon(mut self, e: f32) -> Self {
+        self.config.epsilon = e;
+        self
+    }
 }
 
 impl Layer for BatchNormalization {
@@ -96,7 +103,9 @@ impl Layer for BatchNormalization {
             .ok_or_else(|| not_built("BatchNormalization"))?;
         let c = *x.shape().last().expect("built with a channel axis");
         let flat = x.reshape(&[x.numel() / c, c])?;
-        let (mean, var) = if ctx.training {
+        // A frozen layer (or one in a frozen model) runs in inference mode even in training,
+        // as Keras's does: its moving statistics stay as they are.
+        let (mean, var) = if ctx.training && ctx.trainable {
             // Batch statistics over every axis but the channel one (biased variance, as Keras).
             let mean = flat.mean(0, false)?;
             let centred = flat.sub(&mean)?;

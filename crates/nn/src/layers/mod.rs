@@ -8,6 +8,8 @@ mod conv;
 mod dense;
 mod dropout;
 mod keras_json;
+mod merge;
+mod padding;
 mod pooling;
 pub(crate) mod registry;
 mod reshape;
@@ -17,7 +19,14 @@ pub use batch_norm::{BatchNormalization, BatchNormalizationConfig};
 pub use conv::{Conv2D, Conv2DConfig};
 pub use dense::{Dense, DenseConfig};
 pub use dropout::{Dropout, DropoutConfig};
-pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, Pool2DConfig};
+pub use merge::{
+    Add, Average, Concatenate, ConcatenateConfig, Maximum, Merge, MergeOp, Minimum, Multiply,
+    Subtract,
+};
+pub use padding::{ZeroPadding2D, ZeroPadding2DConfig};
+pub use pooling::{
+    AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D, Pool2DConfig,
+};
 pub use registry::builtin_classes;
 pub use reshape::{Flatten, Reshape, ReshapeConfig};
 

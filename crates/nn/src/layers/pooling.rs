@@ -1,5 +1,5 @@
-//! Pooling layers: MaxPooling2D, AveragePooling2D (TensorFlow's padding rules) and
-//! GlobalAveragePooling2D.
+//! Pooling layers: MaxPooling2D, AveragePooling2D (TensorFlow's padding rules),
+//! GlobalAveragePooling2D and GlobalMaxPooling2D.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -123,11 +123,17 @@ impl<const MAX: bool> Layer for Pool2D<MAX> {
     }
 }
 
-/// Mean over height and width: [n, h, w, c] -> [n, c].
+/// Mean (`MAX = false`) or maximum over height and width: [n, h, w, c] -> [n, c]. Use the Keras
+/// names `GlobalAveragePooling2D` and `GlobalMaxPooling2D`.
 #[derive(Default)]
-pub struct GlobalAveragePooling2D;
+pub struct GlobalPool2D<const MAX: bool>;
 
-impl GlobalAveragePooling2D {
+/// Mean over height and width.
+pub type GlobalAveragePooling2D = GlobalPool2D<false>;
+/// Maximum over height and width (the gradient goes to each channel's maximum).
+pub type GlobalMaxPooling2D = GlobalPool2D<true>;
+
+impl<const MAX: bool> GlobalPool2D<MAX> {
     /// The layer.
     pub fn new() -> Self {
         Self
@@ -139,22 +145,31 @@ impl GlobalAveragePooling2D {
     }
 }
 
-impl Layer for GlobalAveragePooling2D {
+impl<const MAX: bool> Layer for GlobalPool2D<MAX> {
     fn class_name(&self) -> &'static str {
-        "GlobalAveragePooling2D"
+        if MAX {
+            "GlobalMaxPooling2D"
+        } else {
+            "GlobalAveragePooling2D"
+        }
     }
 
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildCtx<'_>) -> Result<Vec<usize>> {
-        expect_rank(
-            "GlobalAveragePooling2D",
-            input_shape,
-            3,
-            "images [height, width, channels]",
-        )?;
+        let class = self.class_name();
+        expect_rank(class, input_shape, 3, "images [height, width, channels]")?;
         Ok(vec![input_shape[2]])
     }
 
     fn call(&self, x: &Tensor, _ctx: &CallCtx) -> Result<Tensor> {
-        Ok(x.global_avg_pool2d()?)
+        if !MAX {
+            return Ok(x.global_avg_pool2d()?);
+        }
+        let s = x.shape();
+        if s.len() != 4 {
+            return Err(NnError::Config(format!(
+                "GlobalMaxPooling2D needs NHWC input, got {s:?}"
+            )));
+        }
+        Ok(x.reshape(&[s[0], s[1] * s[2], s[3]])?.max(1, false)?)
     }
 }

@@ -29,6 +29,17 @@ const BUILTIN: &[(&str, FromConfig)] = &[
     ("GlobalAveragePooling2D", |v| {
         boxed(GlobalAveragePooling2D::from_config(v))
     }),
+    ("GlobalMaxPooling2D", |v| {
+        boxed(GlobalMaxPooling2D::from_config(v))
+    }),
+    ("ZeroPadding2D", |v| boxed(ZeroPadding2D::from_config(v))),
+    ("Concatenate", |v| boxed(Concatenate::from_config(v))),
+    ("Add", |_| boxed(Ok(Add::new()))),
+    ("Subtract", |_| boxed(Ok(Subtract::new()))),
+    ("Multiply", |_| boxed(Ok(Multiply::new()))),
+    ("Average", |_| boxed(Ok(Average::new()))),
+    ("Maximum", |_| boxed(Ok(Maximum::new()))),
+    ("Minimum", |_| boxed(Ok(Minimum::new()))),
     ("Flatten", |v| boxed(Flatten::from_config(v))),
     ("Reshape", |v| boxed(Reshape::from_config(v))),
     ("Dropout", |v| boxed(Dropout::from_config(v))),
@@ -80,6 +91,15 @@ mod tests {
             Box::new(MaxPooling2D::new(2)),
             Box::new(AveragePooling2D::new(3)),
             Box::new(GlobalAveragePooling2D::new()),
+            Box::new(GlobalMaxPooling2D::new()),
+            Box::new(ZeroPadding2D::sides((3, 3), (1, 2))),
+            Box::new(Concatenate::axis(3)),
+            Box::new(Add::new()),
+            Box::new(Subtract::new()),
+            Box::new(Multiply::new()),
+            Box::new(Average::new()),
+            Box::new(Maximum::new()),
+            Box::new(Minimum::new()),
             Box::new(Flatten::new()),
             Box::new(Reshape::new(&[4, 2])),
             Box::new(Dropout::new(0.25).unwrap()),
