@@ -44,6 +44,8 @@ pub enum ShaderFile {
     OptimTexture,
     /// `metrics.wgsl`
     Metrics,
+    /// `batchnorm.wgsl`
+    Batchnorm,
 }
 
 macro_rules! shader {
@@ -88,6 +90,7 @@ impl ShaderFile {
             F::Optim => ("optim.wgsl", shader!("optim.wgsl"), false),
             F::OptimTexture => ("optim_texture.wgsl", shader!("optim_texture.wgsl"), false),
             F::Metrics => ("metrics.wgsl", shader!("metrics.wgsl"), false),
+            F::Batchnorm => ("batchnorm.wgsl", shader!("batchnorm.wgsl"), false),
         }
     }
 
@@ -167,6 +170,10 @@ pub enum Kernel {
     CorrectBinary,
     AccumulateMean,
     ConfusionUpdate,
+    BnStats,
+    BnNormalize,
+    BnBackwardReduce,
+    BnBackwardDx,
 }
 
 /// Where a kernel lives and what it binds.
@@ -276,6 +283,10 @@ impl Kernel {
             CorrectBinary => (F::Metrics, "correct_binary", (2, 1), S),
             AccumulateMean => (F::Metrics, "accumulate_mean", (1, 1), S),
             ConfusionUpdate => (F::Metrics, "confusion_update", (2, 1), S),
+            BnStats => (F::Batchnorm, "bn_stats", (1, 1), S),
+            BnNormalize => (F::Batchnorm, "bn_normalize", (4, 1), S),
+            BnBackwardReduce => (F::Batchnorm, "bn_backward_reduce", (3, 1), S),
+            BnBackwardDx => (F::Batchnorm, "bn_backward_dx", (5, 1), S),
         };
         spec(file, entry, io, form)
     }

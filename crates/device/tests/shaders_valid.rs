@@ -69,6 +69,7 @@ fn every_kernel_entry_point_exists_with_its_bindings() {
             .position(|e| e.name == spec.entry_point)
             .expect("found above");
         let fi = info.get_entry_point(idx);
+        let mut used = std::collections::BTreeSet::new();
         for (handle, var) in module.global_variables.iter() {
             if fi[handle].is_empty() {
                 continue;
@@ -77,6 +78,7 @@ fn every_kernel_entry_point_exists_with_its_bindings() {
                 continue;
             };
             let b = binding.binding;
+            used.insert(b);
             assert_eq!(binding.group, 0, "{kernel:?}");
             let want = if b == 0 {
                 naga::AddressSpace::Uniform
@@ -98,6 +100,15 @@ fn every_kernel_entry_point_exists_with_its_bindings() {
             };
             assert_eq!(var.space, want, "{kernel:?} binding {b} ({:?})", var.name);
         }
+        // And every buffer the launcher binds is one the entry point reads or writes: a
+        // declared count above the shader's would reject every launch.
+        let declared: std::collections::BTreeSet<u32> = (1..=spec.inputs + spec.outputs).collect();
+        let used_buffers: std::collections::BTreeSet<u32> =
+            used.into_iter().filter(|&b| b > 0).collect();
+        assert_eq!(
+            used_buffers, declared,
+            "{kernel:?}: bindings the shader uses vs the ones declared"
+        );
     }
 }
 

@@ -10,7 +10,7 @@ use kiln_device::ops::reduce::ReduceOp;
 
 use crate::error::{GraphError, Result};
 use crate::op::Op;
-use crate::ops::{arith, conv, loss, matmul, pad, reduce, shape};
+use crate::ops::{arith, conv, loss, matmul, norm, pad, reduce, shape};
 use crate::tensor::{Tensor, no_grad};
 
 /// Gradients of one backward pass, by tensor id. Only tensors that were marked
@@ -238,6 +238,12 @@ fn node_backward(
                 at += len;
             }
         }
+        Op::BatchNorm {
+            x,
+            gamma,
+            beta,
+            stats,
+        } => out.extend(norm::batch_norm_backward((x, gamma, beta), stats, g, into)?),
         Op::Dropout { x, mask } => {
             // y = x * mask  =>  dx = g * mask
             let m = Tensor::from_parts(

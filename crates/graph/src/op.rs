@@ -98,6 +98,13 @@ pub enum Op {
         x: Tensor,
         mask: Arc<GpuBuffer>,
     },
+    /// Batch normalization with the batch's statistics; `stats` holds [mean; 1/std; var].
+    BatchNorm {
+        x: Tensor,
+        gamma: Tensor,
+        beta: Tensor,
+        stats: Arc<GpuBuffer>,
+    },
 }
 
 impl Op {
@@ -122,6 +129,7 @@ impl Op {
                 v
             }
             Op::Concat { xs, .. } => xs.iter().collect(),
+            Op::BatchNorm { x, gamma, beta, .. } => vec![x, gamma, beta],
         }
     }
 }
@@ -153,6 +161,7 @@ impl fmt::Display for Op {
             Op::Concat { axis, .. } => write!(f, "concat(axis={axis})"),
             Op::Pad { before, .. } => write!(f, "pad(before={before:?})"),
             Op::Dropout { .. } => write!(f, "dropout"),
+            Op::BatchNorm { .. } => write!(f, "batch_norm"),
         }
     }
 }

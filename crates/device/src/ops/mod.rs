@@ -4,6 +4,7 @@
 //! params before recording anything; `Device::launch` then checks the launch against the
 //! adapter. The geometry shared by conv2d and pooling is in `window.rs` and `conv2d_dims.rs`.
 
+pub mod batchnorm;
 pub mod conv2d;
 pub mod conv2d_dims;
 mod conv2d_gemm;

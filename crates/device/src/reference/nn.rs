@@ -210,3 +210,32 @@ pub fn conv2d_backward_input(dy: &[f64], w: &[f64], d: &Conv2dDims) -> Vec<f64> 
     }
     dx
 }
+
+/// Batch normalization of an [rows, c] view with the batch's statistics: (y, mean, biased var).
+pub fn batch_norm(
+    x: &[f64],
+    gamma: &[f64],
+    beta: &[f64],
+    rows: usize,
+    c: usize,
+    eps: f64,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let mean: Vec<f64> = (0..c)
+        .map(|j| (0..rows).map(|r| x[r * c + j]).sum::<f64>() / rows as f64)
+        .collect();
+    let var: Vec<f64> = (0..c)
+        .map(|j| {
+            (0..rows)
+                .map(|r| (x[r * c + j] - mean[j]).powi(2))
+                .sum::<f64>()
+                / rows as f64
+        })
+        .collect();
+    let y = (0..rows * c)
+        .map(|i| {
+            let j = i % c;
+            (x[i] - mean[j]) / (var[j] + eps).sqrt() * gamma[j] + beta[j]
+        })
+        .collect();
+    (y, mean, var)
+}

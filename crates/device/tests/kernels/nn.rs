@@ -219,3 +219,42 @@ fn max_pool_backward_overwrites_stale_gradients_in_both_designs() {
         assert_close(&format!("stride {s}"), &read(&dev, &dx), &want, 1e-6, 1e-6);
     }
 }
+
+#[test]
+fn batch_norm_statistics_and_normalization_match_reference() {
+    use kiln_device::ops::batchnorm::{BnDims, bn_normalize, bn_stats};
+    let Some((dev, mut rng)) = setup(27) else {
+        return;
+    };
+    // rows past one workgroup's stride, a channel count that is not a power of two, and a
+    // channel offset so the mean is far from zero (the two-pass variance must not cancel).
+    for (rows, c) in [(1, 3), (7, 5), (257, 16), (3000, 7)] {
+        let d = BnDims { rows, channels: c };
+        let x: Vec<f64> = rng
+            .vec(rows * c, -1.0, 1.0)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + (i % c) as f64 * 3.0)
+            .collect();
+        let gamma = rng.vec(c, 0.5, 1.5);
+        let beta = rng.vec(c, -0.5, 0.5);
+        let (want, mean, var) = reference::batch_norm(&x, &gamma, &beta, rows, c, 1e-3);
+        let (bx, stats, y) = (up(&dev, &x), out(&dev, 3 * c), out(&dev, rows * c));
+        bn_stats(&dev, &bx, &stats, &d, 1e-3).unwrap();
+        bn_normalize(
+            &dev,
+            &bx,
+            &stats,
+            (&up(&dev, &gamma), &up(&dev, &beta)),
+            &y,
+            &d,
+        )
+        .unwrap();
+        let s = read(&dev, &stats);
+        assert_close(&format!("mean {d:?}"), &s[..c], &mean, 1e-5, 1e-5);
+        let inv: Vec<f64> = var.iter().map(|v| 1.0 / (v + 1e-3).sqrt()).collect();
+        assert_close(&format!("inv std {d:?}"), &s[c..2 * c], &inv, 1e-4, 1e-4);
+        assert_close(&format!("var {d:?}"), &s[2 * c..], &var, 1e-4, 1e-4);
+        assert_close(&format!("y {d:?}"), &read(&dev, &y), &want, 1e-4, 1e-4);
+    }
+}

@@ -5,6 +5,7 @@ pub mod arith;
 pub mod conv;
 pub mod loss;
 pub mod matmul;
+pub mod norm;
 pub mod pad;
 pub mod reduce;
 pub mod shape;

@@ -1,4 +1,4 @@
-//! Gradients of softmax, the fused cross-entropy, convolution and pooling.
+//! Gradients of softmax, the fused cross-entropy, convolution, pooling and batch normalization.
 
 use kiln_device::Activation as Act;
 use kiln_device::ops::conv2d::{Conv2dDims, Padding};
@@ -7,7 +7,7 @@ use kiln_device::reference;
 use kiln_device::testing::to_f32;
 use kiln_graph::Tensor;
 
-use crate::{ActCase, check, input, setup};
+use crate::{ActCase, away_from_zero, check, input, setup};
 
 #[test]
 fn softmax_and_log_softmax_gradients() {
@@ -237,4 +237,27 @@ fn pooling_gradients() {
                 .collect()
         },
     );
+}
+
+#[test]
+fn batch_norm_gradients_for_input_scale_and_offset() {
+    let Some((dev, mut rng)) = setup(124) else {
+        return;
+    };
+    // 12 rows (fewer than a workgroup) and 150 rows (several strides of one).
+    for shape in [[2usize, 3, 2, 4], [6, 5, 5, 3]] {
+        let c = shape[3];
+        let rows = shape[..3].iter().product::<usize>();
+        let x = input(&mut rng, &shape, -2.0, 2.0);
+        let gamma = away_from_zero(&mut rng, &[c], 0.5, 1.5);
+        let beta = input(&mut rng, &[c], -1.0, 1.0);
+        check(
+            &dev,
+            &mut rng,
+            &format!("batch_norm {shape:?}"),
+            &[x, gamma, beta],
+            |t| t[0].batch_norm(&t[1], &t[2], 1e-3).map(|(y, _)| y),
+            |v| reference::batch_norm(&v[0], &v[1], &v[2], rows, c, 1e-3).0,
+        );
+    }
 }

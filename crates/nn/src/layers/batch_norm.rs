@@ -103,34 +103,33 @@ impl Layer for BatchNormalization {
             .ok_or_else(|| not_built("BatchNormalization"))?;
         let c = *x.shape().last().expect("built with a channel axis");
         let flat = x.reshape(&[x.numel() / c, c])?;
+        let eps = self.config.epsilon;
         // A frozen layer (or one in a frozen model) runs in inference mode even in training,
         // as Keras's does: its moving statistics stay as they are.
-        let (mean, var) = if ctx.training && ctx.trainable {
-            // Batch statistics over every axis but the channel one (biased variance, as Keras).
-            let mean = flat.mean(0, false)?;
-            let centred = flat.sub(&mean)?;
-            let var = centred.mul(&centred)?.mean(0, false)?;
+        let y = if ctx.training && ctx.trainable {
+            // The batch statistics over every axis but the channel one (biased variance, as
+            // Keras), in one fused op whose gradient flows through them.
+            let (y, batch) = flat.batch_norm(&gamma.value, &beta.value, eps)?;
             // moving = momentum * moving + (1 - momentum) * batch, written in place in command
             // order, so this step's forward still read the old values.
             no_grad(|| -> Result<()> {
-                for (moving, batch) in [(&mm.value, &mean), (&mv.value, &var)] {
+                for (moving, batch) in [(&mm.value, &batch.mean), (&mv.value, &batch.var)] {
                     let updated = moving
                         .mul_scalar(self.config.momentum)?
-                        .add(&batch.detach().mul_scalar(1.0 - self.config.momentum)?)?;
+                        .add(&batch.mul_scalar(1.0 - self.config.momentum)?)?;
                     x.device()
                         .copy(updated.buffer(), 0, moving.buffer(), 0, (c * 4) as u64)?;
                 }
                 Ok(())
             })?;
-            (mean, var)
+            y
         } else {
-            (mm.value.clone(), mv.value.clone())
+            // y = x * scale + shift with scale = gamma / sqrt(moving_var + eps) and
+            // shift = beta - moving_mean * scale: two full-size ops, the rest on [channels].
+            let scale = gamma.value.div(&mv.value.add_scalar(eps)?.sqrt()?)?;
+            let shift = beta.value.sub(&mm.value.mul(&scale)?)?;
+            flat.mul(&scale)?.add(&shift)?
         };
-        let y = flat
-            .sub(&mean)?
-            .div(&var.add_scalar(self.config.epsilon)?.sqrt()?)?
-            .mul(&gamma.value)?
-            .add(&beta.value)?;
         Ok(y.reshape(x.shape())?)
     }
 
