@@ -1,7 +1,9 @@
 //! A training process killed with SIGKILL resumes with BackupAndRestore from its last completed
 //! epoch, and ends with exactly the losses an uninterrupted run has. The test binary re-runs
 //! itself as the child (`KILN_RESUME_CHILD=<dir>`), kills it after two epochs, runs it again to
-//! completion, and compares the CSV logs.
+//! completion, and compares the CSV logs. The model is a functional graph (a skip connection,
+//! BatchNormalization's moving statistics, Dropout's masks); `Sequential`'s exact resume through
+//! `save` / `load_model` is checked in crates/nn/tests/checkpoint.rs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -26,11 +28,13 @@ fn data() -> (Array, Array) {
     )
 }
 
-fn model(dev: &Device) -> Sequential {
-    let mut m = Sequential::with_seed(dev, 21);
-    m.add(Dense::new(32).activation("relu").unwrap()).unwrap();
-    m.add(Dropout::new(0.1).unwrap()).unwrap();
-    m.add(Dense::new(2)).unwrap();
+fn model(dev: &Device) -> Model {
+    let x = Input::new(&[8]);
+    let h = Dense::new(32).activation("relu").unwrap().apply(&x);
+    let branch = Dense::new(32).apply(&BatchNormalization::new().apply(&h));
+    let sum = Add::new().apply_many(&[&h, &branch]);
+    let out = Dense::new(2).apply(&Dropout::new(0.1).unwrap().apply(&sum));
+    let mut m = Model::with_seed(dev, 21, &[&x], &[&out]).unwrap();
     m.compile(
         Optimizer::adam(0.01),
         Loss::SparseCategoricalCrossentropy { from_logits: true },

@@ -104,11 +104,101 @@ fn tensorboard_callback_writes_what_keras_writes_and_more() {
         vec![2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24],
         "every 2 of 24 global steps"
     );
-    tbcheck(&logdir);
+    tbcheck(
+        &logdir,
+        &[
+            "scalar:train/epoch_loss==3",
+            "scalar:train/epoch_accuracy==3",
+            "scalar:train/epoch_learning_rate==3",
+            "scalar:train/epoch_time==3",
+            "scalar:train/batch_loss==12",
+            "scalar:validation/epoch_loss==3",
+            "scalar:validation/epoch_accuracy==3",
+            "histogram:train/sequential/conv2d/kernel/histogram==3",
+            "histogram:train/sequential/dense/bias/histogram==3",
+            "image:train/input_samples>=1",
+            "image:validation/confusion_matrix==3",
+            "text:validation/confusion_matrix_table==3",
+            "text:train/model_summary>=1",
+            "graph:train",
+            "hparams:.",
+        ],
+    );
     let _ = std::fs::remove_dir_all(&logdir);
 }
 
-fn tbcheck(logdir: &Path) {
+/// A functional model's run: the Graphs tab gets the DAG itself, so the skip connection is an
+/// `Add` node reading both the stem and the branch, and TensorBoard loads it.
+#[test]
+fn a_functional_models_graph_shows_its_skip_connection() {
+    let Some(dev) = test_device() else { return };
+    let logdir = std::env::temp_dir().join(format!("kiln-tb-functional-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&logdir);
+    let (x, y) = bars(64, 4);
+    let input = Input::named("bars", &[8, 8]);
+    let image = Reshape::new(&[8, 8, 1]).apply(&input);
+    let conv = |name: &str, x: &SymbolicTensor| {
+        Conv2D::new(4, 3)
+            .padding("same")
+            .unwrap()
+            .named(name)
+            .apply(x)
+    };
+    let stem = conv("stem", &image);
+    let branch = conv("branch", &stem);
+    let joined = Add::new().named("skip").apply_many(&[&stem, &branch]);
+    let logits = Dense::new(2).apply(&Flatten::new().apply(&joined));
+    let mut m = Model::with_seed(&dev, 5, &[&input], &[&logits]).unwrap();
+    m.compile(
+        Optimizer::adam(0.01),
+        Loss::SparseCategoricalCrossentropy { from_logits: true },
+        &[MetricKind::Accuracy],
+    )
+    .unwrap();
+    let cfg = FitConfig::epochs(2)
+        .batch_size(16)
+        .verbose(0)
+        .callback(TensorBoard::new(&logdir).histogram_freq(1));
+    m.fit(&x, &y, cfg).unwrap();
+    let graph = events_in(&logdir.join("train"))
+        .into_iter()
+        .find_map(|e| match e.what {
+            Some(kiln::summary::proto::event::What::GraphDef(bytes)) => Some(bytes),
+            _ => None,
+        })
+        .expect("a graph event");
+    let graph =
+        <kiln::summary::graph::GraphDef as prost::Message>::decode(graph.as_slice()).unwrap();
+    let skip = graph
+        .node
+        .iter()
+        .find(|n| n.op == "Add")
+        .expect("an Add node");
+    assert_eq!(
+        skip.input,
+        ["functional/stem", "functional/branch"],
+        "{graph:?}"
+    );
+    let stem_readers = graph
+        .node
+        .iter()
+        .filter(|n| n.input.iter().any(|i| i == "functional/stem"))
+        .count();
+    assert_eq!(stem_readers, 2, "the stem feeds the branch and the skip");
+    tbcheck(
+        &logdir,
+        &[
+            "scalar:train/epoch_loss==2",
+            "histogram:train/functional/stem/kernel/histogram==2",
+            "histogram:train/functional/branch/kernel/histogram==2",
+            "text:train/model_summary>=1",
+            "graph:train",
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&logdir);
+}
+
+fn tbcheck(logdir: &Path, expect: &[&str]) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let tool = root.join("../shared/tbcheck/tbcheck.py");
     let venv = std::env::var_os("TBCHECK_VENV")
@@ -131,23 +221,7 @@ fn tbcheck(logdir: &Path) {
         .arg(logdir)
         .arg("--strict")
         .arg("--expect")
-        .args([
-            "scalar:train/epoch_loss==3",
-            "scalar:train/epoch_accuracy==3",
-            "scalar:train/epoch_learning_rate==3",
-            "scalar:train/epoch_time==3",
-            "scalar:train/batch_loss==12",
-            "scalar:validation/epoch_loss==3",
-            "scalar:validation/epoch_accuracy==3",
-            "histogram:train/sequential/conv2d/kernel/histogram==3",
-            "histogram:train/sequential/dense/bias/histogram==3",
-            "image:train/input_samples>=1",
-            "image:validation/confusion_matrix==3",
-            "text:validation/confusion_matrix_table==3",
-            "text:train/model_summary>=1",
-            "graph:train",
-            "hparams:.",
-        ])
+        .args(expect)
         .output()
         .expect("running tbcheck.py");
     let report =

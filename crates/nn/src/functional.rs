@@ -321,7 +321,11 @@ fn take_layers(pending: &[Rc<PendingLayer>]) -> Result<Vec<Slot>> {
         let name = match &p.name {
             Some(n) => n.clone(),
             None => {
-                let base = snake_case(layer.class_name());
+                // A model is named after itself, as in Keras; other layers after their class.
+                let base = match layer.as_model() {
+                    Some(m) => m.name().to_string(),
+                    None => snake_case(layer.class_name()),
+                };
                 unique_name(&base, |n| {
                     slots.iter().any(|s| s.name == n)
                         || pending.iter().any(|q| q.name.as_deref() == Some(n))

@@ -63,7 +63,10 @@ impl Sequential {
 
     /// Appends a layer named like Keras does (`dense`, `dense_1`, ...).
     pub fn add(&mut self, layer: impl Layer + 'static) -> Result<&mut Self> {
-        let base = snake_case(layer.class_name());
+        let base = match layer.as_model() {
+            Some(m) => m.name().to_string(),
+            None => snake_case(layer.class_name()),
+        };
         let name = unique_name(&base, |n| self.slots.iter().any(|s| s.name == n));
         self.add_named(&name, layer)
     }

@@ -95,24 +95,7 @@ pub(crate) fn read_expected(
     expected: &[(String, Vec<usize>)],
     allow_extra_prefix: &str,
 ) -> Result<Vec<Vec<f32>>> {
-    let mut out = Vec::with_capacity(expected.len());
-    for (name, shape) in expected {
-        let view = st.tensor(name).map_err(|_| {
-            let mut have: Vec<&str> = st.names();
-            have.sort();
-            bad_file(path, format!("tensor {name} (shape {shape:?}) is missing; the file holds {have:?}. Was it saved from a different architecture?"))
-        })?;
-        if view.shape() != shape.as_slice() {
-            return Err(bad_file(
-                path,
-                format!(
-                    "tensor {name}: expected shape {shape:?}, found {:?}",
-                    view.shape()
-                ),
-            ));
-        }
-        out.push(tensor_f32(path, name, &view)?);
-    }
+    let out = read_only(path, st, expected)?;
     let known: std::collections::HashSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
     if let Some(extra) = st.names().into_iter().find(|n| {
         !known.contains(n) && (allow_extra_prefix.is_empty() || !n.starts_with(allow_extra_prefix))
@@ -125,6 +108,31 @@ pub(crate) fn read_expected(
         ));
     }
     Ok(out)
+}
+
+/// The values of `expected` (name, shape) from `st`, each checked; other tensors are ignored.
+fn read_only(
+    path: &Path,
+    st: &SafeTensors<'_>,
+    expected: &[(String, Vec<usize>)],
+) -> Result<Vec<Vec<f32>>> {
+    expected
+        .iter()
+        .map(|(name, shape)| {
+            let view = st.tensor(name).map_err(|_| {
+                let mut have: Vec<&str> = st.names();
+                have.sort();
+                bad_file(path, format!("tensor {name} (shape {shape:?}) is missing; the file holds {have:?}. Was it saved from a different architecture?"))
+            })?;
+            if view.shape() != shape.as_slice() {
+                return Err(bad_file(
+                    path,
+                    format!("tensor {name}: expected shape {shape:?}, found {:?}", view.shape()),
+                ));
+            }
+            tensor_f32(path, name, &view)
+        })
+        .collect()
 }
 
 pub(crate) fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<SafeTensors<'a>> {
@@ -164,6 +172,24 @@ impl Model {
             .map(|(n, w)| (n.clone(), w.value.shape().to_vec()))
             .collect();
         let values = read_expected(path, &st, &expected, "optimizer/")?;
+        self.assign_weights(&values)
+    }
+
+    /// Keras 2's `load_weights(by_name=True)`: each of this model's weights from the file's
+    /// tensor of the same name, ignoring tensors of layers this model does not have (a
+    /// classifier's top when loading its backbone). A weight the file lacks, or holds with
+    /// another shape, is an error naming it, and then nothing changes.
+    pub fn load_weights_by_name(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        self.require_built("load_weights_by_name")?;
+        let bytes = read_file(path)?;
+        let st = parse(path, &bytes)?;
+        let expected: Vec<(String, Vec<usize>)> = self
+            .weights()
+            .iter()
+            .map(|(n, w)| (n.clone(), w.value.shape().to_vec()))
+            .collect();
+        let values = read_only(path, &st, &expected)?;
         self.assign_weights(&values)
     }
 
@@ -208,7 +234,7 @@ impl Model {
     }
 
     pub(crate) fn require_built(&self, op: &str) -> Result<()> {
-        if self.input_shape().is_none() {
+        if !self.is_built() {
             return Err(NnError::Config(format!(
                 "{op}: the model is not built; call build(input_shape) first"
             )));
