@@ -26,15 +26,15 @@ pub struct Array {
 impl Array {
     /// An f32 array; errors when the shape does not hold `data.len()` values.
     pub fn f32(data: Vec<f32>, shape: &[usize]) -> Result<Self> {
-        Self::new(Data::F32(data), shape)
+        Self::from_data(Data::F32(data), shape)
     }
 
     /// A u32 array (labels).
     pub fn u32(data: Vec<u32>, shape: &[usize]) -> Result<Self> {
-        Self::new(Data::U32(data), shape)
+        Self::from_data(Data::U32(data), shape)
     }
 
-    fn new(data: Data, shape: &[usize]) -> Result<Self> {
+    pub(crate) fn from_data(data: Data, shape: &[usize]) -> Result<Self> {
         let len = match &data {
             Data::F32(v) => v.len(),
             Data::U32(v) => v.len(),
@@ -78,6 +78,18 @@ impl Array {
         match &self.data {
             Data::U32(v) => Some(v),
             Data::F32(_) => None,
+        }
+    }
+
+    /// The same values as f32 (labels or uint8 pixels as numbers; f32 arrays are copied).
+    pub fn to_f32(&self) -> Array {
+        let data = match &self.data {
+            Data::F32(v) => v.clone(),
+            Data::U32(v) => v.iter().map(|&x| x as f32).collect(),
+        };
+        Array {
+            data: Data::F32(data),
+            shape: self.shape.clone(),
         }
     }
 

@@ -83,7 +83,8 @@ pub(crate) fn check_data(
         }
         let Some(values) = x.as_f32() else {
             return Err(NnError::Input(format!(
-                "{what}: {name} must hold f32 values"
+                "{what}: {name} holds integers (u32) but model inputs are f32: convert with \
+                 `x.to_f32()` (or load with `Array::load_npy_f32`), scaling as the model expects"
             )));
         };
         if let Some(v) = values.iter().position(|f| !f.is_finite()) {

@@ -1,0 +1,23 @@
+//! Data: the IDX format and Fashion-MNIST, NumPy's `.npy` / `.npz` files, and seeded batching.
+
+use std::path::Path;
+
+use crate::error::NnError;
+
+pub mod batching;
+pub mod fashion_mnist;
+pub mod idx;
+pub mod npy;
+
+pub use batching::epoch_batches;
+pub use fashion_mnist::{DEBIAN_FASHION_MNIST, FASHION_MNIST_CLASSES, FashionMnist};
+pub use idx::{Idx, parse_idx, read_idx};
+pub use npy::Npz;
+
+/// An error about the file or folder at `path`.
+pub(crate) fn data_err(path: &Path, message: impl Into<String>) -> NnError {
+    NnError::Data {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
