@@ -8,11 +8,13 @@ pub mod batching;
 pub mod fashion_mnist;
 pub mod idx;
 pub mod npy;
+mod npy_header;
+pub mod npz;
 
 pub use batching::epoch_batches;
 pub use fashion_mnist::{DEBIAN_FASHION_MNIST, FASHION_MNIST_CLASSES, FashionMnist};
 pub use idx::{Idx, parse_idx, read_idx};
-pub use npy::Npz;
+pub use npz::Npz;
 
 /// An error about the file or folder at `path`.
 pub(crate) fn data_err(path: &Path, message: impl Into<String>) -> NnError {

@@ -1,11 +1,10 @@
-//! NumPy's `.npy` and `.npz` files to and from `Array`, so data prepared in Python feeds `fit`.
-//! `py_literal` parses the header (a Python dict literal), `npyz` writes files and `zip` reads
-//! and writes archives; kiln checks the header against the bytes that follow before it
-//! allocates anything, then decodes the C-order data itself (npyz's reader multiplies the
-//! shape unchecked, so a crafted header would overflow it): floats become f32, and integers and booleans become u32
-//! (labels) when every value fits, or f32 on request (`load_npy_f32`).
+//! NumPy's `.npy` files to and from `Array`, so data prepared in Python feeds `fit`. The header
+//! is parsed and checked against the bytes that follow before anything is allocated
+//! (npy_header.rs); kiln then decodes the C-order data itself, because npyz's reader
+//! multiplies the shape unchecked and a crafted header would overflow it (npyz writes the
+//! files). Floats become f32; integers and booleans become u32 (labels) when every value
+//! fits, or f32 on request (`load_npy_f32`).
 
-use std::io::{Cursor, Read};
 use std::path::Path;
 
 use npyz::{WriteOptions, WriterBuilder};
@@ -13,11 +12,12 @@ use npyz::{WriteOptions, WriterBuilder};
 use crate::array::{Array, Data};
 use crate::checkpoint::atomic_write;
 use crate::data::data_err;
+use crate::data::npy_header::{parse_header, split};
 use crate::error::Result;
 
 /// What an array's integers may become.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Target {
+pub(crate) enum Target {
     /// Floats to f32, integers and booleans to u32.
     Natural,
     /// Everything to f32.
@@ -53,223 +53,13 @@ impl Array {
     }
 }
 
-/// The arrays of a `.npz` archive (`np.savez` / `np.savez_compressed`), in archive order.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Npz {
-    /// (name without `.npy`, array).
-    pub arrays: Vec<(String, Array)>,
-}
-
-impl Npz {
-    /// Loads every array of the archive, as `Array::load_npy` would each.
-    pub fn load(path: impl AsRef<Path>) -> Result<Npz> {
-        load_npz(path.as_ref(), Target::Natural)
-    }
-
-    /// Loads every array as f32.
-    pub fn load_f32(path: impl AsRef<Path>) -> Result<Npz> {
-        load_npz(path.as_ref(), Target::F32)
-    }
-
-    /// The array called `name`; the error lists the names there are.
-    pub fn get(&self, name: &str) -> Result<&Array> {
-        self.arrays
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, a)| a)
-            .ok_or_else(|| {
-                let names: Vec<&str> = self.arrays.iter().map(|(n, _)| n.as_str()).collect();
-                crate::error::NnError::Input(format!(
-                    "the .npz archive has no array {name:?}; it has {names:?}"
-                ))
-            })
-    }
-
-    /// The names, in archive order.
-    pub fn names(&self) -> Vec<&str> {
-        self.arrays.iter().map(|(n, _)| n.as_str()).collect()
-    }
-
-    /// Saves `arrays` as an uncompressed `.npz` (what `np.savez` writes), atomically.
-    pub fn save(path: impl AsRef<Path>, arrays: &[(&str, &Array)]) -> Result<()> {
-        let path = path.as_ref();
-        let fail = |e: String| data_err(path, format!("cannot write the archive: {e}"));
-        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Stored)
-            .large_file(true);
-        for (name, array) in arrays {
-            zip.start_file(format!("{name}.npy"), options)
-                .map_err(|e| fail(e.to_string()))?;
-            let bytes = npy_bytes(array).map_err(|e| fail(e.to_string()))?;
-            std::io::Write::write_all(&mut zip, &bytes).map_err(|e| fail(e.to_string()))?;
-        }
-        let cursor = zip.finish().map_err(|e| fail(e.to_string()))?;
-        atomic_write(path, &cursor.into_inner())
-    }
-}
-
 fn load_file(path: &Path, target: Target) -> Result<Array> {
     let bytes = std::fs::read(path).map_err(|e| data_err(path, format!("cannot read: {e}")))?;
     parse_npy(&bytes, target).map_err(|m| data_err(path, m))
 }
 
-fn load_npz(path: &Path, target: Target) -> Result<Npz> {
-    let file =
-        std::fs::File::open(path).map_err(|e| data_err(path, format!("cannot read: {e}")))?;
-    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
-        data_err(
-            path,
-            format!("not a readable .npz (zip) archive, truncated or corrupt: {e}"),
-        )
-    })?;
-    let mut arrays = Vec::new();
-    for i in 0..zip.len() {
-        let mut entry = zip
-            .by_index(i)
-            .map_err(|e| data_err(path, format!("archive entry {i} is unreadable: {e}")))?;
-        let entry_name = entry.name().map(|n| n.to_string()).unwrap_or_default();
-        if entry.is_dir() {
-            continue;
-        }
-        let Some(name) = entry_name.strip_suffix(".npy") else {
-            return Err(data_err(
-                path,
-                format!("entry {entry_name:?} is not a .npy array (an .npz holds only those)"),
-            ));
-        };
-        // Read what the entry really holds (growing as data arrives, not trusting its declared
-        // size); the zip reader checks the CRC at the end, so truncation is an error here.
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).map_err(|e| {
-            data_err(
-                path,
-                format!("entry {entry_name:?} is truncated or corrupt: {e}"),
-            )
-        })?;
-        let array = parse_npy(&bytes, target)
-            .map_err(|m| data_err(path, format!("entry {entry_name:?}: {m}")))?;
-        arrays.push((name.to_string(), array));
-    }
-    Ok(Npz { arrays })
-}
-
-/// What a `.npy` header says.
-struct Header {
-    /// Type character (f, i, u, b) and item size in bytes.
-    kind: char,
-    size: usize,
-    big_endian: bool,
-    descr: String,
-    fortran: bool,
-    shape: Vec<usize>,
-}
-
-/// NumPy's own limit on a header (`np.load(max_header_size=10000)`).
-const MAX_HEADER: usize = 10_000;
-
-/// Splits a `.npy` file into its header dict and its data: magic, version, header length
-/// (2 bytes in version 1, 4 in versions 2 and 3), the header.
-fn split(bytes: &[u8]) -> std::result::Result<(&str, &[u8]), String> {
-    if !bytes.starts_with(b"\x93NUMPY") || bytes.len() < 10 {
-        return Err("not a .npy file (no \\x93NUMPY magic)".into());
-    }
-    let (len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize,
-            12,
-        ),
-        v => {
-            return Err(format!(
-                ".npy format version {v} is not supported (1, 2 and 3 are)"
-            ));
-        }
-    };
-    if len > MAX_HEADER {
-        return Err(format!(
-            "the header is {len} bytes, over NumPy's own limit of {MAX_HEADER}"
-        ));
-    }
-    let end = start + len;
-    let header = bytes
-        .get(start..end)
-        .ok_or_else(|| format!("the file ends inside its {len}-byte header (truncated)"))?;
-    let header = std::str::from_utf8(header).map_err(|_| "the header is not text".to_string())?;
-    Ok((header, &bytes[end..]))
-}
-
-/// Parses the header dict (a Python literal) with `py_literal`, after refusing nesting no
-/// header has (the parser recurses, and a crafted header could exhaust the stack).
-fn parse_header(text: &str) -> std::result::Result<Header, String> {
-    let mut depth = 0usize;
-    for c in text.chars() {
-        match c {
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        if depth > 8 {
-            return Err("the header nests deeper than any NumPy header".into());
-        }
-    }
-    let value: py_literal::Value = text
-        .trim()
-        .parse()
-        .map_err(|e| format!("the header is not a Python dict literal: {e}"))?;
-    let py_literal::Value::Dict(entries) = value else {
-        return Err("the header is not a dict".into());
-    };
-    let get = |key: &str| {
-        entries
-            .iter()
-            .find(|(k, _)| matches!(k, py_literal::Value::String(s) if s == key))
-            .map(|(_, v)| v)
-            .ok_or_else(|| format!("the header has no {key:?}"))
-    };
-    let py_literal::Value::String(descr) = get("descr")? else {
-        return Err(
-            "the header's 'descr' is not a plain dtype string (a structured array?); \
-                    save a plain numeric array"
-                .into(),
-        );
-    };
-    let py_literal::Value::Boolean(fortran) = *get("fortran_order")? else {
-        return Err("the header's 'fortran_order' is not a bool".into());
-    };
-    let py_literal::Value::Tuple(dims) = get("shape")? else {
-        return Err("the header's 'shape' is not a tuple".into());
-    };
-    let shape = dims
-        .iter()
-        .map(|d| match d {
-            py_literal::Value::Integer(i) => {
-                usize::try_from(i).map_err(|_| format!("dimension {i} is out of range"))
-            }
-            other => Err(format!("dimension {other} is not an integer")),
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let mut chars = descr.chars();
-    let (order, kind) = (chars.next(), chars.next());
-    let size: Option<usize> = chars.as_str().parse().ok();
-    let (Some(order @ ('<' | '>' | '|' | '=')), Some(kind), Some(size)) = (order, kind, size)
-    else {
-        return Err(format!(
-            "dtype {descr:?} is not supported (kiln reads float16/32/64, int8-64, uint8-64 and bool)"
-        ));
-    };
-    Ok(Header {
-        kind,
-        size,
-        big_endian: order == '>',
-        descr: descr.clone(),
-        fortran,
-        shape,
-    })
-}
-
 /// Parses a whole `.npy` file's bytes.
-fn parse_npy(bytes: &[u8], target: Target) -> std::result::Result<Array, String> {
+pub(crate) fn parse_npy(bytes: &[u8], target: Target) -> std::result::Result<Array, String> {
     let (text, data) = split(bytes)?;
     let h = parse_header(text)?;
     let supported = matches!(
@@ -389,7 +179,7 @@ fn to_u32(v: Vec<i64>) -> std::result::Result<Vec<u32>, String> {
     Ok(v.into_iter().map(|x| x as u32).collect())
 }
 
-fn npy_bytes(array: &Array) -> std::io::Result<Vec<u8>> {
+pub(crate) fn npy_bytes(array: &Array) -> std::io::Result<Vec<u8>> {
     let shape: Vec<u64> = array.shape.iter().map(|&d| d as u64).collect();
     let mut out = Vec::new();
     match &array.data {
