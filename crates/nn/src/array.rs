@@ -115,6 +115,56 @@ impl Array {
         Array { data, shape }
     }
 
+    /// The samples of `parts` one after another; every part must have the same sample shape and
+    /// element type.
+    pub fn concat(parts: &[&Array]) -> Result<Array> {
+        let Some(first) = parts.first() else {
+            return Err(NnError::Input("Array::concat of no arrays".into()));
+        };
+        let mut shape = first.shape.clone();
+        shape[0] = 0;
+        for p in parts {
+            let same_kind = matches!(
+                (&p.data, &first.data),
+                (Data::F32(_), Data::F32(_)) | (Data::U32(_), Data::U32(_))
+            );
+            if p.shape[1..] != first.shape[1..] || !same_kind {
+                return Err(NnError::Input(format!(
+                    "cannot put samples of shape {:?} ({}) with samples of shape {:?} ({}) in one \
+                     batch: resize them to one shape first",
+                    p.shape[1..].to_vec(),
+                    p.kind(),
+                    first.shape[1..].to_vec(),
+                    first.kind()
+                )));
+            }
+            shape[0] += p.len();
+        }
+        let data = match &first.data {
+            Data::F32(_) => Data::F32(
+                parts
+                    .iter()
+                    .flat_map(|p| p.as_f32().unwrap_or_default().iter().copied())
+                    .collect(),
+            ),
+            Data::U32(_) => Data::U32(
+                parts
+                    .iter()
+                    .flat_map(|p| p.as_u32().unwrap_or_default().iter().copied())
+                    .collect(),
+            ),
+        };
+        Ok(Array { data, shape })
+    }
+
+    /// "f32" or "u32".
+    pub fn kind(&self) -> &'static str {
+        match self.data {
+            Data::F32(_) => "f32",
+            Data::U32(_) => "u32",
+        }
+    }
+
     /// Samples `start..end`.
     pub fn slice(&self, start: usize, end: usize) -> Array {
         self.gather(&(start..end).collect::<Vec<_>>())

@@ -1,11 +1,12 @@
-//! `evaluate` and `predict`: the forward pass in batches with nothing recorded, metrics
-//! accumulated on the GPU, and one readback at the end.
+//! `evaluate` and `predict`, on arrays or on a `Dataset`: the forward pass in batches with
+//! nothing recorded, metrics accumulated on the GPU, and one readback at the end.
 
-use kiln_graph::{Tensor, no_grad};
+use kiln_graph::{DType, Tensor, no_grad};
 
 use crate::array::Array;
+use crate::dataset::{Cardinality, Dataset};
 use crate::error::{NnError, Result};
-use crate::fit::{compiled_loss, not_compiled};
+use crate::fit::{compiled_loss, not_compiled, upload};
 use crate::fit_data::{IntoArrays, check_data};
 use crate::logs::Logs;
 use crate::metrics::ConfusionMatrix;
@@ -41,6 +42,59 @@ impl Model {
         confusion: bool,
     ) -> Result<Logs> {
         let batch_size = batch_size.max(1);
+        let n = xs[0].len();
+        let int_labels = ys.len() == 1 && ys[0].as_u32().is_some();
+        let batches = (0..n).step_by(batch_size).map(|start| {
+            let end = (start + batch_size).min(n);
+            Ok((batch(xs, start, end, self)?, batch(ys, start, end, self)?))
+        });
+        self.evaluate_batches(batches, confusion && int_labels)
+    }
+
+    /// Keras's `evaluate(dataset, steps=...)`: loss and metrics over a pass of `data` (at
+    /// most `steps` batches).
+    pub fn evaluate_dataset(&mut self, data: &Dataset, steps: Option<usize>) -> Result<Logs> {
+        let first = data.iter(0)?.next().transpose()?;
+        let first = first.ok_or_else(|| NnError::Input("evaluate_dataset: no batches".into()))?;
+        let (xs, ys): (Vec<&Array>, Vec<&Array>) =
+            (first.x.iter().collect(), first.y.iter().collect());
+        check_data(self, &xs, Some(&ys), "evaluate_dataset")?;
+        self.evaluate_stream(data, steps, false)
+    }
+
+    /// Evaluation over a dataset pass (pass 0: the same batches every time).
+    pub(crate) fn evaluate_stream(
+        &self,
+        data: &Dataset,
+        steps: Option<usize>,
+        confusion: bool,
+    ) -> Result<Logs> {
+        let stream = data.iter(0)?.take(steps.unwrap_or(usize::MAX));
+        if steps.is_none() && data.cardinality() == Cardinality::Infinite {
+            return Err(NnError::Input(
+                "evaluate: the dataset repeats forever: give steps".into(),
+            ));
+        }
+        let int_labels = self.compiled.as_ref().is_some_and(|c| c.outputs.len() == 1);
+        let batches = stream.map(|e| {
+            let e = e?;
+            if e.y.is_empty() {
+                return Err(NnError::Input(
+                    "evaluate: the batches hold no targets".into(),
+                ));
+            }
+            Ok((upload(&e.x, self)?, upload(&e.y, self)?))
+        });
+        self.evaluate_batches(batches, confusion && int_labels)
+    }
+
+    /// Loss and metrics over `batches`; a confusion matrix when asked and the labels are
+    /// integers (checked on the first batch).
+    fn evaluate_batches(
+        &self,
+        batches: impl Iterator<Item = Result<(Vec<Tensor>, Vec<Tensor>)>>,
+        confusion: bool,
+    ) -> Result<Logs> {
         let trackers = self.trackers()?;
         let specs = &self.compiled.as_ref().ok_or_else(not_compiled)?.outputs;
         // The confusion matrix is of a one-output classifier with integer labels.
@@ -48,20 +102,19 @@ impl Model {
             .output_shape()
             .and_then(|s| s.last().copied())
             .unwrap_or(1);
-        let cm = if confusion && ys.len() == 1 && ys[0].as_u32().is_some() {
-            Some(ConfusionMatrix::new(self.device(), classes)?)
-        } else {
-            None
-        };
-        let n = xs[0].len();
+        let mut cm: Option<ConfusionMatrix> = None;
+        let mut any = false;
         no_grad(|| -> Result<()> {
-            for start in (0..n).step_by(batch_size) {
-                let end = (start + batch_size).min(n);
-                let xb = batch(xs, start, end, self)?;
-                let yb = batch(ys, start, end, self)?;
+            for b in batches {
+                let (xb, yb) = b?;
+                if !any && confusion && yb[0].dtype() == DType::U32 {
+                    cm = Some(ConfusionMatrix::new(self.device(), classes)?);
+                }
+                any = true;
+                let n = xb[0].shape()[0] as f32;
                 let preds = self.call_many(&xb, false)?;
                 let (total, losses) = compiled_loss(specs, &preds, &yb)?;
-                trackers.update(&total, &losses, &yb, &preds, (end - start) as f32)?;
+                trackers.update(&total, &losses, &yb, &preds, n)?;
                 if let Some(cm) = &cm {
                     cm.update_state(&yb[0], &preds[0])?;
                 }
@@ -69,6 +122,9 @@ impl Model {
             }
             Ok(())
         })?;
+        if !any {
+            return Err(NnError::Input("evaluate: no batches".into()));
+        }
         let mut logs = trackers.read("")?;
         if let Some(cm) = cm {
             logs.confusion = Some((classes, cm.result()?));
@@ -115,16 +171,55 @@ impl Model {
             }
             Ok(())
         })?;
-        let flat: Vec<&Tensor> = kept.iter().flatten().collect();
-        let mut values = Tensor::read_many(&flat)?.into_iter();
-        kept.iter()
-            .zip(shapes)
-            .map(|(batches, s)| {
-                let v: Vec<f32> = values.by_ref().take(batches.len()).flatten().collect();
-                let mut shape = vec![n];
-                shape.extend(s);
-                Array::f32(v, &shape)
-            })
-            .collect()
+        collect_outputs(&kept, shapes, n)
     }
+
+    /// Keras's `predict(dataset)`: one array per output over a pass of `data` (at most
+    /// `steps` batches), read back once; the batches' targets, if any, are ignored.
+    pub fn predict_dataset(&mut self, data: &Dataset, steps: Option<usize>) -> Result<Vec<Array>> {
+        if steps.is_none() && data.cardinality() == Cardinality::Infinite {
+            return Err(NnError::Input(
+                "predict: the dataset repeats forever: give steps".into(),
+            ));
+        }
+        let mut built = false;
+        let shapes = |m: &Model| m.output_shapes().unwrap_or_default();
+        let mut kept: Vec<Vec<Tensor>> = Vec::new();
+        let mut n = 0;
+        for e in data.iter(0)?.take(steps.unwrap_or(usize::MAX)) {
+            let e = e?;
+            if !built {
+                let xs: Vec<&Array> = e.x.iter().collect();
+                check_data(self, &xs, None, "predict_dataset")?;
+                kept = vec![Vec::new(); shapes(self).len()];
+                built = true;
+            }
+            n += e.len();
+            let xb = upload(&e.x, self)?;
+            let preds = no_grad(|| self.call_many(&xb, false))?;
+            for (k, p) in kept.iter_mut().zip(preds) {
+                k.push(p);
+            }
+            self.device().submit();
+        }
+        if !built {
+            return Err(NnError::Input("predict_dataset: no batches".into()));
+        }
+        collect_outputs(&kept, shapes(self), n)
+    }
+}
+
+/// Every batch's outputs, read back at once, as one array per output of `n` samples.
+fn collect_outputs(kept: &[Vec<Tensor>], shapes: Vec<Vec<usize>>, n: usize) -> Result<Vec<Array>> {
+    let flat: Vec<&Tensor> = kept.iter().flatten().collect();
+    let mut values = Tensor::read_many(&flat)?.into_iter();
+    kept.iter()
+        .zip(shapes)
+        .map(|(batches, s)| {
+            let v: Vec<f32> = values.by_ref().take(batches.len()).flatten().collect();
+            let mut shape = vec![n];
+            shape.extend(s);
+            Array::f32(v, &shape)
+        })
+        .collect()
 }

@@ -8,14 +8,15 @@
 
 use std::time::Instant;
 
-use kiln_graph::{Rng, Tensor};
+use kiln_graph::Tensor;
 
 use crate::array::Array;
 use crate::callbacks::TrainInfo;
-use crate::data::epoch_batches;
+use crate::dataset::Dataset;
 use crate::error::{NnError, Result};
 use crate::fit_config::FitConfig;
 use crate::fit_data::{IntoArrays, check_data, split};
+use crate::fit_feed::{ArrayFeed, Batch, DatasetFeed, Feed};
 use crate::logs::{History, Logs};
 use crate::model::{Model, OutputSpec};
 use crate::progress::Progress;
@@ -55,14 +56,6 @@ pub(crate) fn compiled_loss(
     }
     let total = total.ok_or_else(|| NnError::Config("the model has no outputs".into()))?;
     Ok((total, losses))
-}
-
-/// The batch of each array at `idx`, on the device (gathered on the host).
-fn host_batch(arrays: &[Array], idx: &[usize], model: &Model) -> Result<Vec<Tensor>> {
-    arrays
-        .iter()
-        .map(|a| a.gather(idx).to_tensor(model.device()))
-        .collect()
 }
 
 impl Model {
@@ -107,43 +100,106 @@ impl Model {
     ) -> Result<History> {
         let (xs, ys) = (x.into_arrays(), y.into_arrays());
         check_data(self, &xs, Some(&ys), "fit")?;
-        if cfg.batch_size == 0 || cfg.validation_freq == 0 {
-            return Err(NnError::Input(
-                "fit: batch_size and validation_freq must be at least 1".into(),
-            ));
-        }
+        check_config(&cfg)?;
         let (train_x, train_y, val) = split(&xs, &ys, &mut cfg)?;
         if let Some((vx, vy)) = &val {
             let (vx, vy): (Vec<&Array>, Vec<&Array>) = (vx.iter().collect(), vy.iter().collect());
             check_data(self, &vx, Some(&vy), "fit (validation data)")?;
         }
+        let on_gpu = cfg
+            .keep_data_on_gpu
+            .unwrap_or(!self.device().info().is_cpu());
+        let resident = match on_gpu {
+            true => DeviceDataset::try_new(self.device(), &train_x, &train_y)?,
+            false => None,
+        };
+        let sample = train_x[0].clone();
+        let feed = Feed::Arrays(ArrayFeed {
+            x: train_x,
+            y: train_y,
+            resident,
+            batch_size: cfg.batch_size,
+            shuffle: cfg.shuffle,
+            seed: cfg.seed,
+        });
+        let val = match val {
+            Some((vx, vy)) => Validation::Arrays(vx, vy),
+            None => Validation::None,
+        };
+        self.run_fit(feed, val, Some(&sample), cfg)
+    }
+
+    /// `fit` on a `Dataset` of (x, y) batches (Keras's `fit(dataset)`): one pass per epoch, or
+    /// `steps_per_epoch` batches of a stream that runs on across epochs. Validation comes from
+    /// `validation_dataset` (or `validation_data` arrays); `validation_split` is for arrays only,
+    /// as in Keras. `batch_size` and `shuffle` belong to the dataset and are ignored here.
+    pub fn fit_dataset(&mut self, data: &Dataset, mut cfg: FitConfig) -> Result<History> {
+        check_config(&cfg)?;
+        if cfg.validation_split > 0.0 {
+            return Err(NnError::Input(
+                "fit_dataset: validation_split needs arrays; give validation_dataset instead"
+                    .into(),
+            ));
+        }
+        // The first batch of the first pass builds the model and is shown by TensorBoard.
+        let first =
+            data.iter(0)?.next().transpose()?.ok_or_else(|| {
+                NnError::Input("fit_dataset: the dataset yields no batches".into())
+            })?;
+        self.check_batch(&first.x, &first.y, "fit_dataset")?;
+        let val = match (cfg.validation_dataset.take(), cfg.validation_data.take()) {
+            (Some(v), _) => Validation::Dataset(v, cfg.validation_steps),
+            (None, Some((vx, vy))) => Validation::Arrays(vx, vy),
+            (None, None) => Validation::None,
+        };
+        let feed = Feed::Dataset(DatasetFeed {
+            data: data.clone(),
+            steps_per_epoch: cfg.steps_per_epoch,
+            stream: None,
+            ran_out: false,
+        });
+        self.run_fit(feed, val, first.x.first(), cfg)
+    }
+
+    /// Checks one batch of host arrays (building the model on the first).
+    fn check_batch(&mut self, x: &[Array], y: &[Array], what: &str) -> Result<()> {
+        if y.is_empty() {
+            return Err(NnError::Input(format!(
+                "{what}: the batches hold no targets (an unlabelled dataset cannot be trained on)"
+            )));
+        }
+        let (xs, ys): (Vec<&Array>, Vec<&Array>) = (x.iter().collect(), y.iter().collect());
+        check_data(self, &xs, Some(&ys), what)
+    }
+
+    fn run_fit(
+        &mut self,
+        mut feed: Feed,
+        val: Validation,
+        sample: Option<&Array>,
+        mut cfg: FitConfig,
+    ) -> Result<History> {
         let mut callbacks = std::mem::take(&mut cfg.callbacks);
-        let samples = train_x[0].len();
-        let steps = samples.div_ceil(cfg.batch_size);
+        let steps = feed.steps();
         let interval = callbacks.iter().filter_map(|c| c.batch_interval()).min();
         let wants_confusion = callbacks.iter().any(|c| c.wants_confusion_matrix());
         let mut history = History::default();
         let trackers = self.trackers()?;
         let info = TrainInfo {
             epochs: cfg.epochs,
-            steps_per_epoch: steps,
-            train_x: &train_x[0],
-            validation: val.as_ref().map(|(a, b)| (&a[0], &b[0])),
+            steps_per_epoch: steps.unwrap_or(0),
+            train_x: sample,
+            validation: !matches!(val, Validation::None),
         };
         for cb in &mut callbacks {
             cb.on_train_begin(self, &info)?;
         }
         // BackupAndRestore may have restored a backup and asked to resume after its epoch.
         let first_epoch = cfg.initial_epoch.max(self.resume_epoch.take().unwrap_or(0));
-        let on_gpu = cfg
-            .keep_data_on_gpu
-            .unwrap_or(!self.device().info().is_cpu());
-        let mut resident = match on_gpu {
-            true => DeviceDataset::try_new(self.device(), &train_x, &train_y)?,
-            false => None,
-        };
-        let mut global_step = (first_epoch * steps) as u64;
+        let mut global_step = (first_epoch * steps.unwrap_or(0)) as u64;
         let mut stop = false;
+        // Arrays were checked as a whole; a dataset's batches are checked one by one.
+        let check_each = matches!(feed, Feed::Dataset(_));
         for epoch in first_epoch..cfg.epochs {
             for cb in &mut callbacks {
                 cb.on_epoch_begin(epoch, self)?;
@@ -151,31 +207,26 @@ impl Model {
             trackers.reset()?;
             let mut progress = Progress::new(cfg.verbose, epoch, cfg.epochs, steps);
             let started = Instant::now();
-            let batches = epoch_batches(
-                samples,
-                cfg.batch_size,
-                cfg.shuffle.then_some(&mut epoch_rng(cfg.seed, epoch)),
-            );
-            if let Some(r) = &mut resident {
-                r.set_epoch(&batches)?;
-            }
-            let mut start = 0;
-            for (i, idx) in batches.iter().enumerate() {
-                let (xb, yb) = match &resident {
-                    Some(r) => r.batch_all(start, idx.len())?,
-                    None => (
-                        host_batch(&train_x, idx, self)?,
-                        host_batch(&train_y, idx, self)?,
-                    ),
+            let mut done = 0;
+            for (i, batch) in feed.epoch(epoch)?.enumerate() {
+                let (xb, yb) = match batch? {
+                    Batch::Device(x, y) => (x, y),
+                    Batch::Host(x, y) => {
+                        if check_each {
+                            self.check_batch(&x, &y, "fit")
+                                .map_err(|e| at_batch(e, epoch, i))?;
+                        }
+                        (upload(&x, self)?, upload(&y, self)?)
+                    }
                 };
-                start += idx.len();
                 self.train_step(&xb, &yb, &trackers)?;
-                progress.tick(i + 1);
+                done = i + 1;
+                progress.tick(done);
                 global_step += 1;
                 let at_interval = interval.is_some_and(|n| global_step % n as u64 == 0);
                 if at_interval || progress.due() {
                     let logs = trackers.read("")?;
-                    progress.update(i + 1, &logs);
+                    progress.update(done, &logs);
                     if at_interval {
                         for cb in &mut callbacks {
                             stop |= cb.on_batch_end(global_step, &logs, self)?;
@@ -190,30 +241,52 @@ impl Model {
             if stop {
                 break; // a callback stopped training mid-epoch (TerminateOnNaN)
             }
+            if feed.ran_out() {
+                eprintln!(
+                    "kiln: the dataset ran out of batches in epoch {}; interrupting training                      (make sure it yields steps_per_epoch * epochs batches, e.g. with repeat())",
+                    epoch + 1
+                );
+                if done == 0 {
+                    break;
+                }
+            }
             let mut logs = trackers.read("")?;
-            check_nan(&logs, epoch, steps.saturating_sub(1))?;
+            check_nan(&logs, epoch, done.saturating_sub(1))?;
             let train_time = started.elapsed();
-            if let Some((vx, vy)) = &val
-                && (epoch + 1) % cfg.validation_freq == 0
-            {
-                let v = self.evaluate_impl(vx, vy, cfg.batch_size, wants_confusion)?;
-                logs.values
-                    .extend(v.values.into_iter().map(|(k, x)| (format!("val_{k}"), x)));
-                logs.confusion = v.confusion;
+            if (epoch + 1) % cfg.validation_freq == 0 {
+                let v = match &val {
+                    Validation::None => None,
+                    Validation::Arrays(vx, vy) => {
+                        Some(self.evaluate_impl(vx, vy, cfg.batch_size, wants_confusion)?)
+                    }
+                    Validation::Dataset(d, steps) => {
+                        Some(self.evaluate_stream(d, *steps, wants_confusion)?)
+                    }
+                };
+                if let Some(v) = v {
+                    logs.values
+                        .extend(v.values.into_iter().map(|(k, x)| (format!("val_{k}"), x)));
+                    logs.confusion = v.confusion;
+                }
             }
             let lr = self
                 .compiled
                 .as_ref()
                 .map_or(0.0, |c| c.optimizer.current_learning_rate());
             logs.set("learning_rate", lr);
-            progress.finish(&logs, started.elapsed(), train_time / steps.max(1) as u32);
+            progress.finish(
+                done,
+                &logs,
+                started.elapsed(),
+                train_time / done.max(1) as u32,
+            );
             self.epochs_done = epoch + 1;
             for cb in &mut callbacks {
                 stop |= cb.on_epoch_end(epoch, &logs, self)?;
             }
             history.epochs.push(epoch);
             history.logs.push(logs);
-            if stop {
+            if stop || feed.ran_out() {
                 break;
             }
         }
@@ -225,10 +298,30 @@ impl Model {
     }
 }
 
-/// The shuffle generator of one epoch: a function of (seed, epoch) only, so a run resumed at
-/// epoch k sees exactly the batches an uninterrupted run would.
-fn epoch_rng(seed: u64, epoch: usize) -> Rng {
-    Rng::new(seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+/// Validation data of a fit.
+enum Validation {
+    None,
+    Arrays(Vec<Array>, Vec<Array>),
+    Dataset(Dataset, Option<usize>),
+}
+
+fn check_config(cfg: &FitConfig) -> Result<()> {
+    if cfg.batch_size == 0 || cfg.validation_freq == 0 || cfg.steps_per_epoch == Some(0) {
+        return Err(NnError::Input(
+            "fit: batch_size, validation_freq and steps_per_epoch must be at least 1".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// An error of one dataset batch, placed.
+fn at_batch(e: NnError, epoch: usize, batch: usize) -> NnError {
+    NnError::Input(format!("epoch {}, batch {}: {e}", epoch + 1, batch + 1))
+}
+
+/// Host arrays on the device.
+pub(crate) fn upload(arrays: &[Array], model: &Model) -> Result<Vec<Tensor>> {
+    arrays.iter().map(|a| a.to_tensor(model.device())).collect()
 }
 
 fn check_nan(logs: &Logs, epoch: usize, batch: usize) -> Result<()> {

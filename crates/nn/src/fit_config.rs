@@ -34,6 +34,14 @@ pub struct FitConfig {
     /// adapters (lavapipe), whose "device memory" is host memory: there a host gather and copy
     /// of a batch costs microseconds and the gather kernel 0.2 ms (README's training table).
     pub keep_data_on_gpu: Option<bool>,
+    /// `fit_dataset`: batches per epoch; the dataset's stream then runs on across epochs (as
+    /// Keras's does), and fit stops with a warning when it runs out. `None`: one full pass
+    /// per epoch.
+    pub steps_per_epoch: Option<usize>,
+    /// `fit_dataset`: validation batches (takes precedence over `validation_data`).
+    pub validation_dataset: Option<crate::dataset::Dataset>,
+    /// Validation batches to use per validation (`None`: a full pass).
+    pub validation_steps: Option<usize>,
 }
 
 impl Default for FitConfig {
@@ -50,6 +58,9 @@ impl Default for FitConfig {
             verbose: 1,
             callbacks: Vec::new(),
             keep_data_on_gpu: None,
+            steps_per_epoch: None,
+            validation_dataset: None,
+            validation_steps: None,
         }
     }
 }
@@ -95,6 +106,22 @@ impl FitConfig {
     /// Adds a callback.
     pub fn callback(mut self, cb: impl Callback + 'static) -> Self {
         self.callbacks.push(Box::new(cb));
+        self
+    }
+
+    /// Sets `steps_per_epoch` (datasets).
+    pub fn steps_per_epoch(mut self, n: usize) -> Self {
+        self.steps_per_epoch = Some(n);
+        self
+    }
+    /// Sets the validation dataset (and, optionally, its steps).
+    pub fn validation_dataset(
+        mut self,
+        data: crate::dataset::Dataset,
+        steps: Option<usize>,
+    ) -> Self {
+        self.validation_dataset = Some(data);
+        self.validation_steps = steps;
         self
     }
 

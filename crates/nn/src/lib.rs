@@ -29,11 +29,13 @@ mod array;
 pub mod callbacks;
 pub mod checkpoint;
 pub mod data;
+pub mod dataset;
 mod error;
 mod evaluate;
 mod fit;
 mod fit_config;
 mod fit_data;
+mod fit_feed;
 mod functional;
 pub mod init;
 mod layer;
@@ -55,6 +57,7 @@ mod trackers;
 
 pub use array::{Array, Data};
 pub use checkpoint::{LayerFactory, WeightDtype, load_model, load_model_with};
+pub use dataset::{Cardinality, Dataset, Element};
 pub use error::{NnError, Result};
 pub use fit_config::FitConfig;
 pub use fit_data::IntoArrays;
@@ -70,7 +73,8 @@ pub use trackers::{OutputTrackers, Trackers};
 /// Everything a training script needs.
 pub mod prelude {
     pub use crate::callbacks::{Callback, TensorBoard, UpdateFreq};
-    pub use crate::data::{FASHION_MNIST_CLASSES, FashionMnist};
+    pub use crate::data::{FASHION_MNIST_CLASSES, FashionMnist, Npz, image_dataset_from_directory};
+    pub use crate::dataset::{Cardinality, Dataset, Element};
     pub use crate::layers::*;
     pub use crate::losses::Loss;
     pub use crate::metrics::{ConfusionMatrix, Metric, MetricKind};

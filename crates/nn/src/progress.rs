@@ -14,23 +14,28 @@ const REFRESH: Duration = Duration::from_millis(250);
 
 pub(crate) struct Progress {
     verbose: u8,
-    steps: usize,
     bar: Option<ProgressBar>,
     last: Instant,
 }
 
 impl Progress {
-    pub fn new(verbose: u8, epoch: usize, epochs: usize, steps: usize) -> Self {
+    /// `steps` is `None` for a dataset of unknown length (the bar then counts steps, as
+    /// Keras's shows `Unknown` in the first epoch).
+    pub fn new(verbose: u8, epoch: usize, epochs: usize, steps: Option<usize>) -> Self {
         if verbose >= 1 {
             println!("Epoch {}/{epochs}", epoch + 1);
         }
         let bar = (verbose == 1).then(|| {
             let b = ProgressBar::with_draw_target(
-                Some(steps as u64),
+                steps.map(|s| s as u64),
                 ProgressDrawTarget::stderr_with_hz(4),
             );
+            let template = match steps {
+                Some(_) => "{pos}/{len} {bar:20} ETA {eta} - {msg}",
+                None => "{pos}/Unknown {spinner} - {msg}",
+            };
             b.set_style(
-                ProgressStyle::with_template("{pos}/{len} {bar:20} ETA {eta} - {msg}")
+                ProgressStyle::with_template(template)
                     .expect("static template")
                     .progress_chars("━━ "),
             );
@@ -38,7 +43,6 @@ impl Progress {
         });
         Self {
             verbose,
-            steps,
             bar,
             last: Instant::now(),
         }
@@ -64,7 +68,8 @@ impl Progress {
         self.last = Instant::now();
     }
 
-    pub fn finish(&mut self, logs: &Logs, elapsed: Duration, per_step: Duration) {
+    /// The closing line, with the steps the epoch ran.
+    pub fn finish(&mut self, steps: usize, logs: &Logs, elapsed: Duration, per_step: Duration) {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
         }
@@ -76,7 +81,7 @@ impl Progress {
             };
             println!(
                 "{0}/{0} - {1:.0}s {per} - {2}",
-                self.steps,
+                steps,
                 elapsed.as_secs_f64(),
                 logs.format()
             );

@@ -29,12 +29,13 @@ use crate::model::Model;
 pub struct TrainInfo<'a> {
     /// Epochs `fit` will run up to.
     pub epochs: usize,
-    /// Steps (batches) per epoch.
+    /// Steps (batches) per epoch (0 when a dataset's length is unknown).
     pub steps_per_epoch: usize,
-    /// The training inputs (after any validation split).
-    pub train_x: &'a Array,
-    /// Validation inputs and targets, if any.
-    pub validation: Option<(&'a Array, &'a Array)>,
+    /// Training inputs to show (the first input's array after any validation split, or a
+    /// dataset's first batch).
+    pub train_x: Option<&'a Array>,
+    /// Whether the fit validates.
+    pub validation: bool,
 }
 
 /// Hooks into `fit`. Every method has a default that does nothing.

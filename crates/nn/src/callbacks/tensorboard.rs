@@ -95,7 +95,9 @@ impl TensorBoard {
     }
 
     fn write_samples(&mut self, info: &TrainInfo<'_>) -> Result<()> {
-        let x = info.train_x;
+        let Some(x) = info.train_x else {
+            return Ok(());
+        };
         let (Some(values), Some(train)) = (x.as_f32(), self.train.as_mut()) else {
             return Ok(());
         };
@@ -190,7 +192,7 @@ impl Callback for TensorBoard {
             train.add_text("model_summary", &format!("```\n{}```", model.summary()), 0)?;
         }
         self.train = Some(train);
-        if info.validation.is_some() {
+        if info.validation {
             self.validation = Some(EventWriter::create(self.log_dir.join("validation"))?);
         }
         if !self.hparams.is_empty() {
@@ -201,7 +203,7 @@ impl Callback for TensorBoard {
                 .map(|(k, v)| (k.as_str(), v.clone()))
                 .collect();
             let mut metrics = vec![("train", "epoch_loss"), ("train", "epoch_accuracy")];
-            if info.validation.is_some() {
+            if info.validation {
                 metrics.extend([
                     ("validation", "epoch_loss"),
                     ("validation", "epoch_accuracy"),

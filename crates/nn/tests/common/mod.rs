@@ -1,5 +1,6 @@
 //! Helpers shared by the functional and nested-model tests: random arrays, a temporary
-//! directory per test process, and a quiet, unshuffled fit.
+//! directory per test process, and a quiet, unshuffled fit. Each test crate uses some of them.
+#![allow(dead_code)]
 
 use kiln_device::rng::Rng;
 use kiln_nn::prelude::*;
