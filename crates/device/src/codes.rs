@@ -1,4 +1,5 @@
-//! The numeric codes WGSL switches on (activation, unary, binary and reduction kinds), written
+//! The numeric codes WGSL switches on (activation, unary, binary and reduction kinds, image
+//! fill modes and interpolations), written
 //! once, here. `wgsl_codes!` defines each as a Rust `const` and also as one line of a WGSL
 //! prelude that `ShaderFile::source` puts in front of every shader, so a shader names
 //! `ACT_RELU` or `UNARY_EXP` and can never disagree with the Rust side about its value. Every
@@ -60,6 +61,16 @@ wgsl_codes! {
         REDUCE_SUM = 0,
         REDUCE_MEAN = 1,
         REDUCE_MAX = 2,
+    }
+    "FILL" {
+        FILL_CONSTANT = 0,
+        FILL_REFLECT = 1,
+        FILL_WRAP = 2,
+        FILL_NEAREST = 3,
+    }
+    "INTERP" {
+        INTERP_BILINEAR = 0,
+        INTERP_NEAREST = 1,
     }
 }
 

@@ -46,6 +46,8 @@ pub enum ShaderFile {
     Metrics,
     /// `batchnorm.wgsl`
     Batchnorm,
+    /// `image.wgsl`
+    Image,
 }
 
 macro_rules! shader {
@@ -91,6 +93,7 @@ impl ShaderFile {
             F::OptimTexture => ("optim_texture.wgsl", shader!("optim_texture.wgsl"), false),
             F::Metrics => ("metrics.wgsl", shader!("metrics.wgsl"), false),
             F::Batchnorm => ("batchnorm.wgsl", shader!("batchnorm.wgsl"), false),
+            F::Image => ("image.wgsl", shader!("image.wgsl"), false),
         }
     }
 
@@ -174,6 +177,7 @@ pub enum Kernel {
     BnNormalize,
     BnBackwardReduce,
     BnBackwardDx,
+    WarpAffine,
 }
 
 /// Where a kernel lives and what it binds.
@@ -287,6 +291,7 @@ impl Kernel {
             BnNormalize => (F::Batchnorm, "bn_normalize", (4, 1), S),
             BnBackwardReduce => (F::Batchnorm, "bn_backward_reduce", (3, 1), S),
             BnBackwardDx => (F::Batchnorm, "bn_backward_dx", (5, 1), S),
+            WarpAffine => (F::Image, "warp_affine", (2, 1), S),
         };
         spec(file, entry, io, form)
     }

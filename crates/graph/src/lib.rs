@@ -38,6 +38,7 @@ pub use tensor::{DType, Tensor, grad_enabled, no_grad};
 // among them) never import kiln-device for them.
 pub use kiln_device::ops::conv2d::{Conv2dDims, Padding};
 pub use kiln_device::ops::elementwise::{BinaryOp, UnaryOp};
+pub use kiln_device::ops::image::{FillMode, Interpolation, Sampling};
 pub use kiln_device::ops::pool2d::Pool2dDims;
 pub use kiln_device::ops::reduce::ReduceOp;
 pub use kiln_device::rng::Rng;

@@ -68,6 +68,11 @@ impl<'a> BuildCtx<'a> {
         }
     }
 
+    /// The device the weights live on.
+    pub fn device(&self) -> &Device {
+        self.device
+    }
+
     /// The context for building `name`, a layer held by the one being built (a subclassed
     /// model's field): its weights are `<this layer>/<name>/<weight>`, which is how the holder's
     /// `weights()` must name them (`Weight::prefixed`).

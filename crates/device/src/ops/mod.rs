@@ -11,6 +11,7 @@ mod conv2d_gemm;
 mod conv2d_via;
 pub mod elementwise;
 pub mod fill;
+pub mod image;
 pub mod matmul;
 pub mod metrics;
 pub mod optim;

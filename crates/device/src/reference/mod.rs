@@ -5,10 +5,12 @@
 // Index loops mirror the kernels' index arithmetic on purpose: the oracle should read like it.
 #![allow(clippy::needless_range_loop)]
 
+mod image;
 mod metrics;
 mod nn;
 mod optim;
 
+pub use image::*;
 pub use metrics::*;
 pub use nn::*;
 pub use optim::*;

@@ -6,6 +6,7 @@
 mod conv;
 mod conv_gemm;
 mod elementwise;
+mod image;
 mod matmul;
 mod metrics;
 mod nn;

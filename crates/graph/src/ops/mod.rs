@@ -3,6 +3,7 @@
 
 pub mod arith;
 pub mod conv;
+pub mod image;
 pub mod loss;
 pub mod matmul;
 pub mod norm;

@@ -32,14 +32,8 @@ impl ColorMode {
     }
 }
 
-/// How images are resized (Keras's `interpolation`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Interpolation {
-    /// Keras's default.
-    Bilinear,
-    /// Nearest neighbour.
-    Nearest,
-}
+/// How images are resized (Keras's `interpolation`): the GPU warp's enum, shared.
+pub use kiln_graph::Interpolation;
 
 /// An image as HWC f32 values.
 #[derive(Clone, Debug, PartialEq)]

@@ -11,6 +11,7 @@ mod keras_json;
 mod merge;
 mod padding;
 mod pooling;
+mod preprocessing;
 pub(crate) mod registry;
 mod reshape;
 
@@ -26,6 +27,13 @@ pub use merge::{
 pub use padding::{ZeroPadding2D, ZeroPadding2DConfig};
 pub use pooling::{
     AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D, Pool2DConfig,
+};
+pub use preprocessing::{
+    CenterCrop, CenterCropConfig, Factor, FlipMode, Normalization, NormalizationConfig,
+    RandomContrast, RandomContrastConfig, RandomCrop, RandomCropConfig, RandomFlip,
+    RandomFlipConfig, RandomRotation, RandomRotationConfig, RandomTranslation,
+    RandomTranslationConfig, RandomZoom, RandomZoomConfig, Rescaling, RescalingConfig, Resizing,
+    ResizingConfig,
 };
 pub use registry::builtin_classes;
 pub use reshape::{Flatten, Reshape, ReshapeConfig};

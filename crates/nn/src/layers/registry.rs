@@ -53,6 +53,18 @@ const BUILTIN: &[(&str, FromConfig)] = &[
     ("Softmax", |v| {
         boxed(ActivationLayer::from_config("Softmax", v))
     }),
+    ("Rescaling", |v| boxed(Rescaling::from_config(v))),
+    ("Normalization", |v| boxed(Normalization::from_config(v))),
+    ("Resizing", |v| boxed(Resizing::from_config(v))),
+    ("CenterCrop", |v| boxed(CenterCrop::from_config(v))),
+    ("RandomFlip", |v| boxed(RandomFlip::from_config(v))),
+    ("RandomCrop", |v| boxed(RandomCrop::from_config(v))),
+    ("RandomTranslation", |v| {
+        boxed(RandomTranslation::from_config(v))
+    }),
+    ("RandomRotation", |v| boxed(RandomRotation::from_config(v))),
+    ("RandomZoom", |v| boxed(RandomZoom::from_config(v))),
+    ("RandomContrast", |v| boxed(RandomContrast::from_config(v))),
 ];
 
 /// A built-in layer of `class` from its config, or `None` for a class kiln does not know.

@@ -1,0 +1,61 @@
+//! What the random geometric layers share: Keras's default fill mode and interpolation, the
+//! warp of a batch by one transform per image, and the `Layer` methods every one of them
+//! writes alike (class name, a shape-keeping build that checks its factors, the config).
+
+use kiln_graph::{FillMode, Interpolation, Sampling, Tensor};
+
+use crate::error::Result;
+use crate::layers::preprocessing::upload_transforms;
+
+pub(crate) fn reflect() -> FillMode {
+    FillMode::Reflect
+}
+
+pub(crate) fn bilinear() -> Interpolation {
+    Interpolation::Bilinear
+}
+
+pub(crate) fn sampling(fill: FillMode, fill_value: f32, interpolation: Interpolation) -> Sampling {
+    Sampling {
+        fill,
+        fill_value,
+        interpolation,
+    }
+}
+
+/// Warps `x` ([n, h, w, c]) by one transform per image, to `size`.
+pub(crate) fn warp(
+    x: &Tensor,
+    t: &[[f32; 6]],
+    size: (usize, usize),
+    s: Sampling,
+) -> Result<Tensor> {
+    Ok(x.warp_affine(&upload_transforms(x.device(), t)?, size, s)?)
+}
+
+/// (n, h, w) of a batch.
+pub(crate) fn dims(x: &Tensor) -> (usize, f32, f32) {
+    let s = x.shape();
+    (s[0], s[1] as f32, s[2] as f32)
+}
+
+/// The `Layer` methods of a shape-keeping image layer with a `check()` and a `config`.
+macro_rules! image_layer {
+    ($class:literal) => {
+        fn class_name(&self) -> &'static str {
+            $class
+        }
+
+        fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildCtx<'_>) -> Result<Vec<usize>> {
+            image_shape($class, input_shape)?;
+            self.check()?;
+            Ok(input_shape.to_vec())
+        }
+
+        fn get_config(&self) -> Value {
+            config_of(&self.config)
+        }
+    };
+}
+
+pub(crate) use image_layer;
