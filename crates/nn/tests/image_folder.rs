@@ -183,6 +183,22 @@ fn a_seeded_split_is_disjoint_reproducible_and_complete() {
 }
 
 #[test]
+fn links_to_folders_are_followed_only_when_asked() {
+    let d = folder("links");
+    let elsewhere = folder("links-target");
+    write(&d.join("a/own.png"), 2, 2, 1, "rgb");
+    write(&elsewhere.join("x.png"), 2, 2, 2, "rgb");
+    write(&elsewhere.join("y.png"), 2, 2, 3, "rgb");
+    std::os::unix::fs::symlink(&elsewhere, d.join("a/more")).unwrap();
+    let count = |follow: bool| {
+        let mut f = image_dataset_from_directory(&d).image_size(2, 2);
+        f.follow_links = follow;
+        f.load().unwrap().file_paths().len()
+    };
+    assert_eq!((count(false), count(true)), (1, 3));
+}
+
+#[test]
 fn bad_folders_and_files_are_errors_naming_them() {
     let missing = std::env::temp_dir().join("kiln-no-such-folder");
     let e = image_dataset_from_directory(&missing)
