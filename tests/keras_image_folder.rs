@@ -5,6 +5,8 @@
 //! (`KILN_KERAS_PYTHON`, from the test script's venv) runs the Keras side; KILN_REQUIRE_KERAS=1
 //! makes a missing Keras a failure.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -37,23 +39,6 @@ np.savez(os.path.join(root, "keras.npz"), bilinear=images(), cropped=images(crop
          gray=images(color_mode="grayscale"))
 "#;
 
-fn keras_python() -> Option<String> {
-    let python = std::env::var("KILN_KERAS_PYTHON").unwrap_or_else(|_| "python3".into());
-    let probe = Command::new(&python)
-        .args(["-c", "import keras, tensorflow, numpy"])
-        .output();
-    if probe.as_ref().is_ok_and(|o| o.status.success()) {
-        return Some(python);
-    }
-    assert_ne!(
-        std::env::var("KILN_REQUIRE_KERAS").as_deref(),
-        Ok("1"),
-        "KILN_REQUIRE_KERAS=1 but {python} cannot import keras and tensorflow"
-    );
-    eprintln!("skipping the Keras image-folder test: {python} has no keras");
-    None
-}
-
 /// The images of a pass, stacked.
 fn stacked(ds: &Dataset) -> Vec<f32> {
     ds.collect(0)
@@ -73,7 +58,11 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn the_same_split_and_pixels_as_keras() {
-    let Some(python) = keras_python() else { return };
+    let Some(python) =
+        common::keras_python("keras, tensorflow, numpy", "the Keras image-folder test")
+    else {
+        return;
+    };
     let root = std::env::temp_dir().join(format!("kiln-keras-folder-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();

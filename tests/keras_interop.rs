@@ -5,29 +5,14 @@
 //! loads the file by name and must match within 1e-3. KILN_REQUIRE_KERAS=1 (set by the test
 //! script) makes a missing Keras a failure instead of a skip.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
 use kiln::device::testing::test_device;
 use kiln::nn::applications::ResNet50;
 use kiln::nn::prelude::*;
-
-fn keras_python() -> Option<String> {
-    let python = std::env::var("KILN_KERAS_PYTHON").unwrap_or_else(|_| "python3".into());
-    let probe = Command::new(&python)
-        .args(["-c", "import keras, safetensors.numpy, numpy"])
-        .output();
-    if probe.as_ref().is_ok_and(|o| o.status.success()) {
-        return Some(python);
-    }
-    assert_ne!(
-        std::env::var("KILN_REQUIRE_KERAS").as_deref(),
-        Ok("1"),
-        "KILN_REQUIRE_KERAS=1 but {python} cannot import keras, safetensors and numpy"
-    );
-    eprintln!("skipping the Keras interop test: {python} has no keras");
-    None
-}
 
 fn f32s(st: &safetensors::SafeTensors<'_>, name: &str) -> (Vec<f32>, Vec<usize>) {
     let v = st.tensor(name).unwrap();
@@ -42,7 +27,11 @@ fn f32s(st: &safetensors::SafeTensors<'_>, name: &str) -> (Vec<f32>, Vec<usize>)
 #[test]
 fn keras_resnet50_weights_give_keras_logits_in_kiln() {
     let Some(dev) = test_device() else { return };
-    let Some(python) = keras_python() else { return };
+    let Some(python) =
+        common::keras_python("keras, safetensors.numpy, numpy", "the Keras interop test")
+    else {
+        return;
+    };
     let dir = std::env::temp_dir().join(format!("kiln-keras-{}", std::process::id()));
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/keras_resnet50_reference.py");

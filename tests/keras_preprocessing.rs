@@ -4,6 +4,8 @@
 //! with Keras (`KILN_KERAS_PYTHON`, from the test script's venv) computes Keras's outputs;
 //! KILN_REQUIRE_KERAS=1 makes a missing Keras a failure.
 
+mod common;
+
 use std::process::Command;
 
 use kiln::device::testing::test_device;
@@ -37,23 +39,6 @@ run("rescaling", L.Rescaling(1 / 127.5, -1))
 run("normalization", L.Normalization(mean=[100.0, 120.0, 140.0], variance=[900.0, 1600.0, 2500.0]))
 np.savez(sys.argv[1], **out)
 "#;
-
-fn keras_python() -> Option<String> {
-    let python = std::env::var("KILN_KERAS_PYTHON").unwrap_or_else(|_| "python3".into());
-    let probe = Command::new(&python)
-        .args(["-c", "import keras, numpy"])
-        .output();
-    if probe.as_ref().is_ok_and(|o| o.status.success()) {
-        return Some(python);
-    }
-    assert_ne!(
-        std::env::var("KILN_REQUIRE_KERAS").as_deref(),
-        Ok("1"),
-        "KILN_REQUIRE_KERAS=1 but {python} cannot import keras"
-    );
-    eprintln!("skipping the Keras preprocessing test: {python} has no keras");
-    None
-}
 
 fn cases() -> Vec<(&'static str, Box<dyn Layer>)> {
     let fixed = |v: f32| Factor::Range([v, v]);
@@ -105,7 +90,9 @@ fn cases() -> Vec<(&'static str, Box<dyn Layer>)> {
 #[test]
 fn every_layer_matches_keras_on_the_same_transform() {
     let Some(dev) = test_device() else { return };
-    let Some(python) = keras_python() else { return };
+    let Some(python) = common::keras_python("keras, numpy", "the Keras preprocessing test") else {
+        return;
+    };
     let path = std::env::temp_dir().join(format!(
         "kiln-keras-preprocessing-{}.npz",
         std::process::id()

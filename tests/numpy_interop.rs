@@ -3,26 +3,13 @@
 //! truncated archive are errors naming the file. The test script provides a Python with numpy
 //! (`KILN_PYTHON`) and sets KILN_REQUIRE_PYTHON=1; elsewhere a missing numpy skips the test.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kiln::nn::data::Npz;
 use kiln::nn::prelude::*;
-
-fn python() -> Option<String> {
-    let python = std::env::var("KILN_PYTHON").unwrap_or_else(|_| "python3".into());
-    let probe = Command::new(&python).args(["-c", "import numpy"]).output();
-    if probe.as_ref().is_ok_and(|o| o.status.success()) {
-        return Some(python);
-    }
-    assert_ne!(
-        std::env::var("KILN_REQUIRE_PYTHON").as_deref(),
-        Ok("1"),
-        "KILN_REQUIRE_PYTHON=1 but {python} lacks numpy"
-    );
-    eprintln!("skipping the NumPy interop test: {python} cannot import numpy");
-    None
-}
 
 fn run(python: &str, script: &str, dir: &Path) -> String {
     let out = Command::new(python)
@@ -68,7 +55,14 @@ np.savez_compressed(os.path.join(d, "packed.npz"), images=np.zeros((50, 28, 28),
 
 #[test]
 fn numpy_files_load_into_kiln_and_kiln_files_load_in_numpy() {
-    let Some(py) = python() else { return };
+    let Some(py) = common::python(
+        "KILN_PYTHON",
+        "KILN_REQUIRE_PYTHON",
+        "numpy",
+        "the NumPy interop test",
+    ) else {
+        return;
+    };
     let d = dir("roundtrip");
     run(&py, WRITE, &d);
     let want: Vec<f32> = (0..24).map(|i| (i as f32 - 5.0) / 4.0).collect();
@@ -162,7 +156,14 @@ print("ok")
 
 #[test]
 fn truncated_or_lying_files_are_errors_naming_the_file() {
-    let Some(py) = python() else { return };
+    let Some(py) = common::python(
+        "KILN_PYTHON",
+        "KILN_REQUIRE_PYTHON",
+        "numpy",
+        "the NumPy interop test",
+    ) else {
+        return;
+    };
     let d = dir("bad");
     run(&py, WRITE, &d);
     // A compressed archive cut in half: the central directory is gone.

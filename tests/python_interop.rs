@@ -2,6 +2,8 @@
 //! and shapes, with the same values. The test script provides a Python with safetensors and numpy
 //! (`KILN_PYTHON`) and sets KILN_REQUIRE_PYTHON=1; elsewhere a missing module skips the test.
 
+mod common;
+
 use std::process::Command;
 
 use kiln::device::testing::test_device;
@@ -10,19 +12,14 @@ use kiln::nn::prelude::*;
 #[test]
 fn python_reads_kiln_weights_with_keras_names_shapes_and_values() {
     let Some(dev) = test_device() else { return };
-    let python = std::env::var("KILN_PYTHON").unwrap_or_else(|_| "python3".into());
-    let probe = Command::new(&python)
-        .args(["-c", "import safetensors.numpy, numpy"])
-        .output();
-    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
-        assert_ne!(
-            std::env::var("KILN_REQUIRE_PYTHON").as_deref(),
-            Ok("1"),
-            "KILN_REQUIRE_PYTHON=1 but {python} lacks safetensors/numpy"
-        );
-        eprintln!("skipping the Python interop test: {python} cannot import safetensors and numpy");
+    let Some(python) = common::python(
+        "KILN_PYTHON",
+        "KILN_REQUIRE_PYTHON",
+        "safetensors.numpy, numpy",
+        "the Python interop test",
+    ) else {
         return;
-    }
+    };
     let mut m = Sequential::with_seed(&dev, 4);
     m.add(Conv2D::new(4, 3).padding("same").unwrap()).unwrap();
     m.add(BatchNormalization::new()).unwrap();

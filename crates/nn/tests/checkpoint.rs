@@ -2,6 +2,9 @@
 //! bad files give errors naming the tensor and leave the model unchanged, and the checkpoint
 //! callbacks behave as Keras's on scripted logs.
 
+mod common;
+
+use common::with_architecture;
 use kiln_device::testing::test_device;
 use kiln_nn::callbacks::{
     CsvLogger, EarlyStopping, Mode, ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN,
@@ -208,28 +211,6 @@ fn bad_files_give_errors_naming_the_problem_and_change_nothing() {
     );
     let e = load_model(&good, &dev).err().unwrap().to_string();
     assert!(e.contains("not a kiln model file"), "{e}");
-}
-
-/// A copy of the model file at `path` whose architecture `edit` changed (the tensors as saved).
-fn with_architecture(
-    path: &std::path::Path,
-    name: &str,
-    edit: impl Fn(&mut serde_json::Value),
-) -> std::path::PathBuf {
-    let bytes = std::fs::read(path).unwrap();
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
-    let mut meta = header.metadata().clone().unwrap();
-    let mut arch: serde_json::Value = serde_json::from_str(&meta["kiln.model"]).unwrap();
-    edit(&mut arch);
-    meta.insert("kiln.model".into(), arch.to_string());
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let out = tmp(name);
-    std::fs::write(
-        &out,
-        safetensors::serialize(st.tensors(), Some(meta)).unwrap(),
-    )
-    .unwrap();
-    out
 }
 
 #[test]

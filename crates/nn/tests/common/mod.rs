@@ -1,5 +1,5 @@
-//! Helpers shared by the functional and nested-model tests: random arrays, a temporary
-//! directory per test process, and a quiet, unshuffled fit. Each test crate uses some of them.
+//! Helpers shared by the nn test crates: random arrays, a temporary directory per test process,
+//! a quiet, unshuffled fit, and a model file with its architecture edited. Each test crate uses some of them.
 #![allow(dead_code)]
 
 use kiln_device::rng::Rng;
@@ -31,4 +31,26 @@ pub fn quiet(epochs: usize, batch_size: usize) -> FitConfig {
         shuffle: false,
         ..Default::default()
     }
+}
+
+/// A copy of the model file at `path` whose architecture `edit` changed (the tensors as saved).
+pub fn with_architecture(
+    path: &std::path::Path,
+    name: &str,
+    edit: impl Fn(&mut serde_json::Value),
+) -> std::path::PathBuf {
+    let bytes = std::fs::read(path).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let mut meta = header.metadata().clone().unwrap();
+    let mut arch: serde_json::Value = serde_json::from_str(&meta["kiln.model"]).unwrap();
+    edit(&mut arch);
+    meta.insert("kiln.model".into(), arch.to_string());
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let out = tmp(name);
+    std::fs::write(
+        &out,
+        safetensors::serialize(st.tensors(), Some(meta)).unwrap(),
+    )
+    .unwrap();
+    out
 }

@@ -11,7 +11,7 @@ use kiln_graph::{FillMode, Interpolation, Tensor};
 use crate::error::{NnError, Result};
 use crate::layer::{BuildCtx, CallCtx, Layer};
 use crate::layers::preprocessing::warp_helpers::{
-    bilinear, dims, image_layer, reflect, sampling, warp,
+    bilinear, dims, image_layer, reflect, sampling, sampling_builders, warp,
 };
 use crate::layers::preprocessing::{Factor, call_rng, image_shape, uniform};
 use crate::layers::registry::{config_of, typed_config};
@@ -57,30 +57,7 @@ impl RandomTranslation {
         }
     }
 
-    /// The seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.config.seed = Some(seed);
-        self
-    }
-
-    /// The fill mode (and constant).
-    pub fn fill(mut self, mode: FillMode, value: f32) -> Self {
-        (self.config.fill_mode, self.config.fill_value) = (mode, value);
-        self
-    }
-
-    /// The interpolation.
-    pub fn interpolation(mut self, i: Interpolation) -> Self {
-        self.config.interpolation = i;
-        self
-    }
-
-    /// From a `get_config()` object.
-    pub fn from_config(config: &Value) -> Result<Self> {
-        Ok(RandomTranslation {
-            config: typed_config("RandomTranslation", config)?,
-        })
-    }
+    sampling_builders!("RandomTranslation");
 
     fn check(&self) -> Result<()> {
         self.config
@@ -162,30 +139,7 @@ impl RandomRotation {
         }
     }
 
-    /// The seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.config.seed = Some(seed);
-        self
-    }
-
-    /// The fill mode (and constant).
-    pub fn fill(mut self, mode: FillMode, value: f32) -> Self {
-        (self.config.fill_mode, self.config.fill_value) = (mode, value);
-        self
-    }
-
-    /// The interpolation.
-    pub fn interpolation(mut self, i: Interpolation) -> Self {
-        self.config.interpolation = i;
-        self
-    }
-
-    /// From a `get_config()` object.
-    pub fn from_config(config: &Value) -> Result<Self> {
-        Ok(RandomRotation {
-            config: typed_config("RandomRotation", config)?,
-        })
-    }
+    sampling_builders!("RandomRotation");
 
     fn check(&self) -> Result<()> {
         self.config
@@ -269,30 +223,7 @@ impl RandomZoom {
         }
     }
 
-    /// The seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.config.seed = Some(seed);
-        self
-    }
-
-    /// The fill mode (and constant).
-    pub fn fill(mut self, mode: FillMode, value: f32) -> Self {
-        (self.config.fill_mode, self.config.fill_value) = (mode, value);
-        self
-    }
-
-    /// The interpolation.
-    pub fn interpolation(mut self, i: Interpolation) -> Self {
-        self.config.interpolation = i;
-        self
-    }
-
-    /// From a `get_config()` object.
-    pub fn from_config(config: &Value) -> Result<Self> {
-        Ok(RandomZoom {
-            config: typed_config("RandomZoom", config)?,
-        })
-    }
+    sampling_builders!("RandomZoom");
 
     fn check(&self) -> Result<()> {
         let (lo, _) = self

@@ -1,6 +1,7 @@
 //! What the random geometric layers share: Keras's default fill mode and interpolation, the
-//! warp of a batch by one transform per image, and the `Layer` methods every one of them
-//! writes alike (class name, a shape-keeping build that checks its factors, the config).
+//! warp of a batch by one transform per image, the `Layer` methods every one of them writes
+//! alike (class name, a shape-keeping build that checks its factors, the config) and the
+//! builder methods of the ones that sample between pixels.
 
 use kiln_graph::{FillMode, Interpolation, Sampling, Tensor};
 
@@ -59,3 +60,36 @@ macro_rules! image_layer {
 }
 
 pub(crate) use image_layer;
+
+/// The builder methods of a layer whose config has `seed`, `fill_mode`, `fill_value` and
+/// `interpolation`, and its `from_config`.
+macro_rules! sampling_builders {
+    ($class:literal) => {
+        /// The seed.
+        pub fn seed(mut self, seed: u64) -> Self {
+            self.config.seed = Some(seed);
+            self
+        }
+
+        /// The fill mode (and constant).
+        pub fn fill(mut self, mode: FillMode, value: f32) -> Self {
+            (self.config.fill_mode, self.config.fill_value) = (mode, value);
+            self
+        }
+
+        /// The interpolation.
+        pub fn interpolation(mut self, i: Interpolation) -> Self {
+            self.config.interpolation = i;
+            self
+        }
+
+        /// From a `get_config()` object.
+        pub fn from_config(config: &Value) -> Result<Self> {
+            Ok(Self {
+                config: typed_config($class, config)?,
+            })
+        }
+    };
+}
+
+pub(crate) use sampling_builders;
