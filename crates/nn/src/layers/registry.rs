@@ -94,6 +94,7 @@ pub(crate) fn config_of<C: Serialize>(config: &C) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiln_graph::{FillMode, Interpolation};
 
     #[test]
     fn every_builtin_class_rebuilds_from_its_own_config_and_reports_its_class() {
@@ -119,6 +120,25 @@ mod tests {
             Box::new(ActivationLayer::new("tanh").unwrap()),
             Box::new(ReLU::new()),
             Box::new(Softmax::new()),
+            Box::new(Rescaling::new(1.0 / 255.0, 0.5)),
+            Box::new(Normalization::with_stats(vec![0.5, 1.0], vec![4.0, 0.25]).unwrap()),
+            Box::new(Resizing::new(12, 10).crop_to_aspect_ratio(true)),
+            Box::new(CenterCrop::new(6, 5)),
+            Box::new(RandomFlip::new(FlipMode::Vertical, Some(3))),
+            Box::new(RandomCrop::new(8, 7, Some(4))),
+            Box::new(
+                RandomTranslation::new(Factor::Symmetric(0.1), Factor::Range([-0.2, 0.3])).seed(5),
+            ),
+            Box::new(RandomRotation::new(Factor::Symmetric(0.25)).fill(FillMode::Constant, 0.5)),
+            Box::new(
+                RandomZoom::new(Factor::Range([-0.3, 0.1]), None)
+                    .interpolation(Interpolation::Nearest),
+            ),
+            Box::new(
+                RandomContrast::new(Factor::Symmetric(0.4))
+                    .value_range(0.0, 1.0)
+                    .seed(9),
+            ),
         ];
         let mut classes: Vec<&str> = layers.iter().map(|l| l.class_name()).collect();
         let mut listed: Vec<&str> = builtin_classes().collect();
