@@ -23,10 +23,11 @@ if ! python3 -c 'import safetensors.numpy, numpy' 2>/dev/null; then
     export KILN_PYTHON="$PWD/.py-venv/bin/python"
 fi
 export KILN_REQUIRE_PYTHON=1
-# Keras (tensorflow-cpu) checks kiln's ResNet50 against Keras's logits on the same weights.
-if [ ! -x .tf-venv/bin/python ] || ! .tf-venv/bin/python -c 'import keras, safetensors.numpy, numpy' 2>/dev/null; then
+# Keras (tensorflow-cpu) checks kiln's ResNet50 against Keras's logits on the same weights;
+# KerasTuner's own Hyperband oracle checks kiln's bracket schedule.
+if [ ! -x .tf-venv/bin/python ] || ! .tf-venv/bin/python -c 'import keras, keras_tuner, safetensors.numpy, numpy' 2>/dev/null; then
     python3 -m venv .tf-venv 2>/dev/null || { apt-get install -y -qq python3-venv >/dev/null && python3 -m venv .tf-venv; }
-    .tf-venv/bin/python -m pip install -q --disable-pip-version-check tensorflow-cpu==2.21.0 safetensors numpy
+    .tf-venv/bin/python -m pip install -q --disable-pip-version-check tensorflow-cpu==2.21.0 keras-tuner==1.4.8 safetensors numpy
 fi
 export KILN_KERAS_PYTHON="$PWD/.tf-venv/bin/python" KILN_REQUIRE_KERAS=1
 set -x
@@ -45,6 +46,10 @@ KILN_TARGET_ACC=0.75 cargo run --release --example transfer_learning
 # reaches 0.90 in 2 epochs, README).
 KILN_SAMPLES=12000 cargo run --release --example export_image_folder -- target/fmnist_png_small
 KILN_EPOCHS=1 KILN_TARGET_ACC=0.80 KILN_RUN_DIR=target/runs/image_folder cargo run --release --example image_folder -- target/fmnist_png_small
+# A KerasTuner-style search: 6 random trials of 3 epochs on 10,000 images (about 90 s; the best
+# model reached 0.817 test accuracy here).
+rm -rf target/runs/tune_fashion_mnist
+KILN_TARGET_ACC=0.75 KILN_RUN_DIR=target/runs/tune_fashion_mnist cargo run --release --example tune_fashion_mnist
 # Every kernel and gradient check through both input paths (texture flavour and storage
 # buffers), whatever the adapter would pick by default.
 for inputs in always never; do

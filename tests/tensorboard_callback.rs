@@ -3,8 +3,9 @@
 //! real TensorBoard (../shared/tbcheck) loads every tab's data. The test script installs
 //! TensorBoard and sets KILN_REQUIRE_TBCHECK=1; elsewhere that half is skipped with the reason.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
+use std::path::Path;
 
 use kiln::device::testing::test_device;
 use kiln::nn::prelude::*;
@@ -104,7 +105,7 @@ fn tensorboard_callback_writes_what_keras_writes_and_more() {
         vec![2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24],
         "every 2 of 24 global steps"
     );
-    tbcheck(
+    common::tbcheck(
         &logdir,
         &[
             "scalar:train/epoch_loss==3",
@@ -185,7 +186,7 @@ fn a_functional_models_graph_shows_its_skip_connection() {
         .filter(|n| n.input.iter().any(|i| i == "functional/stem"))
         .count();
     assert_eq!(stem_readers, 2, "the stem feeds the branch and the skip");
-    tbcheck(
+    common::tbcheck(
         &logdir,
         &[
             "scalar:train/epoch_loss==2",
@@ -196,36 +197,4 @@ fn a_functional_models_graph_shows_its_skip_connection() {
         ],
     );
     let _ = std::fs::remove_dir_all(&logdir);
-}
-
-fn tbcheck(logdir: &Path, expect: &[&str]) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let tool = root.join("../shared/tbcheck/tbcheck.py");
-    let venv = std::env::var_os("TBCHECK_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".tbcheck-venv"));
-    if !tool.exists() || !venv.join("bin/python").exists() {
-        assert_ne!(
-            std::env::var("KILN_REQUIRE_TBCHECK").as_deref(),
-            Ok("1"),
-            "KILN_REQUIRE_TBCHECK=1 but tbcheck or its venv is missing"
-        );
-        eprintln!(
-            "skipping the real-TensorBoard check: ../shared/tbcheck or its venv ({}) is missing",
-            venv.display()
-        );
-        return;
-    }
-    let out = Command::new(venv.join("bin/python"))
-        .arg(&tool)
-        .arg(logdir)
-        .arg("--strict")
-        .arg("--expect")
-        .args(expect)
-        .output()
-        .expect("running tbcheck.py");
-    let report =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "tbcheck failed:\n{report}");
-    eprintln!("{report}");
 }

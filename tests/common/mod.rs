@@ -2,6 +2,7 @@
 //! safetensors and numpy), found or skipped the same way everywhere. Each crate uses some.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The Python named by `$var` (else `python3`) if it imports `modules`; otherwise `None` with
@@ -26,4 +27,39 @@ pub fn python(var: &str, require: &str, modules: &str, test: &str) -> Option<Str
 /// A Python with Keras (`KILN_KERAS_PYTHON`, required by `KILN_REQUIRE_KERAS=1`).
 pub fn keras_python(modules: &str, test: &str) -> Option<String> {
     python("KILN_KERAS_PYTHON", "KILN_REQUIRE_KERAS", modules, test)
+}
+
+/// Checks `logdir` with the real TensorBoard (../shared/tbcheck, `--strict`) against the
+/// `expect` specs; skipped with a reason when the tool or its venv is missing, unless
+/// KILN_REQUIRE_TBCHECK=1.
+pub fn tbcheck(logdir: &Path, expect: &[&str]) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let tool = root.join("../shared/tbcheck/tbcheck.py");
+    let venv = std::env::var_os("TBCHECK_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".tbcheck-venv"));
+    if !tool.exists() || !venv.join("bin/python").exists() {
+        assert_ne!(
+            std::env::var("KILN_REQUIRE_TBCHECK").as_deref(),
+            Ok("1"),
+            "KILN_REQUIRE_TBCHECK=1 but tbcheck or its venv is missing"
+        );
+        eprintln!(
+            "skipping the real-TensorBoard check: ../shared/tbcheck or its venv ({}) is missing",
+            venv.display()
+        );
+        return;
+    }
+    let out = Command::new(venv.join("bin/python"))
+        .arg(&tool)
+        .arg(logdir)
+        .arg("--strict")
+        .arg("--expect")
+        .args(expect)
+        .output()
+        .expect("running tbcheck.py");
+    let report =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "tbcheck failed:\n{report}");
+    eprintln!("{report}");
 }
