@@ -5,11 +5,9 @@
 
 mod common;
 
-use std::path::Path;
-
 use kiln::device::testing::test_device;
 use kiln::nn::prelude::*;
-use kiln::summary::{HParam, read_events, scalars};
+use kiln::summary::{HParam, scalars};
 
 /// 8x8 images of a horizontal (class 0) or vertical (class 1) bar at a random position.
 fn bars(n: usize, seed: u64) -> (Array, Array) {
@@ -28,21 +26,6 @@ fn bars(n: usize, seed: u64) -> (Array, Array) {
         Array::f32(x, &[n, 8, 8]).unwrap(),
         Array::u32(y, &[n]).unwrap(),
     )
-}
-
-fn events_in(dir: &Path) -> Vec<kiln::summary::proto::Event> {
-    let file = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .starts_with("events.out.tfevents")
-        })
-        .unwrap();
-    read_events(file).unwrap()
 }
 
 #[test]
@@ -80,8 +63,8 @@ fn tensorboard_callback_writes_what_keras_writes_and_more() {
         .callback(tb);
     let h = m.fit(&x, &y, cfg).unwrap();
 
-    let train = events_in(&logdir.join("train"));
-    let val = events_in(&logdir.join("validation"));
+    let train = common::events_in(&logdir.join("train"));
+    let val = common::events_in(&logdir.join("validation"));
     let as_steps = |v: Vec<f32>| {
         v.into_iter()
             .enumerate()
@@ -161,7 +144,7 @@ fn a_functional_models_graph_shows_its_skip_connection() {
         .verbose(0)
         .callback(TensorBoard::new(&logdir).histogram_freq(1));
     m.fit(&x, &y, cfg).unwrap();
-    let graph = events_in(&logdir.join("train"))
+    let graph = common::events_in(&logdir.join("train"))
         .into_iter()
         .find_map(|e| match e.what {
             Some(kiln::summary::proto::event::What::GraphDef(bytes)) => Some(bytes),

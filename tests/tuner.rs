@@ -150,6 +150,21 @@ fn toy_data(n: usize) -> (Array, Array) {
     )
 }
 
+/// Rescaling(scale) -> Dense(units, relu) -> Dense(2), Adam 0.01, compiled.
+fn toy_model(dev: &Device, seed: u64, scale: f32, units: usize) -> kiln::nn::Result<Sequential> {
+    let mut m = Sequential::with_seed(dev, seed);
+    m.add(Rescaling::new(scale, 0.0))?;
+    m.add(Dense::new(units).activation("relu")?)?;
+    m.add(Dense::new(2))?;
+    m.build(&[8])?;
+    m.compile(
+        Optimizer::adam(0.01),
+        Loss::SparseCategoricalCrossentropy { from_logits: true },
+        &[MetricKind::Accuracy],
+    )?;
+    Ok(m)
+}
+
 #[test]
 fn a_trial_whose_loss_becomes_nan_is_recorded_as_failed_and_the_search_goes_on() {
     let Some(dev) = test_device() else { return };
@@ -163,17 +178,7 @@ fn a_trial_whose_loss_becomes_nan_is_recorded_as_failed_and_the_search_goes_on()
             // A scale of 3e38 overflows the first layer's sums to inf, and the loss to NaN.
             let scale = hp.choice("scale", &[1.0f64, 3e38]);
             let units = hp.choice("units", &[8i64, 16]);
-            let mut m = Sequential::with_seed(&dev, 7);
-            m.add(Rescaling::new(scale as f32, 0.0))?;
-            m.add(Dense::new(units as usize).activation("relu")?)?;
-            m.add(Dense::new(2))?;
-            m.build(&[8])?;
-            m.compile(
-                Optimizer::adam(0.01),
-                Loss::SparseCategoricalCrossentropy { from_logits: true },
-                &[MetricKind::Accuracy],
-            )?;
-            Ok(m)
+            toy_model(&dev, 7, scale as f32, units as usize)
         },
     )
     .seed(2)
@@ -217,6 +222,81 @@ fn a_trial_whose_loss_becomes_nan_is_recorded_as_failed_and_the_search_goes_on()
     let mut best = tuner.get_best_models(1).unwrap();
     let logs = best[0].evaluate(&x, &y, 32).unwrap();
     assert!(logs.get("accuracy").unwrap() > 0.6, "{logs:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// (step, value) of `tag` in the one event file of `dir`.
+fn scalar_series(dir: &Path, tag: &str) -> Vec<(i64, f32)> {
+    kiln::summary::scalars(&common::events_in(dir), tag)
+}
+
+#[test]
+fn a_promoted_hyperband_trial_continues_its_parents_training() {
+    let Some(dev) = test_device() else { return };
+    let (x, y) = toy_data(256);
+    let dir = tmp("hyperband");
+    let mut tuner = Tuner::new(
+        &dir,
+        Oracle::hyperband(3, 3),
+        Objective::min("val_loss"),
+        |hp| {
+            let units = hp.int("units", 4, 64, 4);
+            toy_model(&dev, hp.execution_seed(), 1.0, units as usize)
+        },
+    )
+    .seed(4)
+    .verbose(false);
+    tuner
+        .search(&x, &y, || {
+            FitConfig::epochs(1).validation_split(0.25).verbose(0)
+        })
+        .unwrap();
+    // max_epochs 3, factor 3: bracket 1 (3 trials of 1 epoch, the best continued to 3), then
+    // bracket 0 (2 trials of 3 epochs), as KerasTuner runs it.
+    let t = tuner.trials();
+    let plans: Vec<(Option<usize>, usize)> = t
+        .iter()
+        .map(|t| (t.plan.epochs, t.plan.initial_epoch))
+        .collect();
+    assert_eq!(
+        plans,
+        [
+            (Some(1), 0),
+            (Some(1), 0),
+            (Some(1), 0),
+            (Some(3), 1),
+            (Some(3), 0),
+            (Some(3), 0)
+        ]
+    );
+    let child = &t[3];
+    let parent = t
+        .iter()
+        .find(|p| Some(&p.id) == child.plan.parent.as_ref())
+        .unwrap();
+    assert_eq!(child.values, parent.values);
+    let best_first = t[..3]
+        .iter()
+        .map(|t| t.score.unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(
+        parent.score.unwrap(),
+        best_first,
+        "the best of round 0 is promoted"
+    );
+    let run = |t: &Trial| dir.join(t.dir_name()).join("execution0");
+    let steps: Vec<i64> = scalar_series(&run(child).join("train"), "epoch_loss")
+        .iter()
+        .map(|s| s.0)
+        .collect();
+    assert_eq!(steps, [1, 2], "the child trains epochs 2 and 3");
+    // Starting from the parent's weights, its first epoch beats the parent's (fresh) one.
+    let parent_loss = scalar_series(&run(parent).join("train"), "epoch_loss")[0].1;
+    let child_loss = scalar_series(&run(child).join("train"), "epoch_loss")[0].1;
+    assert!(
+        child_loss < parent_loss,
+        "child {child_loss} vs parent {parent_loss}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -63,3 +63,19 @@ pub fn tbcheck(logdir: &Path, expect: &[&str]) {
     assert!(out.status.success(), "tbcheck failed:\n{report}");
     eprintln!("{report}");
 }
+
+/// The events of the one event file in `dir`.
+pub fn events_in(dir: &Path) -> Vec<kiln::summary::proto::Event> {
+    let file = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("events.out.tfevents")
+        })
+        .unwrap();
+    kiln::summary::read_events(file).unwrap()
+}

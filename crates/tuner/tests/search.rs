@@ -324,3 +324,65 @@ fn bayesian_optimisation_beats_random_search_on_a_smooth_function() {
         "bayesian regret {bayes_regret:.5} vs random {random_regret:.5} (sum over 6 seeds)"
     );
 }
+
+/// Scores each execution by its seed, so the trial's score must be the executions' mean.
+struct BySeed;
+
+impl HyperModel for BySeed {
+    type Built = u64;
+    fn build(&mut self, hp: &mut HyperParameters) -> kiln_nn::Result<u64> {
+        hp.int("units", 1, 1000, 1);
+        Ok(hp.execution_seed())
+    }
+    fn fit(
+        &mut self,
+        seed: u64,
+        _: &HyperParameters,
+        run: &RunContext<'_>,
+    ) -> kiln_nn::Result<History> {
+        assert_eq!(seed, run.seed, "each execution is built with its own seed");
+        std::fs::write(&run.checkpoint, b"weights").unwrap();
+        let mut logs = Logs::default();
+        logs.set("score", (seed % 1000) as f32);
+        Ok(History {
+            epochs: vec![0],
+            logs: vec![logs],
+        })
+    }
+}
+
+#[test]
+fn executions_per_trial_average_and_keep_the_best_executions_weights() {
+    let dir = tmp("executions");
+    let mut s = Search::new(&dir, Oracle::random(3), Objective::max("score"))
+        .executions_per_trial(3)
+        .verbose(false);
+    s.run(&mut BySeed).unwrap();
+    for t in s.trials() {
+        let scores: Vec<f64> = t.execution_scores.iter().map(|v| v.unwrap()).collect();
+        assert_eq!(scores.len(), 3);
+        assert!(
+            scores[0] != scores[1] || scores[1] != scores[2],
+            "distinct seeds: {scores:?}"
+        );
+        let mean = scores.iter().sum::<f64>() / 3.0;
+        assert!((t.score.unwrap() - mean).abs() < 1e-9);
+        let best = t.best_execution.unwrap();
+        assert_eq!(
+            scores[best],
+            scores.iter().cloned().fold(f64::MIN, f64::max)
+        );
+        for k in 0..3 {
+            assert!(
+                dir.join(t.dir_name())
+                    .join(format!("execution{k}"))
+                    .is_dir()
+            );
+        }
+        assert!(
+            s.checkpoint(t).is_some(),
+            "the best execution's weights are kept"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
