@@ -5,7 +5,8 @@
 # real TensorBoard (for ../shared/tbcheck) into a venv, and tensorflow-cpu into another (the
 # Keras interop test).
 cd "$(dirname "$0")/.."
-. scripts/env.sh mesa-vulkan-drivers libvulkan1 libegl1 libegl-mesa0 libgl1-mesa-dri dataset-fashion-mnist
+. scripts/env.sh mesa-vulkan-drivers libvulkan1 libegl1 libegl-mesa0 libgl1-mesa-dri dataset-fashion-mnist \
+    libopenmpi-dev openmpi-bin libclang-dev
 export REQUIRE_GPU=1 KILN_REQUIRE_DATA=1
 # The real TensorBoard checks our event files (../shared/tbcheck, present in CI).
 if [ -f ../shared/tbcheck/setup.sh ]; then
@@ -33,7 +34,7 @@ export KILN_KERAS_PYTHON="$PWD/.tf-venv/bin/python" KILN_REQUIRE_KERAS=1
 set -x
 # Style gates need rustup's rustfmt and clippy components (in rustup's default profile).
 if cargo fmt --version >/dev/null 2>&1; then cargo fmt --all -- --check; else echo "kiln: rustfmt missing (rustup component add rustfmt): format check skipped" >&2; fi
-if cargo clippy --version >/dev/null 2>&1; then cargo clippy --workspace --all-targets --release -- -D warnings; else echo "kiln: clippy missing (rustup component add clippy): lint skipped" >&2; fi
+if cargo clippy --version >/dev/null 2>&1; then cargo clippy --workspace --all-targets --release -- -D warnings && cargo clippy --all-targets --release --features mpi -- -D warnings; else echo "kiln: clippy missing (rustup component add clippy): lint skipped" >&2; fi
 # Examples double as acceptance tests: each exits non-zero below its target.
 KILN_TARGET_ACC=0.95 cargo run --release --example spirals
 cargo run --release --example custom_layer
@@ -50,6 +51,10 @@ KILN_EPOCHS=1 KILN_TARGET_ACC=0.80 KILN_RUN_DIR=target/runs/image_folder cargo r
 # model reached 0.817 test accuracy here).
 rm -rf target/runs/tune_fashion_mnist
 KILN_TARGET_ACC=0.75 KILN_RUN_DIR=target/runs/tune_fashion_mnist cargo run --release --example tune_fashion_mnist
+# Data-parallel training under mpirun (OpenMPI, 2 ranks on lavapipe): equivalence with one
+# process, a killed rank ending the job, the restart resuming from the backup.
+cargo build --release --features mpi --example fashion_mnist_distributed
+cargo test --release --features mpi --test distributed
 # Every kernel and gradient check through both input paths (texture flavour and storage
 # buffers), whatever the adapter would pick by default.
 for inputs in always never; do

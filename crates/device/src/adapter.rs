@@ -34,13 +34,23 @@ fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
 pub(crate) fn choose_adapter(
     infos: &[wgpu::AdapterInfo],
     name: Option<&str>,
+    index: Option<usize>,
 ) -> std::result::Result<usize, String> {
     let wanted = name.map(str::to_lowercase);
-    let candidates = infos.iter().enumerate().filter(|(_, i)| match &wanted {
-        Some(w) => i.name.to_lowercase().contains(w.as_str()),
-        None => true,
-    });
-    match candidates.min_by_key(|(_, i)| rank(i)) {
+    let mut candidates: Vec<(usize, &wgpu::AdapterInfo)> = infos
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| match &wanted {
+            Some(w) => i.name.to_lowercase().contains(w.as_str()),
+            None => true,
+        })
+        .collect();
+    candidates.sort_by_key(|(_, i)| rank(i));
+    let pick = match index {
+        Some(k) if !candidates.is_empty() => candidates.get(k % candidates.len()).copied(),
+        _ => candidates.first().copied(),
+    };
+    match pick {
         Some((idx, _)) => Ok(idx),
         None if infos.is_empty() => Err(String::new()),
         None => {
@@ -83,19 +93,21 @@ pub(crate) fn open(options: &DeviceOptions) -> Result<Opened> {
         }
     }
     let infos: Vec<wgpu::AdapterInfo> = adapters.iter().map(|a| a.get_info()).collect();
-    let idx = choose_adapter(&infos, options.adapter.as_deref()).map_err(|detail| {
-        let gl_only = options.backend == Some(wgpu::Backends::GL);
-        let detail = match (detail.is_empty(), gl_only) {
-            // Headless GL goes through EGL; Mesa's provides llvmpipe.
-            (true, true) => {
-                ": KILN_BACKEND=gl found no GL adapter (without a display, wgpu reaches \
+    let idx = choose_adapter(&infos, options.adapter.as_deref(), options.adapter_index).map_err(
+        |detail| {
+            let gl_only = options.backend == Some(wgpu::Backends::GL);
+            let detail = match (detail.is_empty(), gl_only) {
+                // Headless GL goes through EGL; Mesa's provides llvmpipe.
+                (true, true) => {
+                    ": KILN_BACKEND=gl found no GL adapter (without a display, wgpu reaches \
                 GL through EGL: apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri)"
-                    .to_string()
-            }
-            _ => detail,
-        };
-        DeviceError::NoAdapter { detail }
-    })?;
+                        .to_string()
+                }
+                _ => detail,
+            };
+            DeviceError::NoAdapter { detail }
+        },
+    )?;
     let adapter = &adapters[idx];
     let a_info = &infos[idx];
     let limits = adapter.limits();
@@ -177,8 +189,23 @@ mod tests {
             info("Intel Iris (GL)", T::IntegratedGpu, B::Gl),
             info("Intel Iris", T::IntegratedGpu, B::Vulkan),
         ];
-        assert_eq!(choose_adapter(&infos, None), Ok(2));
-        assert_eq!(choose_adapter(&infos[..1], None), Ok(0));
+        assert_eq!(choose_adapter(&infos, None, None), Ok(2));
+        assert_eq!(choose_adapter(&infos[..1], None, None), Ok(0));
+    }
+
+    #[test]
+    fn an_adapter_index_counts_in_preference_order_and_wraps() {
+        use wgpu::{Backend as B, DeviceType as T};
+        let infos = [
+            info("llvmpipe", T::Cpu, B::Vulkan),
+            info("GPU A", T::DiscreteGpu, B::Vulkan),
+            info("GPU B", T::DiscreteGpu, B::Vulkan),
+        ];
+        assert_eq!(choose_adapter(&infos, Some("gpu"), Some(0)), Ok(1));
+        assert_eq!(choose_adapter(&infos, Some("gpu"), Some(1)), Ok(2));
+        // Four ranks on two GPUs: ranks 2 and 3 share them.
+        assert_eq!(choose_adapter(&infos, Some("gpu"), Some(2)), Ok(1));
+        assert_eq!(choose_adapter(&infos, None, Some(2)), Ok(0));
     }
 
     #[test]
@@ -188,8 +215,8 @@ mod tests {
             info("NVIDIA H100", T::DiscreteGpu, B::Vulkan),
             info("llvmpipe (LLVM 15)", T::Cpu, B::Vulkan),
         ];
-        assert_eq!(choose_adapter(&infos, Some("LLVMPIPE")), Ok(1));
-        let err = choose_adapter(&infos, Some("radeon")).unwrap_err();
+        assert_eq!(choose_adapter(&infos, Some("LLVMPIPE"), None), Ok(1));
+        let err = choose_adapter(&infos, Some("radeon"), None).unwrap_err();
         assert!(
             err.contains("radeon") && err.contains("NVIDIA H100"),
             "{err}"

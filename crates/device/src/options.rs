@@ -12,6 +12,10 @@ use crate::tuner::Autotune;
 pub struct DeviceOptions {
     /// Case-insensitive substring the adapter name must contain.
     pub adapter: Option<String>,
+    /// Which of the matching adapters, in kiln's preference order, modulo their count (one
+    /// process per GPU: the data-parallel helper passes the MPI local rank; processes share
+    /// an adapter when there are fewer adapters than processes).
+    pub adapter_index: Option<usize>,
     /// Restrict to one graphics API.
     pub backend: Option<wgpu::Backends>,
     /// When kernels read their inputs from staging textures (see `texture_flavor.rs`).
@@ -41,7 +45,7 @@ pub enum TextureInputs {
 pub const TEXTURE_MIN_WORDS: usize = 4096;
 
 impl DeviceOptions {
-    /// Reads `KILN_ADAPTER`, `KILN_BACKEND`, `KILN_TEXTURE_INPUTS`, `KILN_AUTOTUNE` and
+    /// Reads `KILN_ADAPTER`, `KILN_ADAPTER_INDEX`, `KILN_BACKEND`, `KILN_TEXTURE_INPUTS`, `KILN_AUTOTUNE` and
     /// `KILN_AUTOTUNE_CACHE`.
     pub fn from_env() -> Result<Self> {
         let var = |name| std::env::var(name).ok().filter(|s: &String| !s.is_empty());
@@ -59,8 +63,17 @@ impl DeviceOptions {
             2 => Autotune::Never,
             _ => Autotune::Auto,
         };
+        let adapter_index = match var("KILN_ADAPTER_INDEX") {
+            Some(v) => Some(v.parse().map_err(|_| DeviceError::BadEnv {
+                var: "KILN_ADAPTER_INDEX",
+                value: v.clone(),
+                expected: "a non-negative integer",
+            })?),
+            None => None,
+        };
         Ok(Self {
             adapter: var("KILN_ADAPTER"),
+            adapter_index,
             backend,
             texture_inputs,
             autotune,

@@ -42,4 +42,4 @@ pub use kiln_device::ops::image::{FillMode, Interpolation, Sampling};
 pub use kiln_device::ops::pool2d::Pool2dDims;
 pub use kiln_device::ops::reduce::ReduceOp;
 pub use kiln_device::rng::Rng;
-pub use kiln_device::{Activation, Device, DeviceError, UnknownActivation};
+pub use kiln_device::{Activation, Device, DeviceError, DeviceOptions, UnknownActivation};

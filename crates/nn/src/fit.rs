@@ -121,6 +121,10 @@ impl Model {
             batch_size: cfg.batch_size,
             shuffle: cfg.shuffle,
             seed: cfg.seed,
+            shard: cfg
+                .data_parallel
+                .as_ref()
+                .map(|d| (d.rank(), d.world_size())),
         });
         let val = match val {
             Some((vx, vy)) => Validation::Arrays(vx, vy),
@@ -135,6 +139,12 @@ impl Model {
     /// as in Keras. `batch_size` and `shuffle` belong to the dataset and are ignored here.
     pub fn fit_dataset(&mut self, data: &Dataset, mut cfg: FitConfig) -> Result<History> {
         check_config(&cfg)?;
+        if cfg.data_parallel.is_some() {
+            return Err(NnError::Input(
+                "fit_dataset: data-parallel training takes arrays (fit), which it shards by rank"
+                    .into(),
+            ));
+        }
         if cfg.validation_split > 0.0 {
             return Err(NnError::Input(
                 "fit_dataset: validation_split needs arrays; give validation_dataset instead"
@@ -180,6 +190,12 @@ impl Model {
         mut cfg: FitConfig,
     ) -> Result<History> {
         let mut callbacks = std::mem::take(&mut cfg.callbacks);
+        let dp = cfg.data_parallel.clone();
+        if dp.as_ref().is_some_and(|d| !d.is_root()) {
+            // Rank 0 writes the logs and prints; the others train and decide alike.
+            cfg.verbose = 0;
+            callbacks.retain(|c| !c.root_only());
+        }
         let steps = feed.steps();
         let interval = callbacks.iter().filter_map(|c| c.batch_interval()).min();
         let wants_confusion = callbacks.iter().any(|c| c.wants_confusion_matrix());
@@ -190,9 +206,14 @@ impl Model {
             steps_per_epoch: steps.unwrap_or(0),
             train_x: sample,
             validation: !matches!(val, Validation::None),
+            rank: dp.as_ref().map_or(0, |d| d.rank()),
+            world_size: dp.as_ref().map_or(1, |d| d.world_size()),
         };
         for cb in &mut callbacks {
             cb.on_train_begin(self, &info)?;
+        }
+        if let Some(d) = &dp {
+            d.broadcast_weights(self)?;
         }
         // BackupAndRestore may have restored a backup and asked to resume after its epoch.
         let first_epoch = cfg.initial_epoch.max(self.resume_epoch.take().unwrap_or(0));
@@ -208,34 +229,59 @@ impl Model {
             let mut progress = Progress::new(cfg.verbose, epoch, cfg.epochs, steps);
             let started = Instant::now();
             let mut done = 0;
+            let mut samples = 0;
+            let globals: Vec<usize> = (0..steps.unwrap_or(0))
+                .map(|i| feed.global_samples(i))
+                .collect();
             for (i, batch) in feed.epoch(epoch)?.enumerate() {
-                let (xb, yb) = match batch? {
-                    Batch::Device(x, y) => (x, y),
+                let batch = match batch? {
+                    Batch::Device(x, y) => Some((x, y)),
                     Batch::Host(x, y) => {
                         if check_each {
                             self.check_batch(&x, &y, "fit")
                                 .map_err(|e| at_batch(e, epoch, i))?;
                         }
-                        (upload(&x, self)?, upload(&y, self)?)
+                        Some((upload(&x, self)?, upload(&y, self)?))
                     }
+                    Batch::Empty => None,
                 };
-                self.train_step(&xb, &yb, &trackers)?;
+                match (&dp, &batch) {
+                    (Some(d), _) => {
+                        let b = batch.as_ref().map(|(x, y)| (&x[..], &y[..]));
+                        samples += b.map_or(0, |(x, _)| x[0].shape()[0]);
+                        let global = globals.get(i).copied().unwrap_or(0);
+                        self.train_step_all_reduce(b, &trackers, d, global)?;
+                    }
+                    (None, Some((xb, yb))) => self.train_step(xb, yb, &trackers)?,
+                    (None, None) => {}
+                }
                 done = i + 1;
                 progress.tick(done);
                 global_step += 1;
                 let at_interval = interval.is_some_and(|n| global_step % n as u64 == 0);
                 if at_interval || progress.due() {
-                    let logs = trackers.read("")?;
+                    let mut logs = trackers.read("")?;
+                    // Callbacks see every rank's samples; the progress bar of rank 0 shows
+                    // its own between log points (a collective at a time-based point would
+                    // need every rank to reach it at the same step).
+                    if let (Some(d), true) = (&dp, at_interval) {
+                        logs = d.combine_logs(&logs, samples)?;
+                    }
                     progress.update(done, &logs);
                     if at_interval {
                         for cb in &mut callbacks {
                             stop |= cb.on_batch_end(global_step, &logs, self)?;
                         }
+                        if let Some(d) = &dp {
+                            stop = d.any(stop)?;
+                        }
                     }
                     if stop {
                         break;
                     }
-                    check_nan(&logs, epoch, i)?;
+                    if dp.is_none() || at_interval {
+                        check_nan(&logs, epoch, i)?;
+                    }
                 }
             }
             if stop {
@@ -251,6 +297,9 @@ impl Model {
                 }
             }
             let mut logs = trackers.read("")?;
+            if let Some(d) = &dp {
+                logs = d.combine_logs(&logs, samples)?;
+            }
             check_nan(&logs, epoch, done.saturating_sub(1))?;
             let train_time = started.elapsed();
             if (epoch + 1) % cfg.validation_freq == 0 {
@@ -283,6 +332,9 @@ impl Model {
             self.epochs_done = epoch + 1;
             for cb in &mut callbacks {
                 stop |= cb.on_epoch_end(epoch, &logs, self)?;
+            }
+            if let Some(d) = &dp {
+                stop = d.any(stop)?;
             }
             history.epochs.push(epoch);
             history.logs.push(logs);

@@ -42,6 +42,9 @@ pub struct FitConfig {
     pub validation_dataset: Option<crate::dataset::Dataset>,
     /// Validation batches to use per validation (`None`: a full pass).
     pub validation_steps: Option<usize>,
+    /// Data-parallel training over several processes (`distributed`): `batch_size` is then
+    /// per rank, the global batch `batch_size x world_size`.
+    pub data_parallel: Option<std::rc::Rc<crate::distributed::DataParallel>>,
 }
 
 impl Default for FitConfig {
@@ -61,6 +64,7 @@ impl Default for FitConfig {
             steps_per_epoch: None,
             validation_dataset: None,
             validation_steps: None,
+            data_parallel: None,
         }
     }
 }
@@ -122,6 +126,15 @@ impl FitConfig {
     ) -> Self {
         self.validation_dataset = Some(data);
         self.validation_steps = steps;
+        self
+    }
+
+    /// Trains data-parallel with `strategy` (one process per GPU, `mpirun`).
+    pub fn data_parallel(
+        mut self,
+        strategy: &std::rc::Rc<crate::distributed::DataParallel>,
+    ) -> Self {
+        self.data_parallel = Some(strategy.clone());
         self
     }
 

@@ -17,6 +17,8 @@ use crate::resident::DeviceDataset;
 pub(crate) enum Batch {
     Host(Vec<Array>, Vec<Array>),
     Device(Vec<Tensor>, Vec<Tensor>),
+    /// A data-parallel rank's empty share of a short last global batch.
+    Empty,
 }
 
 /// Training data from arrays.
@@ -27,6 +29,9 @@ pub(crate) struct ArrayFeed {
     pub batch_size: usize,
     pub shuffle: bool,
     pub seed: u64,
+    /// (rank, world size) of a data-parallel fit: each global batch of `batch_size x world`
+    /// is split into per-rank slices of `batch_size`.
+    pub shard: Option<(usize, usize)>,
 }
 
 /// Training data from a dataset.
@@ -50,11 +55,29 @@ pub(crate) fn epoch_rng(seed: u64, epoch: usize) -> Rng {
     Rng::new(seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
+impl ArrayFeed {
+    /// Samples per step over all ranks.
+    pub fn global_batch(&self) -> usize {
+        self.batch_size * self.shard.map_or(1, |(_, w)| w)
+    }
+}
+
 impl Feed {
+    /// Samples of step `i` of an epoch over all ranks (data-parallel array fits).
+    pub fn global_samples(&self, i: usize) -> usize {
+        match self {
+            Feed::Arrays(a) => {
+                let n = a.x[0].len();
+                a.global_batch().min(n.saturating_sub(i * a.global_batch()))
+            }
+            Feed::Dataset(_) => 0,
+        }
+    }
+
     /// Steps per epoch, when known before the epoch runs.
     pub fn steps(&self) -> Option<usize> {
         match self {
-            Feed::Arrays(a) => Some(a.x[0].len().div_ceil(a.batch_size)),
+            Feed::Arrays(a) => Some(a.x[0].len().div_ceil(a.global_batch())),
             Feed::Dataset(d) => d.steps_per_epoch.or(match d.data.cardinality() {
                 Cardinality::Known(n) => Some(n),
                 _ => None,
@@ -66,17 +89,26 @@ impl Feed {
     pub fn epoch(&mut self, epoch: usize) -> Result<Box<dyn Iterator<Item = Result<Batch>> + '_>> {
         match self {
             Feed::Arrays(a) => {
-                let batches = epoch_batches(
+                let mut batches = epoch_batches(
                     a.x[0].len(),
-                    a.batch_size,
+                    a.global_batch(),
                     a.shuffle.then_some(&mut epoch_rng(a.seed, epoch)),
                 );
+                if let Some((rank, _)) = a.shard {
+                    batches = crate::distributed::shard(batches, a.batch_size, rank)
+                        .into_iter()
+                        .map(|(idx, _)| idx)
+                        .collect();
+                }
                 if let Some(r) = &mut a.resident {
                     r.set_epoch(&batches)?;
                 }
                 let a = &*a;
                 let mut start = 0;
                 Ok(Box::new(batches.into_iter().map(move |idx| {
+                    if idx.is_empty() {
+                        return Ok(Batch::Empty);
+                    }
                     let batch = match &a.resident {
                         Some(r) => {
                             let (x, y) = r.batch_all(start, idx.len())?;

@@ -30,6 +30,7 @@ pub mod callbacks;
 pub mod checkpoint;
 pub mod data;
 pub mod dataset;
+pub mod distributed;
 mod error;
 mod evaluate;
 mod fit;

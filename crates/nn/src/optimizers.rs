@@ -210,6 +210,12 @@ impl Optimizer {
         if !weights.complete(grads) {
             return self.apply_gradients(device, grads, &weights.pairs());
         }
+        self.step_packed(device, weights)
+    }
+
+    /// One update of every packed weight from the packed gradient buffer as it stands (a
+    /// data-parallel step writes the all-reduced gradients there).
+    pub(crate) fn step_packed(&mut self, device: &Device, weights: &PackedWeights) -> Result<()> {
         self.pack_slots(device, weights)?;
         let lr = self.current_learning_rate();
         self.iterations += 1;

@@ -2,7 +2,8 @@
 //! state) is saved atomically to `<backup_dir>/backup.safetensors`; when the same training is
 //! started again after a crash or `kill -9`, the backup is restored and `fit` continues after the
 //! last completed epoch, exactly as the uninterrupted run would have. A run that finishes deletes
-//! its backup.
+//! its backup. In a data-parallel fit every rank restores the same backup and rank 0 alone writes
+//! and deletes it.
 
 use std::path::PathBuf;
 
@@ -17,6 +18,8 @@ pub struct BackupAndRestore {
     dir: PathBuf,
     /// The epoch count restored at the start of training, if a backup was found.
     pub restored_epochs: Option<usize>,
+    /// Whether this process writes the backup (rank 0).
+    writes: bool,
 }
 
 impl BackupAndRestore {
@@ -25,6 +28,7 @@ impl BackupAndRestore {
         Self {
             dir: backup_dir.into(),
             restored_epochs: None,
+            writes: true,
         }
     }
 
@@ -34,7 +38,8 @@ impl BackupAndRestore {
 }
 
 impl Callback for BackupAndRestore {
-    fn on_train_begin(&mut self, model: &mut Model, _info: &TrainInfo<'_>) -> Result<()> {
+    fn on_train_begin(&mut self, model: &mut Model, info: &TrainInfo<'_>) -> Result<()> {
+        self.writes = info.rank == 0;
         let file = self.file();
         if file.exists() {
             let restored = load_model(&file, model.device())?;
@@ -51,12 +56,16 @@ impl Callback for BackupAndRestore {
     }
 
     fn on_epoch_end(&mut self, _epoch: usize, _logs: &Logs, model: &mut Model) -> Result<bool> {
-        model.save(self.file())?;
+        if self.writes {
+            model.save(self.file())?;
+        }
         Ok(false)
     }
 
     fn on_train_end(&mut self, _logs: &Logs, _model: &Model) -> Result<()> {
-        let _ = std::fs::remove_file(self.file());
+        if self.writes {
+            let _ = std::fs::remove_file(self.file());
+        }
         Ok(())
     }
 }

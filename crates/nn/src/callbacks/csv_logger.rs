@@ -43,6 +43,10 @@ impl CsvLogger {
 }
 
 impl Callback for CsvLogger {
+    fn root_only(&self) -> bool {
+        true
+    }
+
     fn on_train_begin(&mut self, _model: &mut Model, _info: &TrainInfo<'_>) -> Result<()> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| self.io(e))?;

@@ -36,6 +36,10 @@ pub struct TrainInfo<'a> {
     pub train_x: Option<&'a Array>,
     /// Whether the fit validates.
     pub validation: bool,
+    /// This process's rank in a data-parallel fit (0 otherwise).
+    pub rank: usize,
+    /// Ranks in a data-parallel fit (1 otherwise).
+    pub world_size: usize,
 }
 
 /// Hooks into `fit`. Every method has a default that does nothing.
@@ -73,6 +77,13 @@ pub trait Callback {
 
     /// Whether validation should also compute a confusion matrix (put in `Logs::confusion`).
     fn wants_confusion_matrix(&self) -> bool {
+        false
+    }
+
+    /// Whether only rank 0 of a data-parallel fit runs it (callbacks that write files or
+    /// print). The others see the same, all-reduced logs, so callbacks that decide (early
+    /// stopping, learning-rate changes) run on every rank and decide alike.
+    fn root_only(&self) -> bool {
         false
     }
 }

@@ -88,6 +88,10 @@ pub(crate) fn format_path(template: &str, epoch: usize, logs: &Logs) -> Result<S
 }
 
 impl Callback for ModelCheckpoint {
+    fn root_only(&self) -> bool {
+        true
+    }
+
     fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Model) -> Result<bool> {
         if self.save_best_only {
             let Some(current) = self.monitor.read(logs, "ModelCheckpoint") else {

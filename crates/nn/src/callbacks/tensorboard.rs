@@ -185,6 +185,10 @@ fn confusion_markdown(classes: usize, counts: &[u32]) -> String {
 }
 
 impl Callback for TensorBoard {
+    fn root_only(&self) -> bool {
+        true
+    }
+
     fn on_train_begin(&mut self, model: &mut Model, info: &TrainInfo<'_>) -> Result<()> {
         let mut train = EventWriter::create(self.log_dir.join("train"))?;
         if self.write_graph {

@@ -1,0 +1,69 @@
+//! The data-parallel training step: this rank's forward and backward into the packed gradient
+//! buffer, one readback of that buffer, one all-reduce of it, the upload, and the optimizer
+//! update every rank takes alike (Horovod's `DistributedOptimizer` in one function).
+
+use std::time::Instant;
+
+use kiln_graph::Tensor;
+
+use crate::distributed::DataParallel;
+use crate::error::{NnError, Result};
+use crate::fit::{compiled_loss, not_compiled};
+use crate::model::Model;
+use crate::trackers::Trackers;
+
+impl Model {
+    /// One data-parallel training step (`all_reduce_gradients` and apply): `batch` is this
+    /// rank's `local` samples of the step's `global` (None when its share is empty); the
+    /// gradients of all ranks are averaged over the global batch, so every rank's weights take
+    /// the step one process would take on the whole batch. Waits once, for the gradients to
+    /// reach the host.
+    pub fn train_step_all_reduce(
+        &mut self,
+        batch: Option<(&[Tensor], &[Tensor])>,
+        trackers: &Trackers,
+        strategy: &DataParallel,
+        global: usize,
+    ) -> Result<()> {
+        let weights = self.try_packed_weights()?.ok_or_else(|| {
+            NnError::Config(
+                "data-parallel training needs the trainable weights packed into one buffer \
+                 (a custom layer that hides its weights, or weights larger than one buffer \
+                 binding, prevent it)"
+                    .into(),
+            )
+        })?;
+        let mut compiled = self.compiled.take().ok_or_else(not_compiled)?;
+        let result = (|| -> Result<()> {
+            let mut local = 0;
+            if let Some((xs, ys)) = batch {
+                local = xs[0].shape()[0];
+                let preds = self.call_many(xs, true)?;
+                let (loss, losses) = compiled_loss(&compiled.outputs, &preds, ys)?;
+                let grads = loss.backward_into(weights.grad_targets())?;
+                if !weights.complete(&grads) {
+                    return Err(NnError::Config(
+                        "data-parallel training needs a gradient for every trainable weight \
+                         (freeze the weights the loss does not use)"
+                            .into(),
+                    ));
+                }
+                trackers.update(&loss, &losses, ys, &preds, local as f32)?;
+            }
+            // The one wait of the step: MPI reduces host memory.
+            let t = Instant::now();
+            let mut g = if batch.is_some() {
+                self.device().read_f32(weights.grads())?
+            } else {
+                vec![0.0; weights.grads().words()]
+            };
+            strategy.add_readback(t.elapsed());
+            strategy.reduce_gradients(&mut g, local, global)?;
+            self.device().write(weights.grads(), &g)?;
+            compiled.optimizer.step_packed(self.device(), &weights)
+        })();
+        self.compiled = Some(compiled);
+        self.device().submit();
+        result
+    }
+}
