@@ -115,6 +115,56 @@ impl ImageClassifier {
         .verbose(self.verbose);
         self.overwrite = false;
         tuner.search(x, y, fit)?;
+        self.keep_best(&tuner)
+    }
+
+    /// Searches on a `Dataset` of (images, integer labels) batches, such as
+    /// `image_dataset_from_directory(...).load()`; the validation dataset goes in `fit`'s
+    /// configuration (`validation_dataset`). The normalisation statistics come from up to 64
+    /// of its batches; the class count from its class names, else from those batches' labels.
+    pub fn fit_dataset(
+        &mut self,
+        train: &kiln_nn::Dataset,
+        fit: impl Fn() -> FitConfig,
+    ) -> Result<()> {
+        let mut xs = Vec::new();
+        let mut ys = Vec::new();
+        for e in train.iter(0)?.take(64) {
+            let e = e?;
+            let (Some(x), Some(y)) = (e.x.into_iter().next(), e.y.into_iter().next()) else {
+                return Err(TunerError::Nn(NnError::Input(
+                    "ImageClassifier::fit_dataset needs (images, labels) batches".into(),
+                )));
+            };
+            xs.push(x);
+            ys.push(y);
+        }
+        let (xr, yr): (Vec<&Array>, Vec<&Array>) = (xs.iter().collect(), ys.iter().collect());
+        let (x, y) = (Array::concat(&xr)?, Array::concat(&yr)?);
+        let mut spec = data_spec(&x, &y)?;
+        spec.classes = spec.classes.max(train.class_names().len());
+        let device = self.device.clone();
+        let seed = self.seed;
+        let build = move |hp: &mut HyperParameters| build(&device, &spec, hp, seed);
+        let mut tuner = Tuner::new(
+            &self.directory,
+            self.oracle.clone(),
+            self.objective.clone(),
+            build,
+        )
+        .seed(self.seed)
+        .overwrite(self.overwrite)
+        .verbose(self.verbose);
+        self.overwrite = false;
+        tuner.search_dataset(train, fit)?;
+        self.keep_best(&tuner)
+    }
+
+    fn keep_best<B, M>(&mut self, tuner: &Tuner<B>) -> Result<()>
+    where
+        B: Fn(&mut HyperParameters) -> kiln_nn::Result<M>,
+        M: Into<Model>,
+    {
         self.best = tuner.get_best_models(1)?.into_iter().next();
         if self.best.is_none() {
             return Err(TunerError::Config(format!(
