@@ -25,6 +25,8 @@ import json, statistics, sys
 mlp, cnn = [], []
 for line in sys.stdin:
     k, t = (json.loads(p) for p in line.strip().split("|"))
+    # The path fit takes by default: host-gathered batches on CPU adapters, GPU-gathered ones on GPUs.
+    k["mlp_epoch_s"] = k["mlp_epoch_host_batches_s"] if "(Cpu," in k["adapter"] else k["mlp_epoch_s"]
     mlp.append(k["mlp_epoch_s"] / t["mlp_epoch_s"])
     cnn.append(k["cnn_samples_per_s"] / t["cnn_samples_per_s"])
     print("adapter %s: MLP epoch kiln %.2f s, Keras %.2f s, ratio %.2f; CNN step kiln %.0f, Keras %.0f samples/s, ratio %.3f"
