@@ -86,6 +86,21 @@ fn step_rate(
     Ok((first, rate, dispatches))
 }
 
+/// `steps` more steps with the profiler on (one timed pass per dispatch and a wait per submit,
+/// so slower than the steps above): where each step's GPU time goes.
+fn step_profile(
+    dev: &Device,
+    model: &mut Sequential,
+    steps: usize,
+) -> anyhow::Result<kiln::device::Profile> {
+    dev.start_profile();
+    let result = step_rate(dev, model, steps);
+    let profile = dev.profile(true);
+    dev.stop_profile();
+    result?;
+    Ok(profile)
+}
+
 /// Milliseconds of one Adam update of every trainable weight of `model`, (one kernel per weight,
 /// one kernel over the packed buffers), on the gradients of one step, recorded back to back.
 fn optimizer_ms(dev: &Device, model: &mut Sequential, reps: usize) -> anyhow::Result<(f64, f64)> {
@@ -152,6 +167,27 @@ fn main() -> anyhow::Result<()> {
     );
     results.push(format!("\"cnn_dispatches_per_step\":{cnn_dispatches:.0}"));
     results.push(format!("\"cnn_samples_per_s\":{cnn_rate:.2}"));
+    for (name, model, steps) in [("mlp", &mut m, 50), ("cnn", &mut c, 5)] {
+        let p = step_profile(&dev, model, steps)?;
+        let per_step = |d: std::time::Duration| d.as_secs_f64() * 1e3 / p.submits.max(1) as f64;
+        println!(
+            "{} step profile ({} profiled submits):\n{}",
+            name.to_uppercase(),
+            p.submits,
+            p.table()
+        );
+        results.push(format!(
+            "\"{name}_profile_gpu_ms_per_step\":{:.3}",
+            per_step(p.gpu_total())
+        ));
+        results.push(format!(
+            "\"{name}_profile_host_between_submits_ms\":{:.3}",
+            per_step(p.host_between_submits)
+        ));
+        if let Some(top) = p.kernels.first() {
+            results.push(format!("\"{name}_profile_top_kernel\":\"{}\"", top.name));
+        }
+    }
 
     // The CNN's kernels one by one, at batch 32.
     let d = Conv2dDims {

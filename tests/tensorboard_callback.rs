@@ -181,3 +181,58 @@ fn a_functional_models_graph_shows_its_skip_connection() {
     );
     let _ = std::fs::remove_dir_all(&logdir);
 }
+
+#[test]
+fn a_profiled_fit_writes_where_each_epochs_gpu_time_went() {
+    let Some(dev) = test_device() else { return };
+    let logdir = std::env::temp_dir().join(format!("kiln-tb-profile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&logdir);
+    let (x, y) = bars(64, 5);
+    let mut m = Sequential::with_seed(&dev, 3);
+    m.add(Flatten::new()).unwrap();
+    m.add(Dense::new(8).activation("relu").unwrap()).unwrap();
+    m.add(Dense::new(2)).unwrap();
+    m.compile(
+        Optimizer::adam(0.01),
+        Loss::SparseCategoricalCrossentropy { from_logits: true },
+        &[MetricKind::Accuracy],
+    )
+    .unwrap();
+    let cfg = FitConfig::epochs(2)
+        .batch_size(16)
+        .verbose(0)
+        .callback(TensorBoard::new(&logdir).profile(true));
+    let unprofiled = m
+        .fit(&x, &y, FitConfig::epochs(1).batch_size(16).verbose(0))
+        .unwrap();
+    let h = m.fit(&x, &y, cfg).unwrap();
+    assert_eq!(h.logs.len(), 2);
+    assert!(unprofiled.logs[0].get("loss").is_some());
+    let train = common::events_in(&logdir.join("train"));
+    assert_eq!(
+        scalars(&train, "profile/host_between_submits_ms_per_submit").len(),
+        2
+    );
+    if dev.info().timestamp_queries {
+        let gpu = scalars(&train, "profile/gpu_ms_per_submit");
+        assert!(
+            gpu.len() == 2 && gpu.iter().all(|(_, ms)| *ms > 0.0),
+            "{gpu:?}"
+        );
+        // The Adam update runs once per step: 4 steps per epoch.
+        let adam: Vec<String> = train
+            .iter()
+            .filter_map(|e| match &e.what {
+                Some(kiln::summary::proto::event::What::Summary(s)) => Some(s),
+                _ => None,
+            })
+            .flat_map(|s| s.value.iter().map(|v| v.tag.clone()))
+            .filter(|t| t.starts_with("profile/adam"))
+            .collect();
+        assert!(!adam.is_empty(), "an Adam kernel is profiled");
+    }
+    // Profiling ends with the fit.
+    assert_eq!(dev.profile(false).submits, 0);
+    common::tbcheck(&logdir, &["scalar:train/profile/gpu_ms_per_submit==2"]);
+    let _ = std::fs::remove_dir_all(&logdir);
+}

@@ -117,6 +117,10 @@ pub(crate) fn open(options: &DeviceOptions) -> Result<Opened> {
     if subgroups {
         features |= wgpu::Features::SUBGROUP;
     }
+    // For the profiler's pass timestamps (profile.rs); unused unless profiling.
+    if offered.contains(wgpu::Features::TIMESTAMP_QUERY) {
+        features |= wgpu::Features::TIMESTAMP_QUERY;
+    }
     let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         label: Some("kiln"),
         required_features: features,

@@ -79,7 +79,12 @@ impl Device {
                 counters.clone(),
                 info.max_texture_dimension_2d,
             ),
-            encoder: Encoder::new(device.clone(), queue.clone(), counters.clone()),
+            encoder: Encoder::new(
+                device.clone(),
+                queue.clone(),
+                counters.clone(),
+                info.timestamp_queries.then(|| queue.get_timestamp_period()),
+            ),
             tuner: Tuner::open(options.autotune, scope, options.autotune_cache.as_deref()),
             pool: Arc::new(Pool::default()),
             batch: Batch::default(),
@@ -98,6 +103,21 @@ impl Device {
     /// Adapter name, backend, type, limits and features.
     pub fn info(&self) -> &DeviceInfo {
         &self.inner.info
+    }
+
+    /// Starts (or restarts) profiling: see `profile.rs` (slower; per-kernel GPU times).
+    pub fn start_profile(&self) {
+        self.inner.encoder.profiler.set(true);
+    }
+
+    /// Stops profiling.
+    pub fn stop_profile(&self) {
+        self.inner.encoder.profiler.set(false);
+    }
+
+    /// What the profile measured since it started or was last taken with `reset`.
+    pub fn profile(&self, reset: bool) -> crate::profile::Profile {
+        self.inner.encoder.profiler.take(reset)
     }
 
     /// Snapshot of the dispatch / submit / wait / allocation / pipeline counters.

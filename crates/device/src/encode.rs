@@ -1,7 +1,8 @@
 //! Turning a taken batch into wgpu work: the recorded commands (`Command`), one command encoder,
 //! one compute pass per run of consecutive dispatches, bind groups made here (at submit time),
 //! the params arena uploaded with one `write_buffer`, and one `queue.submit`. Owns the params
-//! uniform buffer and its lock; takes the raw wgpu device and queue.
+//! uniform buffer and its lock, and the profiler (`profile.rs`: when on, one timed pass per
+//! dispatch and a wait for the timestamps); takes the raw wgpu device and queue.
 
 use std::sync::{Arc, Mutex};
 
@@ -9,6 +10,11 @@ use crate::batch::{PARAMS_SLOT, Taken};
 use crate::counters::AtomicCounters;
 use crate::lock::lock;
 use crate::pipelines::Pipeline;
+use crate::profile::Profiler;
+
+/// wgpu's limit on the queries of one query set: a profiled submit times its first 2,048
+/// dispatches.
+const MAX_QUERIES: u32 = 4096;
 
 /// One storage-buffer binding: a whole pool allocation, or a view's range.
 #[derive(Clone)]
@@ -60,15 +66,22 @@ pub(crate) struct Encoder {
     queue: wgpu::Queue,
     counters: Arc<AtomicCounters>,
     uniform: Mutex<Option<wgpu::Buffer>>,
+    pub profiler: Profiler,
 }
 
 impl Encoder {
-    pub fn new(device: wgpu::Device, queue: wgpu::Queue, counters: Arc<AtomicCounters>) -> Self {
+    pub fn new(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        counters: Arc<AtomicCounters>,
+        timestamp_period_ns: Option<f32>,
+    ) -> Self {
         Encoder {
             device,
             queue,
             counters,
             uniform: Mutex::new(None),
+            profiler: Profiler::new(timestamp_period_ns),
         }
     }
 
@@ -84,9 +97,40 @@ impl Encoder {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("kiln step"),
             });
+        let profiling = self.profiler.on();
+        let started = profiling.then(|| self.profiler.submit_started());
+        let timed = profiling && self.profiler.period_ns.is_some();
+        let queries = timed.then(|| {
+            self.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("kiln profile"),
+                ty: wgpu::QueryType::Timestamp,
+                count: MAX_QUERIES,
+            })
+        });
+        let mut names: Vec<&'static str> = Vec::new();
         let mut commands = taken.commands.iter().peekable();
         while let Some(command) = commands.next() {
             match command {
+                Command::Dispatch { pipeline, .. } if profiling => {
+                    // One pass per dispatch, timed at its start and end.
+                    let i = names.len() as u32;
+                    let writes = queries
+                        .as_ref()
+                        .filter(|_| 2 * i + 1 < MAX_QUERIES)
+                        .map(|q| wgpu::ComputePassTimestampWrites {
+                            query_set: q,
+                            beginning_of_pass_write_index: Some(2 * i),
+                            end_of_pass_write_index: Some(2 * i + 1),
+                        });
+                    if writes.is_some() || !timed {
+                        names.push(pipeline.name);
+                    }
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: None,
+                        timestamp_writes: writes,
+                    });
+                    self.dispatch(&mut pass, &uniform, command);
+                }
                 Command::Dispatch { .. } => {
                     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: None,
@@ -119,8 +163,55 @@ impl Encoder {
             }
         }
         tail(&mut encoder);
+        let resolved = match (&queries, names.is_empty()) {
+            (Some(q), false) => Some(self.resolve(&mut encoder, q, names.len() as u32)),
+            _ => None,
+        };
         self.queue.submit([encoder.finish()]);
         AtomicCounters::bump(&self.counters.submits);
+        if let Some(started) = started {
+            let ticks = resolved.and_then(|b| self.read_ticks(&b));
+            self.profiler
+                .submit_ended(started, &names, ticks.as_deref());
+        }
+    }
+
+    /// Resolves the first `n` dispatches' timestamps into a mappable buffer.
+    fn resolve(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        q: &wgpu::QuerySet,
+        n: u32,
+    ) -> wgpu::Buffer {
+        let bytes = 2 * n as u64 * 8;
+        let usage = wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC;
+        let resolve = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("kiln profile resolve"),
+            size: bytes,
+            usage,
+            mapped_at_creation: false,
+        });
+        let read = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("kiln profile read"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        encoder.resolve_query_set(q, 0..2 * n, &resolve, 0);
+        encoder.copy_buffer_to_buffer(&resolve, 0, &read, 0, bytes);
+        read
+    }
+
+    /// The timestamps of a profiled submit. Profiling's own wait (not counted in `waits`):
+    /// the totals need the GPU to have finished the submit.
+    fn read_ticks(&self, read: &wgpu::Buffer) -> Option<Vec<u64>> {
+        read.slice(..).map_async(wgpu::MapMode::Read, |_| {});
+        self.device.poll(wgpu::PollType::wait_indefinitely()).ok()?;
+        let view = read.slice(..).get_mapped_range().ok()?;
+        let ticks = bytemuck::pod_collect_to_vec(&view);
+        drop(view);
+        read.unmap();
+        Some(ticks)
     }
 
     /// Encodes one dispatch into `pass` (its bind group is made here).

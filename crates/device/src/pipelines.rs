@@ -18,6 +18,8 @@ use crate::texture_flavor::texture_flavor;
 pub(crate) struct Pipeline {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
+    /// Its entry point (the profiler's name for it).
+    pub name: &'static str,
 }
 
 /// A binding signature: (inputs, outputs, inputs are textures).
@@ -139,6 +141,7 @@ impl PipelineCache {
         let p = Arc::new(Pipeline {
             pipeline,
             layout: bgl,
+            name: spec.entry_point,
         });
         lock(&self.pipelines).insert((kernel, flavour), p.clone());
         Ok(p)

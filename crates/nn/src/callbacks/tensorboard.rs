@@ -40,6 +40,9 @@ pub struct TensorBoard {
     pub confusion_matrix: bool,
     /// Hyperparameters for the HParams tab.
     pub hparams: Vec<(String, HParam)>,
+    /// Per-kernel GPU time and host time between submits per epoch, as scalars under
+    /// `profile/` (the device's profiler: slower training, see kiln_device::profile).
+    pub profile: bool,
     train: Option<EventWriter>,
     validation: Option<EventWriter>,
     root: Option<EventWriter>,
@@ -57,6 +60,7 @@ impl TensorBoard {
             update_freq: UpdateFreq::Epoch,
             confusion_matrix: false,
             hparams: Vec::new(),
+            profile: false,
             train: None,
             validation: None,
             root: None,
@@ -85,6 +89,15 @@ impl TensorBoard {
     /// A validation confusion matrix per epoch.
     pub fn confusion_matrix(mut self, yes: bool) -> Self {
         self.confusion_matrix = yes;
+        self
+    }
+
+    /// Profiles training and writes where each epoch's time went: `profile/<kernel>_ms` (that
+    /// kernel's GPU time in the epoch), `profile/gpu_ms_per_submit` and
+    /// `profile/host_between_submits_ms_per_submit`. Profiling times every dispatch and waits
+    /// after every submit, so the epoch runs slower than unprofiled.
+    pub fn profile(mut self, yes: bool) -> Self {
+        self.profile = yes;
         self
     }
 
@@ -190,6 +203,9 @@ impl Callback for TensorBoard {
     }
 
     fn on_train_begin(&mut self, model: &mut Model, info: &TrainInfo<'_>) -> Result<()> {
+        if self.profile {
+            model.device().start_profile();
+        }
         let mut train = EventWriter::create(self.log_dir.join("train"))?;
         if self.write_graph {
             train.add_graph(&model.graph_nodes())?;
@@ -253,6 +269,21 @@ impl Callback for TensorBoard {
             }
         }
         train.add_scalar("epoch_time", seconds, step)?;
+        if self.profile {
+            let p = model.device().profile(true);
+            let per =
+                |d: std::time::Duration| (d.as_secs_f64() * 1e3 / p.submits.max(1) as f64) as f32;
+            train.add_scalar("profile/gpu_ms_per_submit", per(p.gpu_total()), step)?;
+            train.add_scalar(
+                "profile/host_between_submits_ms_per_submit",
+                per(p.host_between_submits),
+                step,
+            )?;
+            for k in &p.kernels {
+                let ms = (k.total.as_secs_f64() * 1e3) as f32;
+                train.add_scalar(&format!("profile/{}_ms", k.name), ms, step)?;
+            }
+        }
         if let (Some((classes, counts)), Some(val)) = (&logs.confusion, self.validation.as_mut()) {
             let (px, side) = confusion_image(*classes, counts, 24);
             val.add_image(
@@ -284,7 +315,10 @@ impl Callback for TensorBoard {
         Ok(false)
     }
 
-    fn on_train_end(&mut self, _logs: &Logs, _model: &Model) -> Result<()> {
+    fn on_train_end(&mut self, _logs: &Logs, model: &Model) -> Result<()> {
+        if self.profile {
+            model.device().stop_profile();
+        }
         if let Some(root) = self.root.as_mut() {
             root.add_hparams_end(true)?;
         }
