@@ -6,6 +6,10 @@
 //   argmax           out[o, i] = first index of the maximum          0 params, 1 x, 2 out (u32)
 //     Geometry: one workgroup of 64 per output (grid folded to 2-D past 65,535); each invocation
 //     strides over the axis, then a shared-memory tree combines the 64 partials.
+//   reduce_rows      the same for short axes (len <= 256: bias gradients, per-row losses):
+//     one invocation per output walks the whole axis; no shared memory, no barriers (a
+//     barrier-heavy tree over 32 values cost 344 us per bias gradient on lavapipe).
+//                                                                    0 params, 1 x, 2 out (f32)
 //   reduce_backward  dx[o, a, i] from dy[o, i]                       0 params, 1 dy, 2 idx, 3 dx
 //     sum: dy, mean: dy / len, max: dy at the recorded argmax, 0 elsewhere. One element each.
 //   sum_to_shape     sums a broadcast gradient back to an operand's shape
@@ -87,6 +91,34 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
         }
         r_out[o] = v;
     }
+}
+
+@compute @workgroup_size(64)
+fn reduce_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+    let o = linear_id(wid, nwg, lid);
+    if o >= rp.outer * rp.inner { return; }
+    let base = (o / rp.inner) * rp.len * rp.inner + o % rp.inner;
+    var acc = 0.0;
+    if rp.op == REDUCE_MAX {
+        acc = -3.4028235e38;
+    }
+    var first = true;
+    for (var a = 0u; a < rp.len; a++) {
+        let v = r_x[base + a * rp.inner];
+        if rp.op == REDUCE_MAX {
+            if first || v > acc {
+                acc = v;
+            }
+            first = false;
+        } else {
+            acc += v;
+        }
+    }
+    if rp.op == REDUCE_MEAN {
+        acc = acc / f32(rp.len);
+    }
+    r_out[o] = acc;
 }
 
 @compute @workgroup_size(64)

@@ -90,6 +90,10 @@ fn params(op: &'static str, v: &AxisView, code: u32) -> Result<ReduceParams> {
     })
 }
 
+/// Axes up to this long reduce one output per invocation (`reduce_rows`), longer ones one
+/// output per workgroup.
+pub const ROWS_MAX_LEN: usize = 256;
+
 /// out[o, i] = op over the axis of x[o, :, i].
 pub fn reduce(
     dev: &Device,
@@ -101,6 +105,9 @@ pub fn reduce(
     let p = params("reduce", v, op.code())?;
     need("reduce", "x", x, v.outer * v.len * v.inner)?;
     need("reduce", "out", out, v.outputs())?;
+    if v.len <= ROWS_MAX_LEN {
+        return dev.dispatch(Kernel::ReduceRows, &p, &[x, out], grid_1d(v.outputs()));
+    }
     dev.dispatch(Kernel::Reduce, &p, &[x, out], groups_2d(v.outputs()))
 }
 
