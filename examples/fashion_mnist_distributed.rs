@@ -73,7 +73,11 @@ fn main() -> anyhow::Result<()> {
         .data_parallel(&dp)
         .callback(BackupAndRestore::new(format!("{run}/backup")))
         .callback(CsvLogger::new(format!("{run}/log.csv")))
-        .callback(TensorBoard::new(format!("{run}/tensorboard")))
+        .callback(
+            TensorBoard::new(format!("{run}/tensorboard"))
+                .update_freq(UpdateFreq::Batches(10))
+                .confusion_matrix(true),
+        )
         .callback(Pace(Duration::from_millis(env_or("KILN_PACE_MS", 0u64)?)));
     if env_or("KILN_VALIDATE", 1u8)? != 0 {
         cfg = cfg.validation_data(data.test_images.clone(), data.test_labels.clone());

@@ -191,14 +191,16 @@ impl Model {
     ) -> Result<History> {
         let mut callbacks = std::mem::take(&mut cfg.callbacks);
         let dp = cfg.data_parallel.clone();
+        // Log points and the confusion matrix involve collectives in a data-parallel fit, so
+        // every rank takes them from all the callbacks, rank 0's writers included.
+        let interval = callbacks.iter().filter_map(|c| c.batch_interval()).min();
+        let wants_confusion = callbacks.iter().any(|c| c.wants_confusion_matrix());
         if dp.as_ref().is_some_and(|d| !d.is_root()) {
             // Rank 0 writes the logs and prints; the others train and decide alike.
             cfg.verbose = 0;
             callbacks.retain(|c| !c.root_only());
         }
         let steps = feed.steps();
-        let interval = callbacks.iter().filter_map(|c| c.batch_interval()).min();
-        let wants_confusion = callbacks.iter().any(|c| c.wants_confusion_matrix());
         let mut history = History::default();
         let trackers = self.trackers()?;
         let info = TrainInfo {
@@ -305,9 +307,12 @@ impl Model {
             if (epoch + 1) % cfg.validation_freq == 0 {
                 let v = match &val {
                     Validation::None => None,
-                    Validation::Arrays(vx, vy) => {
-                        Some(self.evaluate_impl(vx, vy, cfg.batch_size, wants_confusion)?)
-                    }
+                    Validation::Arrays(vx, vy) => Some(match &dp {
+                        Some(d) => {
+                            d.evaluate_shard(self, vx, vy, cfg.batch_size, wants_confusion)?
+                        }
+                        None => self.evaluate_impl(vx, vy, cfg.batch_size, wants_confusion)?,
+                    }),
                     Validation::Dataset(d, steps) => {
                         Some(self.evaluate_stream(d, *steps, wants_confusion)?)
                     }

@@ -1,14 +1,17 @@
 //! The data-parallel training step: this rank's forward and backward into the packed gradient
 //! buffer, one readback of that buffer, one all-reduce of it, the upload, and the optimizer
-//! update every rank takes alike (Horovod's `DistributedOptimizer` in one function).
+//! update every rank takes alike (Horovod's `DistributedOptimizer` in one function); and the
+//! sharded validation.
 
 use std::time::Instant;
 
 use kiln_graph::Tensor;
 
+use crate::array::Array;
 use crate::distributed::DataParallel;
 use crate::error::{NnError, Result};
 use crate::fit::{compiled_loss, not_compiled};
+use crate::logs::Logs;
 use crate::model::Model;
 use crate::trackers::Trackers;
 
@@ -65,5 +68,35 @@ impl Model {
         self.compiled = Some(compiled);
         self.device().submit();
         result
+    }
+}
+
+impl DataParallel {
+    /// Validation of a data-parallel fit: each rank evaluates its contiguous shard of the
+    /// validation arrays, and the means (weighted by samples) and the confusion counts are
+    /// summed over the ranks, so every rank logs what one process evaluating all of them logs.
+    /// Fewer samples than ranks: every rank evaluates all.
+    pub(crate) fn evaluate_shard(
+        &self,
+        model: &Model,
+        xs: &[Array],
+        ys: &[Array],
+        batch_size: usize,
+        confusion: bool,
+    ) -> Result<Logs> {
+        let (n, w, r) = (xs[0].len(), self.world_size(), self.rank());
+        if n < w {
+            return model.evaluate_impl(xs, ys, batch_size, confusion);
+        }
+        let (a, b) = (n * r / w, n * (r + 1) / w);
+        let part = |v: &[Array]| v.iter().map(|x| x.slice(a, b)).collect::<Vec<_>>();
+        let logs = model.evaluate_impl(&part(xs), &part(ys), batch_size, confusion)?;
+        let mut merged = self.combine_logs(&logs, b - a)?;
+        if let Some((classes, counts)) = &logs.confusion {
+            let mut c: Vec<f64> = counts.iter().map(|&k| k as f64).collect();
+            self.collective().all_reduce_sum_f64(&mut c)?;
+            merged.confusion = Some((*classes, c.iter().map(|&k| k as u32).collect()));
+        }
+        Ok(merged)
     }
 }
