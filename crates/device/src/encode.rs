@@ -205,13 +205,8 @@ impl Encoder {
     /// The timestamps of a profiled submit. Profiling's own wait (not counted in `waits`):
     /// the totals need the GPU to have finished the submit.
     fn read_ticks(&self, read: &wgpu::Buffer) -> Option<Vec<u64>> {
-        read.slice(..).map_async(wgpu::MapMode::Read, |_| {});
-        self.device.poll(wgpu::PollType::wait_indefinitely()).ok()?;
-        let view = read.slice(..).get_mapped_range().ok()?;
-        let ticks = bytemuck::pod_collect_to_vec(&view);
-        drop(view);
-        read.unmap();
-        Some(ticks)
+        let bytes = crate::wait::map_and_wait(&self.device, read, read.size(), || Ok(())).ok()?;
+        Some(bytemuck::pod_collect_to_vec(&bytes))
     }
 
     /// Encodes one dispatch into `pass` (its bind group is made here).

@@ -28,8 +28,9 @@
 //! device.read_back(&[metrics])       <-  copies to one staging buffer, one map, one wait
 //! ```
 //!
-//! Rules: `read_back` is the only place that waits for the GPU; pipelines are created once per
-//! kernel; dropped buffers return to the pool only after the batch that used them is submitted.
+//! Rules: `read_back` is the only place that waits for the GPU (through `wait.rs`, which the
+//! profiler's timestamps share); pipelines are created once per kernel; dropped buffers return
+//! to the pool only after the batch that used them is submitted.
 //!
 //! ```no_run
 //! use kiln_device::{Activation, Device, ops::elementwise::{unary, UnaryOp}};
@@ -73,6 +74,7 @@ mod submit;
 pub mod testing;
 pub mod texture_flavor;
 mod tuner;
+mod wait;
 
 pub use activation::{Activation, UnknownActivation};
 pub use batch::PARAMS_SLOT;

@@ -1,13 +1,11 @@
 //! The one readback: copy any number of buffers into one staging buffer, submit (together with
-//! everything pending), map once, wait once. This is the only place kiln waits for the GPU.
-
-use std::sync::{Arc, Mutex};
+//! everything pending), map once, wait once (`wait.rs`, the one place kiln waits for the GPU).
 
 use crate::buffer::GpuBuffer;
 use crate::context::Device;
 use crate::counters::AtomicCounters;
-use crate::error::{DeviceError, Result};
-use crate::lock::lock;
+use crate::error::Result;
+use crate::wait::map_and_wait;
 
 impl Device {
     /// Reads the contents (the requested `bytes()` of each) of several buffers at once.
@@ -32,41 +30,17 @@ impl Device {
         let map_len = total
             .max(wgpu::MAP_ALIGNMENT)
             .next_multiple_of(wgpu::MAP_ALIGNMENT);
-        let status: Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>> =
-            Arc::new(Mutex::new(None));
-        let sink = status.clone();
-        staging.map_async(wgpu::MapMode::Read, 0..map_len, move |r| {
-            *lock(&sink) = Some(r)
-        });
         // The one GPU wait in kiln: the host needs these bytes now (a log point, a predict, a
         // save), and the copies above are ordered after every kernel submitted before them.
         AtomicCounters::bump(&self.inner.counters.waits);
-        self.inner
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| DeviceError::Gpu(format!("waiting for the GPU failed: {e}")))?;
-        self.take_gpu_error()?;
-        match lock(&status).take() {
-            Some(Ok(())) => {}
-            Some(Err(e)) => {
-                return Err(DeviceError::Gpu(format!(
-                    "mapping the readback buffer failed: {e}"
-                )));
-            }
-            None => return Err(DeviceError::Gpu("the readback map never completed".into())),
-        }
-        let out = {
-            let view = staging
-                .get_mapped_range(0..map_len)
-                .map_err(|e| DeviceError::Gpu(format!("reading the mapped buffer failed: {e}")))?;
-            buffers
-                .iter()
-                .zip(&offsets)
-                .map(|(b, &off)| view[off as usize..(off + b.bytes()) as usize].to_vec())
-                .collect()
-        };
-        staging.unmap();
-        Ok(out)
+        let bytes = map_and_wait(&self.inner.device, &staging, map_len, || {
+            self.take_gpu_error()
+        })?;
+        Ok(buffers
+            .iter()
+            .zip(&offsets)
+            .map(|(b, &off)| bytes[off as usize..(off + b.bytes()) as usize].to_vec())
+            .collect())
     }
 
     /// Reads several buffers as f32 values, with one wait.

@@ -29,6 +29,9 @@ use crate::oracle::Oracle;
 use crate::space::Sampling;
 use crate::tuner::Tuner;
 
+/// The predefined space's build function.
+type BuildFn<'a> = dyn Fn(&mut HyperParameters) -> kiln_nn::Result<Model> + 'a;
+
 /// AutoKeras's image classifier.
 pub struct ImageClassifier {
     device: Device,
@@ -101,21 +104,7 @@ impl ImageClassifier {
     /// best model.
     pub fn fit(&mut self, x: &Array, y: &Array, fit: impl Fn() -> FitConfig) -> Result<()> {
         let spec = data_spec(x, y)?;
-        let device = self.device.clone();
-        let seed = self.seed;
-        let build = move |hp: &mut HyperParameters| build(&device, &spec, hp, seed);
-        let mut tuner = Tuner::new(
-            &self.directory,
-            self.oracle.clone(),
-            self.objective.clone(),
-            build,
-        )
-        .seed(self.seed)
-        .overwrite(self.overwrite)
-        .verbose(self.verbose);
-        self.overwrite = false;
-        tuner.search(x, y, fit)?;
-        self.keep_best(&tuner)
+        self.search_space(spec, |tuner| tuner.search(x, y, fit))
     }
 
     /// Searches on a `Dataset` of (images, integer labels) batches, such as
@@ -143,20 +132,29 @@ impl ImageClassifier {
         let (x, y) = (Array::concat(&xr)?, Array::concat(&yr)?);
         let mut spec = data_spec(&x, &y)?;
         spec.classes = spec.classes.max(train.class_names().len());
-        let device = self.device.clone();
-        let seed = self.seed;
-        let build = move |hp: &mut HyperParameters| build(&device, &spec, hp, seed);
+        self.search_space(spec, |tuner| tuner.search_dataset(train, fit))
+    }
+
+    /// Runs `search` with a tuner over the predefined space for `spec`'s data, then keeps the
+    /// best model.
+    fn search_space(
+        &mut self,
+        spec: DataSpec,
+        search: impl FnOnce(&mut Tuner<&BuildFn<'_>>) -> Result<()>,
+    ) -> Result<()> {
+        let (device, seed) = (self.device.clone(), self.seed);
+        let space = move |hp: &mut HyperParameters| build(&device, &spec, hp, seed);
         let mut tuner = Tuner::new(
             &self.directory,
             self.oracle.clone(),
             self.objective.clone(),
-            build,
+            &space as &BuildFn<'_>,
         )
         .seed(self.seed)
         .overwrite(self.overwrite)
         .verbose(self.verbose);
         self.overwrite = false;
-        tuner.search_dataset(train, fit)?;
+        search(&mut tuner)?;
         self.keep_best(&tuner)
     }
 
