@@ -29,6 +29,7 @@
 //! ```
 
 mod error;
+mod executions;
 mod gp;
 mod hp;
 mod hypermodel;
