@@ -236,3 +236,120 @@ fn a_profiled_fit_writes_where_each_epochs_gpu_time_went() {
     common::tbcheck(&logdir, &["scalar:train/profile/gpu_ms_per_submit==2"]);
     let _ = std::fs::remove_dir_all(&logdir);
 }
+
+/// What kiln-studio's report reads: gradient and activation histograms and the evaluation
+/// examples. `Model::gradients` must equal the step plain SGD (lr 1) takes on the same batch,
+/// the activations of the last layer must be `predict`'s outputs, and each epoch's examples
+/// must hold the labels, `predict`'s argmax and probabilities summing to 1.
+#[test]
+fn gradients_activations_and_eval_examples_are_the_models_own() {
+    let Some(dev) = test_device() else { return };
+    let logdir = std::env::temp_dir().join(format!("kiln-tb-inspect-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&logdir);
+    let (x, y) = bars(32, 4);
+    let (vx, vy) = bars(24, 5);
+    let build = || {
+        let mut m = Sequential::with_seed(&dev, 9);
+        m.add(Reshape::new(&[8, 8, 1])).unwrap();
+        m.add(Conv2D::new(4, 3).activation("relu").unwrap())
+            .unwrap();
+        m.add(Flatten::new()).unwrap();
+        m.add(Dense::new(2)).unwrap();
+        m.compile(
+            Optimizer::sgd(1.0),
+            Loss::SparseCategoricalCrossentropy { from_logits: true },
+            &[MetricKind::Accuracy],
+        )
+        .unwrap();
+        m
+    };
+    // One full-batch SGD step: w1 = w0 - grad.
+    let mut m = build();
+    m.build(&[8, 8]).unwrap();
+    let grads = m.gradients(&x, &y).unwrap();
+    let w0 = m.get_weights().unwrap();
+    let cfg = FitConfig::epochs(1).batch_size(32).verbose(0);
+    m.fit(&x, &y, cfg).unwrap();
+    let w1 = m.get_weights().unwrap();
+    assert_eq!(grads.len(), w0.len(), "a gradient for every weight");
+    for (((name, g), a), b) in grads.iter().zip(&w0).zip(&w1) {
+        for ((g, a), b) in g.iter().zip(a).zip(b) {
+            assert!(
+                (a - b - g).abs() <= 1e-5 + 1e-4 * g.abs(),
+                "{name}: {g} vs {}",
+                a - b
+            );
+        }
+    }
+    let acts = m.activations(&vx, &["conv2d", "dense"]).unwrap();
+    assert_eq!(acts[0].1.len(), 24 * 6 * 6 * 4);
+    assert!(acts[0].1.iter().all(|&v| v >= 0.0), "relu outputs");
+    let logits = m.predict(&vx, 8).unwrap();
+    assert_eq!(acts[1].1, logits.as_f32().unwrap());
+    assert!(m.activations(&vx, &["nope"]).is_err());
+
+    let mut m = build();
+    let tb = TensorBoard::new(&logdir)
+        .histogram_freq(1)
+        .write_grads(true)
+        .activation_histograms(&["conv2d"])
+        .eval_examples(10);
+    let cfg = FitConfig::epochs(2)
+        .batch_size(8)
+        .verbose(0)
+        .validation_data(vx.clone(), vy.clone())
+        .callback(tb);
+    m.fit(&x, &y, cfg).unwrap();
+    let val = common::events_in(&logdir.join("validation"));
+    let last = val
+        .iter()
+        .rev()
+        .find_map(|e| match &e.what {
+            Some(kiln::summary::proto::event::What::Summary(s)) => s
+                .value
+                .iter()
+                .find(|v| v.tag == "evaluation/examples")
+                .cloned(),
+            _ => None,
+        })
+        .expect("evaluation examples");
+    let epochs = val
+        .iter()
+        .filter(|e| {
+            matches!(&e.what, Some(kiln::summary::proto::event::What::Summary(s))
+            if s.value.iter().any(|v| v.tag == "evaluation/examples"))
+        })
+        .count();
+    assert_eq!(epochs, 2, "one record per epoch");
+    let t = last.tensor.unwrap();
+    let rows: Vec<f32> = t
+        .tensor_content
+        .chunks(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    assert_eq!(
+        rows.len(),
+        10 * 4,
+        "10 rows of label, prediction, 2 probabilities"
+    );
+    let probs = m.predict(&vx.slice(0, 10), 10).unwrap();
+    let labels = vy.as_u32().unwrap();
+    for (i, r) in rows.chunks(4).enumerate() {
+        assert_eq!(r[0], labels[i] as f32);
+        let p = &probs.as_f32().unwrap()[i * 2..i * 2 + 2];
+        assert_eq!(r[1], if p[1] > p[0] { 1.0 } else { 0.0 });
+        assert!((r[2] + r[3] - 1.0).abs() < 1e-5);
+    }
+    let images = Array::load_npy(logdir.join("validation/eval_examples.npy")).unwrap();
+    assert_eq!(images, vx.slice(0, 10));
+    common::tbcheck(
+        &logdir,
+        &[
+            "histogram:train/sequential/conv2d/kernel/gradient==2",
+            "histogram:train/sequential/dense/bias/gradient==2",
+            "histogram:train/conv2d/activation==2",
+            "tensor:validation/evaluation/examples>=1",
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&logdir);
+}

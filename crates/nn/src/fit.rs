@@ -113,7 +113,7 @@ impl Model {
             true => DeviceDataset::try_new(self.device(), &train_x, &train_y)?,
             false => None,
         };
-        let sample = train_x[0].clone();
+        let (sample, sample_y) = (train_x[0].clone(), train_y[0].clone());
         let feed = Feed::Arrays(ArrayFeed {
             x: train_x,
             y: train_y,
@@ -130,7 +130,7 @@ impl Model {
             Some((vx, vy)) => Validation::Arrays(vx, vy),
             None => Validation::None,
         };
-        self.run_fit(feed, val, Some(&sample), cfg)
+        self.run_fit(feed, val, (Some(&sample), Some(&sample_y)), cfg)
     }
 
     /// `fit` on a `Dataset` of (x, y) batches (Keras's `fit(dataset)`): one pass per epoch, or
@@ -168,7 +168,7 @@ impl Model {
             stream: None,
             ran_out: false,
         });
-        self.run_fit(feed, val, first.x.first(), cfg)
+        self.run_fit(feed, val, (first.x.first(), first.y.first()), cfg)
     }
 
     /// Checks one batch of host arrays (building the model on the first).
@@ -186,7 +186,7 @@ impl Model {
         &mut self,
         mut feed: Feed,
         val: Validation,
-        sample: Option<&Array>,
+        (sample, sample_y): (Option<&Array>, Option<&Array>),
         mut cfg: FitConfig,
     ) -> Result<History> {
         let mut callbacks = std::mem::take(&mut cfg.callbacks);
@@ -207,6 +207,11 @@ impl Model {
             epochs: cfg.epochs,
             steps_per_epoch: steps.unwrap_or(0),
             train_x: sample,
+            train_y: sample_y,
+            validation_data: match &val {
+                Validation::Arrays(vx, vy) => vx.first().zip(vy.first()),
+                _ => None,
+            },
             validation: !matches!(val, Validation::None),
             rank: dp.as_ref().map_or(0, |d| d.rank()),
             world_size: dp.as_ref().map_or(1, |d| d.world_size()),

@@ -39,6 +39,7 @@ mod fit_data;
 mod fit_feed;
 mod functional;
 pub mod init;
+mod inspect;
 mod layer;
 pub mod layers;
 mod logs;

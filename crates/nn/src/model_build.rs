@@ -179,6 +179,19 @@ impl Model {
         trainable: bool,
         seed: u32,
     ) -> Result<Vec<Tensor>> {
+        Ok(self.forward_tapped(xs, training, trainable, seed, &[])?.0)
+    }
+
+    /// `forward`, also keeping the values of the nodes `taps` (the activations a callback
+    /// inspects): (outputs, tapped values in `taps` order).
+    pub(crate) fn forward_tapped(
+        &self,
+        xs: &[Tensor],
+        training: bool,
+        trainable: bool,
+        seed: u32,
+        taps: &[usize],
+    ) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
         let mut values: Vec<Option<Tensor>> = vec![None; self.nodes.len()];
         for (&node, x) in self.inputs.iter().zip(xs) {
             values[node] = Some(x.clone());
@@ -214,19 +227,22 @@ impl Model {
                 .map_err(|e| NnError::Config(format!("layer {:?}: {e}", slot.name)))?;
             values[k] = Some(y);
             for &j in &node.inputs {
-                if last[j] == k && !self.outputs.contains(&j) {
+                if last[j] == k && !self.outputs.contains(&j) && !taps.contains(&j) {
                     values[j] = None;
                 }
             }
         }
-        self.outputs
-            .iter()
-            .map(|&o| {
-                values[o]
-                    .clone()
-                    .ok_or_else(|| NnError::Config("internal: an output was not computed".into()))
-            })
-            .collect()
+        let take = |nodes: &[usize]| -> Result<Vec<Tensor>> {
+            nodes
+                .iter()
+                .map(|&o| {
+                    values[o].clone().ok_or_else(|| {
+                        NnError::Config("internal: an output was not computed".into())
+                    })
+                })
+                .collect()
+        };
+        Ok((take(&self.outputs)?, take(taps)?))
     }
 
     /// Every weight as ("layer/weight", weight), layers in order, kernel before bias.

@@ -16,19 +16,37 @@ pub struct EventReader {
     data: Vec<u8>,
     offset: usize,
     done: bool,
+    /// The file offset `data` starts at.
+    base: u64,
 }
 
 impl EventReader {
     /// Opens (reads) an event file.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_at(path, 0)
+    }
+
+    /// Reads the file from byte `offset` on (an `offset()` returned earlier), for following a
+    /// file a writer is still appending to: only the new records are read and decoded.
+    pub fn open_at(path: impl AsRef<Path>, offset: u64) -> Result<Self> {
+        use std::io::{Read, Seek, SeekFrom};
         let p = path.as_ref();
-        let data = std::fs::read(p).map_err(io_err(p))?;
+        let mut file = std::fs::File::open(p).map_err(io_err(p))?;
+        file.seek(SeekFrom::Start(offset)).map_err(io_err(p))?;
+        let mut data = Vec::new();
+        file.read_to_end(&mut data).map_err(io_err(p))?;
         Ok(Self {
             path: p.display().to_string(),
             data,
             offset: 0,
             done: false,
+            base: offset,
         })
+    }
+
+    /// The byte offset just after the last complete record read so far (where to resume).
+    pub fn offset(&self) -> u64 {
+        self.base + self.offset as u64
     }
 }
 
@@ -39,7 +57,7 @@ impl Iterator for EventReader {
         if self.done || self.offset >= self.data.len() {
             return None;
         }
-        let offset = self.offset as u64;
+        let offset = self.base + self.offset as u64;
         let path = self.path.clone();
         let item = match decode_record(&self.data[self.offset..]) {
             Decoded::Record(payload, size) => {

@@ -261,6 +261,46 @@ impl EventWriter {
         )
     }
 
+    /// A float tensor of `shape` owned by `plugin` (a plugin TensorBoard does not know lists it
+    /// under that name and shows nothing), with the plugin's `content` (e.g. a JSON header).
+    pub fn add_tensor(
+        &mut self,
+        tag: &str,
+        plugin: &str,
+        content: &[u8],
+        values: &[f32],
+        shape: &[usize],
+        step: i64,
+    ) -> Result<()> {
+        if shape.iter().product::<usize>() != values.len() {
+            return Err(SummaryError::Invalid {
+                op: "add_tensor",
+                message: format!("{} values do not fill shape {shape:?}", values.len()),
+            });
+        }
+        let tensor = TensorProto {
+            dtype: dtype::FLOAT,
+            tensor_shape: Some(TensorShapeProto::of(shape)),
+            tensor_content: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ..Default::default()
+        };
+        let mut metadata = metadata(plugin, 2);
+        if let Some(PluginData { content: c, .. }) =
+            metadata.as_mut().and_then(|m| m.plugin_data.as_mut())
+        {
+            *c = content.to_vec();
+        }
+        self.write_value(
+            Value {
+                tag: tag.into(),
+                metadata,
+                tensor: Some(tensor),
+                ..Default::default()
+            },
+            step,
+        )
+    }
+
     /// Markdown text (Text dashboard): a DT_STRING scalar tensor, plugin "text".
     pub fn add_text(&mut self, tag: &str, markdown: &str, step: i64) -> Result<()> {
         let tensor = TensorProto {

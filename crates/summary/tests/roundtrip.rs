@@ -188,3 +188,53 @@ fn events_are_flushed_on_drop_and_on_flush() {
     let events: Vec<Event> = read_events(&path).unwrap();
     assert_eq!(scalars(&events, "a"), vec![(0, 1.0), (1, 2.0)]);
 }
+
+/// Following a file while it is written: `open_at(offset())` reads only the records appended
+/// since, a half-written record is left for the next read, and the tensor summary round-trips.
+#[test]
+fn a_followed_file_yields_each_appended_record_once() {
+    let dir = temp_dir("follow");
+    let mut w = EventWriter::create(&dir).unwrap();
+    w.add_scalar("loss", 1.0, 0).unwrap();
+    w.flush().unwrap();
+    let path = w.path().to_path_buf();
+    let mut r = EventReader::open(&path).unwrap();
+    let first: Vec<Event> = r.by_ref().map(|e| e.unwrap()).collect();
+    assert_eq!(first.len(), 2, "file version + one scalar");
+    let at = r.offset();
+    assert_eq!(at, std::fs::metadata(&path).unwrap().len());
+    w.add_scalar("loss", 0.5, 1).unwrap();
+    w.add_tensor(
+        "eval",
+        "kiln_eval",
+        b"{}",
+        &[1.0, 2.0, 3.0, 4.0],
+        &[2, 2],
+        1,
+    )
+    .unwrap();
+    w.flush().unwrap();
+    // A record cut in half: the reader stops before it and resumes there.
+    let full = std::fs::read(&path).unwrap();
+    let cut = dir.join("cut");
+    std::fs::write(&cut, &full[..full.len() - 5]).unwrap();
+    let mut partial = EventReader::open_at(&cut, at).unwrap();
+    assert_eq!(partial.next().unwrap().unwrap().step, 1);
+    assert!(matches!(
+        partial.next(),
+        Some(Err(SummaryError::Truncated { .. }))
+    ));
+    let resume = partial.offset();
+    let rest: Vec<Event> = EventReader::open_at(&path, resume)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .collect();
+    assert_eq!(rest.len(), 1);
+    let Some(What::Summary(s)) = &rest[0].what else {
+        panic!("a summary")
+    };
+    let t = s.value[0].tensor.as_ref().unwrap();
+    assert_eq!(t.tensor_content.len(), 16);
+    assert!(w.add_tensor("bad", "p", b"", &[1.0], &[2], 0).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,6 +9,8 @@ mod lr;
 mod model_checkpoint;
 mod monitor;
 mod tensorboard;
+mod tensorboard_confusion;
+pub mod tensorboard_inspect;
 mod terminate_on_nan;
 
 pub use backup::BackupAndRestore;
@@ -18,6 +20,7 @@ pub use lr::{LearningRateScheduler, ReduceLROnPlateau};
 pub use model_checkpoint::ModelCheckpoint;
 pub use monitor::Mode;
 pub use tensorboard::{TensorBoard, UpdateFreq};
+pub use tensorboard_confusion::confusion_image;
 pub use terminate_on_nan::TerminateOnNaN;
 
 use crate::array::Array;
@@ -34,6 +37,10 @@ pub struct TrainInfo<'a> {
     /// Training inputs to show (the first input's array after any validation split, or a
     /// dataset's first batch).
     pub train_x: Option<&'a Array>,
+    /// The training targets of `train_x` (first output), when known.
+    pub train_y: Option<&'a Array>,
+    /// Validation arrays (first input and first output) when the fit validates on arrays.
+    pub validation_data: Option<(&'a Array, &'a Array)>,
     /// Whether the fit validates.
     pub validation: bool,
     /// This process's rank in a data-parallel fit (0 otherwise).

@@ -3,13 +3,16 @@
 //! per-layer weight histograms every `histogram_freq` epochs, batch-level scalars every
 //! `update_freq` batches) and what Keras users add by hand: the model graph as a real GraphDef,
 //! a few input samples as images, a validation confusion matrix per epoch (image and table),
-//! seconds per epoch, and hyperparameters for the HParams tab.
+//! seconds per epoch, and hyperparameters for the HParams tab; on request gradient and
+//! activation histograms and the evaluation examples kiln-studio shows (`tensorboard_inspect`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use kiln_summary::{EventWriter, HParam, Image, Pixels};
 
+use crate::callbacks::tensorboard_confusion::{confusion_image, confusion_markdown};
+use crate::callbacks::tensorboard_inspect::Inspection;
 use crate::callbacks::{Callback, TrainInfo};
 use crate::error::Result;
 use crate::logs::Logs;
@@ -43,6 +46,15 @@ pub struct TensorBoard {
     /// Per-kernel GPU time and host time between submits per epoch, as scalars under
     /// `profile/` (the device's profiler: slower training, see kiln_device::profile).
     pub profile: bool,
+    /// Gradient histograms of the trainable weights on histogram epochs (Keras 2's
+    /// `write_grads`; needs `histogram_freq > 0`).
+    pub write_grads: bool,
+    /// Layers whose outputs get activation histograms on histogram epochs.
+    pub activation_layers: Vec<String>,
+    /// Validation samples whose label, prediction and probabilities are written every epoch
+    /// (kiln-studio's confusion-matrix drill-down; 0: none).
+    pub eval_examples: usize,
+    inspection: Inspection,
     train: Option<EventWriter>,
     validation: Option<EventWriter>,
     root: Option<EventWriter>,
@@ -61,6 +73,10 @@ impl TensorBoard {
             confusion_matrix: false,
             hparams: Vec::new(),
             profile: false,
+            write_grads: false,
+            activation_layers: Vec::new(),
+            eval_examples: 0,
+            inspection: Inspection::default(),
             train: None,
             validation: None,
             root: None,
@@ -98,6 +114,24 @@ impl TensorBoard {
     /// after every submit, so the epoch runs slower than unprofiled.
     pub fn profile(mut self, yes: bool) -> Self {
         self.profile = yes;
+        self
+    }
+
+    /// Gradient histograms on histogram epochs.
+    pub fn write_grads(mut self, yes: bool) -> Self {
+        self.write_grads = yes;
+        self
+    }
+
+    /// Activation histograms of these layers on histogram epochs.
+    pub fn activation_histograms(mut self, layers: &[&str]) -> Self {
+        self.activation_layers = layers.iter().map(|l| l.to_string()).collect();
+        self
+    }
+
+    /// Label, prediction and probabilities of the first `n` validation samples every epoch.
+    pub fn eval_examples(mut self, n: usize) -> Self {
+        self.eval_examples = n;
         self
     }
 
@@ -151,52 +185,6 @@ impl TensorBoard {
     }
 }
 
-/// A confusion matrix as an RGB heat map (rows: true label, columns: predicted), each row
-/// normalised, `cell` pixels per entry, white (0) to dark blue (1).
-pub fn confusion_image(classes: usize, counts: &[u32], cell: usize) -> (Vec<u8>, usize) {
-    let side = classes * cell;
-    let mut px = vec![0u8; side * side * 3];
-    for r in 0..classes {
-        let total: u32 = counts[r * classes..(r + 1) * classes].iter().sum();
-        for c in 0..classes {
-            let f = if total > 0 {
-                counts[r * classes + c] as f32 / total as f32
-            } else {
-                0.0
-            };
-            let rgb = [
-                255.0 * (1.0 - f * 0.9),
-                255.0 * (1.0 - f * 0.7),
-                255.0 * (1.0 - f * 0.3),
-            ];
-            for y in r * cell..(r + 1) * cell {
-                for x in c * cell..(c + 1) * cell {
-                    let border = y % cell == 0 || x % cell == 0;
-                    for k in 0..3 {
-                        px[(y * side + x) * 3 + k] = if border { 200 } else { rgb[k] as u8 };
-                    }
-                }
-            }
-        }
-    }
-    (px, side)
-}
-
-fn confusion_markdown(classes: usize, counts: &[u32]) -> String {
-    let mut s = String::from("| true \\ predicted |");
-    s += &(0..classes).map(|c| format!(" {c} |")).collect::<String>();
-    s += "\n|---|";
-    s += &"---:|".repeat(classes);
-    for r in 0..classes {
-        s += &format!("\n| **{r}** |");
-        s += &counts[r * classes..(r + 1) * classes]
-            .iter()
-            .map(|v| format!(" {v} |"))
-            .collect::<String>();
-    }
-    s
-}
-
 impl Callback for TensorBoard {
     fn root_only(&self) -> bool {
         true
@@ -214,6 +202,19 @@ impl Callback for TensorBoard {
         self.train = Some(train);
         if info.validation {
             self.validation = Some(EventWriter::create(self.log_dir.join("validation"))?);
+        }
+        self.inspection.set_probe(info.train_x, info.train_y);
+        if self.eval_examples > 0 && info.validation_data.is_none() {
+            return Err(crate::error::NnError::Config(
+                "TensorBoard eval_examples needs validation arrays: give fit validation_data \
+                 or validation_split"
+                    .into(),
+            ));
+        }
+        if let (true, Some((vx, vy))) = (self.eval_examples > 0, info.validation_data) {
+            let dir = self.log_dir.join("validation");
+            self.inspection
+                .set_examples(vx, vy, self.eval_examples, &dir)?;
         }
         if !self.hparams.is_empty() {
             let mut root = EventWriter::create(&self.log_dir)?;
@@ -305,6 +306,18 @@ impl Callback for TensorBoard {
         }
         if self.histogram_freq > 0 && epoch % self.histogram_freq == 0 {
             self.write_histograms(epoch, model)?;
+            let train = self.train.as_mut().expect("created in on_train_begin");
+            if self.write_grads {
+                self.inspection.write_gradients(train, model, step)?;
+            }
+            if !self.activation_layers.is_empty() {
+                let layers = &self.activation_layers;
+                self.inspection
+                    .write_activations(train, model, layers, step)?;
+            }
+        }
+        if let Some(val) = self.validation.as_mut() {
+            self.inspection.write_examples(val, model, step)?;
         }
         for w in [self.train.as_mut(), self.validation.as_mut()]
             .into_iter()
