@@ -1,7 +1,8 @@
 //! The TensorFlow "basic classification" tutorial in kiln: Flatten -> Dense(128, relu) ->
 //! Dense(10) on Fashion-MNIST, Adam, sparse categorical cross-entropy from logits, 10 epochs of
 //! batch 32, then test accuracy and one prediction. Writes a TensorBoard run under
-//! runs/fashion_mnist/<timestamp> (view with `tensorboard --logdir runs`).
+//! runs/fashion_mnist/<timestamp> (view with `tensorboard --logdir runs`) and the trained model beside
+//! it as model.safetensors (open both with kiln-studio: run report and live prediction).
 //!
 //! Run: `cargo run --release --example fashion_mnist` (needs `apt-get install dataset-fashion-mnist`)
 //! Expected: test accuracy about 0.87-0.89 (the tutorial reports 0.8703).
@@ -48,6 +49,11 @@ fn main() -> anyhow::Result<()> {
         .histogram_freq(1)
         .write_images(9)
         .confusion_matrix(true)
+        // What kiln-studio's report shows: gradient and activation histograms, and 500
+        // validation examples behind the confusion matrix's cells.
+        .write_grads(true)
+        .activation_histograms(&["dense"])
+        .eval_examples(500)
         .hparams(&[
             ("optimizer", HParam::Str("adam".into())),
             ("learning_rate", HParam::Num(1e-3)),
@@ -68,6 +74,11 @@ fn main() -> anyhow::Result<()> {
         test.get("loss").unwrap_or(f32::NAN)
     );
 
+    // The trained model beside its run, for kiln-studio's live prediction (saved before the
+    // Softmax below: the file's compiled loss says its outputs are logits).
+    let model_file = std::path::Path::new(&run).join("model.safetensors");
+    model.save(&model_file)?;
+
     // A probability model: the trained model with a Softmax appended.
     model.add(Softmax::new())?;
     let probs = model.predict(&data.test_images.slice(0, 1), 1)?;
@@ -84,6 +95,10 @@ fn main() -> anyhow::Result<()> {
     );
     println!(
         "TensorBoard run written to {run}; view it with: pip install tensorboard && tensorboard --logdir runs"
+    );
+    println!(
+        "Run report and live prediction: cargo run --release -p kiln-studio -- --logdir runs --model {} --data fashion-mnist",
+        model_file.display()
     );
 
     if let Ok(target) = std::env::var("KILN_TARGET_ACC") {

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite, in release mode, with REQUIRE_GPU=1 so a missing adapter fails the GPU
 # tests instead of skipping them. Installs the Vulkan driver (lavapipe), Mesa's EGL and GL
-# drivers (llvmpipe, for wgpu's GL backend) and the Fashion-MNIST dataset when missing, and the
+# drivers (llvmpipe, for wgpu's GL backend), OpenMPI, Chromium with chromedriver (kiln-studio's
+# browser test) and the Fashion-MNIST dataset when missing, and the
 # real TensorBoard (for ../shared/tbcheck) into a venv, and tensorflow-cpu into another (the
 # Keras interop test).
 cd "$(dirname "$0")/.."
 . scripts/env.sh mesa-vulkan-drivers libvulkan1 libegl1 libegl-mesa0 libgl1-mesa-dri dataset-fashion-mnist \
-    libopenmpi-dev openmpi-bin libclang-dev
-export REQUIRE_GPU=1 KILN_REQUIRE_DATA=1
+    libopenmpi-dev openmpi-bin libclang-dev chromium chromium-driver
+# KILN_REQUIRE_BROWSER: kiln-studio's browser test fails, never skips, without Chromium.
+export REQUIRE_GPU=1 KILN_REQUIRE_DATA=1 KILN_REQUIRE_BROWSER=1
 # The real TensorBoard checks our event files (../shared/tbcheck, present in CI).
 if [ -f ../shared/tbcheck/setup.sh ]; then
     export TBCHECK_VENV="$PWD/.tbcheck-venv" KILN_REQUIRE_TBCHECK=1
@@ -38,7 +40,11 @@ if cargo clippy --version >/dev/null 2>&1; then cargo clippy --workspace --all-t
 # Examples double as acceptance tests: each exits non-zero below its target.
 KILN_TARGET_ACC=0.95 cargo run --release --example spirals
 cargo run --release --example custom_layer
+rm -rf target/runs/fashion_mnist
 KILN_TARGET_ACC=0.87 KILN_RUN_DIR=target/runs/fashion_mnist cargo run --release --example fashion_mnist
+# The main job's run as kiln-studio's self-contained report (the studio's own suite checks the
+# server, the pages in Chromium and the load).
+cargo run --release -p kiln-studio -- report target/runs/fashion_mnist --out target/fashion_mnist_report.html --data fashion-mnist
 # Transfer learning (pretrain, frozen backbone + new head, fine-tune): about 4 min on lavapipe;
 # kiln's final accuracy was 0.835-0.845 over seeds and Keras's 0.81-0.84 on its twin.
 KILN_TARGET_ACC=0.75 cargo run --release --example transfer_learning

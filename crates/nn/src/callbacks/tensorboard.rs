@@ -12,7 +12,7 @@ use std::time::Instant;
 use kiln_summary::{EventWriter, HParam, Image, Pixels};
 
 use crate::callbacks::tensorboard_confusion::{confusion_image, confusion_markdown};
-use crate::callbacks::tensorboard_inspect::Inspection;
+use crate::callbacks::tensorboard_inspect::{EVAL_PLUGIN, Inspection};
 use crate::callbacks::{Callback, TrainInfo};
 use crate::error::Result;
 use crate::logs::Logs;
@@ -295,6 +295,17 @@ impl Callback for TensorBoard {
                     width: side,
                     channels: 3,
                 },
+                step,
+            )?;
+            // The counts themselves, for kiln-studio's drill-down (TensorBoard lists the
+            // tensor under its plugin and shows nothing).
+            let as_f32: Vec<f32> = counts.iter().map(|&c| c as f32).collect();
+            val.add_tensor(
+                "evaluation/confusion_matrix",
+                EVAL_PLUGIN,
+                br#"{"version": 1}"#,
+                &as_f32,
+                &[*classes, *classes],
                 step,
             )?;
             // A tag belongs to one plugin per run: the table needs its own tag.
