@@ -213,6 +213,22 @@ async fn predict(State(s): State<Arc<AppState>>, req: Request) -> Response {
             "no model is loaded: start kiln-studio with --model FILE (saved with Model::save)",
         );
     };
+    // A declared length over the limit is refused before any byte of the body is read (a body
+    // without one is cut off at the limit by DefaultBodyLimit, also with 413).
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(len) = declared.filter(|&l| l > s.max_upload as u64) {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the upload is {len} bytes; the limit is {} bytes (kiln-studio --max-upload-mib)",
+                s.max_upload
+            ),
+        );
+    }
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -175,6 +175,19 @@ fn runs_compare_report_and_upload_in_chromium() {
         assert_eq!(top, fixture::classes()[f.label]);
         assert_eq!(count(&c, "#prediction .bar", 10).await, 10);
         shot(&c, &shots, "predict.png").await;
+        // A drawing on the canvas: a bright vertical bar, sent as PNG.
+        c.execute(
+            "document.getElementById('prob-sum').remove();\
+             var x = document.getElementById('draw').getContext('2d');\
+             x.fillStyle = '#fff'; x.fillRect(80, 10, 60, 200);",
+            vec![],
+        )
+        .await
+        .unwrap();
+        c.find(Locator::Id("predict-drawing")).await.unwrap().click().await.unwrap();
+        assert_eq!(count(&c, "#prob-sum", 1).await, 1, "a prediction of the drawing");
+        let sum: f64 = out.attr("data-sum").await.unwrap().unwrap().parse().unwrap();
+        assert!((sum - 1.0).abs() < 1e-4, "probabilities sum to {sum}");
         c.close().await.unwrap();
     });
 }
