@@ -28,6 +28,23 @@ fn bars(n: usize, seed: u64) -> (Array, Array) {
     )
 }
 
+/// Reshape -> Conv2D(4, 3, relu) -> Flatten -> Dense(2), compiled with `opt`.
+fn bar_classifier(dev: &Device, seed: u64, opt: Optimizer) -> Sequential {
+    let mut m = Sequential::with_seed(dev, seed);
+    m.add(Reshape::new(&[8, 8, 1])).unwrap();
+    m.add(Conv2D::new(4, 3).activation("relu").unwrap())
+        .unwrap();
+    m.add(Flatten::new()).unwrap();
+    m.add(Dense::new(2)).unwrap();
+    m.compile(
+        opt,
+        Loss::SparseCategoricalCrossentropy { from_logits: true },
+        &[MetricKind::Accuracy],
+    )
+    .unwrap();
+    m
+}
+
 #[test]
 fn tensorboard_callback_writes_what_keras_writes_and_more() {
     let Some(dev) = test_device() else { return };
@@ -35,18 +52,7 @@ fn tensorboard_callback_writes_what_keras_writes_and_more() {
     let _ = std::fs::remove_dir_all(&logdir);
     let (x, y) = bars(128, 1);
     let (vx, vy) = bars(32, 2);
-    let mut m = Sequential::with_seed(&dev, 3);
-    m.add(Reshape::new(&[8, 8, 1])).unwrap();
-    m.add(Conv2D::new(4, 3).activation("relu").unwrap())
-        .unwrap();
-    m.add(Flatten::new()).unwrap();
-    m.add(Dense::new(2)).unwrap();
-    m.compile(
-        Optimizer::adam(0.01),
-        Loss::SparseCategoricalCrossentropy { from_logits: true },
-        &[MetricKind::Accuracy],
-    )
-    .unwrap();
+    let mut m = bar_classifier(&dev, 3, Optimizer::adam(0.01));
     let tb = TensorBoard::new(&logdir)
         .histogram_freq(1)
         .write_images(4)
@@ -248,21 +254,7 @@ fn gradients_activations_and_eval_examples_are_the_models_own() {
     let _ = std::fs::remove_dir_all(&logdir);
     let (x, y) = bars(32, 4);
     let (vx, vy) = bars(24, 5);
-    let build = || {
-        let mut m = Sequential::with_seed(&dev, 9);
-        m.add(Reshape::new(&[8, 8, 1])).unwrap();
-        m.add(Conv2D::new(4, 3).activation("relu").unwrap())
-            .unwrap();
-        m.add(Flatten::new()).unwrap();
-        m.add(Dense::new(2)).unwrap();
-        m.compile(
-            Optimizer::sgd(1.0),
-            Loss::SparseCategoricalCrossentropy { from_logits: true },
-            &[MetricKind::Accuracy],
-        )
-        .unwrap();
-        m
-    };
+    let build = || bar_classifier(&dev, 9, Optimizer::sgd(1.0));
     // One full-batch SGD step: w1 = w0 - grad.
     let mut m = build();
     m.build(&[8, 8]).unwrap();

@@ -143,7 +143,10 @@ fn predictions_match_the_model_and_bad_uploads_are_refused() {
             (1 << 20) + 1
         );
         let r = raw(s.port, head.as_bytes());
-        assert!(r.starts_with("HTTP/1.1 413"), "{ty} over the upload limit: {r}");
+        assert!(
+            r.starts_with("HTTP/1.1 413"),
+            "{ty} over the upload limit: {r}"
+        );
     }
     // No declared length (chunked): cut off at the limit, also 413.
     let mut req = b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
@@ -151,7 +154,10 @@ fn predictions_match_the_model_and_bad_uploads_are_refused() {
     req.extend(std::iter::repeat_n(b'x', (1 << 20) + 1));
     req.extend_from_slice(b"\r\n0\r\n\r\n");
     let r = raw(s.port, &req);
-    assert!(r.starts_with("HTTP/1.1 413"), "chunked over the upload limit: {r}");
+    assert!(
+        r.starts_with("HTTP/1.1 413"),
+        "chunked over the upload limit: {r}"
+    );
     // The server still answers.
     let (code, body) = post(&a, &url, "image/png", &f.png);
     check(code, &body);
