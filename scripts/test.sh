@@ -42,9 +42,6 @@ KILN_TARGET_ACC=0.95 cargo run --release --example spirals
 cargo run --release --example custom_layer
 rm -rf target/runs/fashion_mnist
 KILN_TARGET_ACC=0.87 KILN_RUN_DIR=target/runs/fashion_mnist cargo run --release --example fashion_mnist
-# The main job's run as kiln-studio's self-contained report (the studio's own suite checks the
-# server, the pages in Chromium and the load).
-cargo run --release -p kiln-studio -- report target/runs/fashion_mnist --out target/fashion_mnist_report.html --data fashion-mnist
 # Transfer learning (pretrain, frozen backbone + new head, fine-tune): about 4 min on lavapipe;
 # kiln's final accuracy was 0.835-0.845 over seeds and Keras's 0.81-0.84 on its twin.
 KILN_TARGET_ACC=0.75 cargo run --release --example transfer_learning

@@ -7,6 +7,7 @@
 // One element per invocation, 64 per workgroup, grid folded to 2-D past 65,535 workgroups.
 //   sgd_step      0 params, 1 g, 2 p, 3 velocity
 //   adam_step     0 params, 1 g, 2 p, 3 m, 4 v
+//   adam_step4    0 params, 1 g, 2 p, 3 m, 4 v (as vec4: 4 elements per invocation)
 //   rmsprop_step  0 params, 1 g, 2 p, 3 velocity, 4 momentum, 5 average_gradient
 
 fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
@@ -64,6 +65,34 @@ fn adam_step(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     s1[i] = m;
     s2[i] = v;
     param[i] = w - ap.lr_t * m / (sqrt(v) + ap.eps);
+}
+
+// adam_step on vec4s: on llvmpipe every storage access is a per-lane loop (see
+// matmul_texture.wgsl), so 4 loads and 3 stores of vec4 replace 16 and 12 scalar ones, with no
+// staging copies (adam_step_texture's cost). The last vec4 may run past n: every pool buffer
+// is a power of two of at least 16 bytes (or a multiple of 16 MiB) and bound whole, and the
+// launcher checks that each binding holds ceil(n / 4) vec4s, so it stays in padding nothing
+// reads.
+@group(0) @binding(1) var<storage, read> g4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> p4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> m4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> v4: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn adam_step4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+    let t = linear_id(wid, nwg, lid);
+    if 4u * t >= ap.n { return; }
+    let gi = g4[t];
+    var w = p4[t];
+    w -= ap.lr * ap.weight_decay * w;
+    let m0 = m4[t];
+    let v0 = v4[t];
+    let m = m0 + (gi - m0) * (1.0 - ap.beta1);
+    let v = v0 + (gi * gi - v0) * (1.0 - ap.beta2);
+    m4[t] = m;
+    v4[t] = v;
+    p4[t] = w - ap.lr_t * m / (sqrt(v) + ap.eps);
 }
 
 struct RmspropParams { n: u32, lr: f32, rho: f32, momentum: f32, eps: f32, centered: u32, weight_decay: f32, _p0: u32 }

@@ -5,6 +5,7 @@
 pub use kiln_device as device;
 pub use kiln_graph as graph;
 pub use kiln_nn as nn;
+#[cfg(feature = "studio")]
 pub use kiln_studio as studio;
 pub use kiln_summary as summary;
 pub use kiln_tuner as tuner;

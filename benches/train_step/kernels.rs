@@ -163,29 +163,36 @@ pub fn kernel_times(
             )?)
         })?,
     )];
-    // Adam over the dense 6272x256 kernel, the CNN's largest weight.
-    let n = 6272 * 256;
-    let (pg, pp) = (
-        dev.upload(&vec![0.01f32; n])?,
-        dev.upload(&vec![0.5f32; n])?,
-    );
-    let (pm, pv) = (dev.zeros(n as u64 * 4)?, dev.zeros(n as u64 * 4)?);
-    let mut t = 0;
-    let adam = [(
-        "Adam on 1,605,632 weights",
-        time_ms(dev, 5, || {
-            t += 1;
-            let s = AdamStep {
-                lr: 1e-3,
-                beta1: 0.9,
-                beta2: 0.999,
-                eps: 1e-7,
-                weight_decay: 0.0,
-                t,
-            };
-            Ok(adam_step(dev, &s, &pg, &pp, &pm, &pv, n, AdamVia::Auto)?)
-        })?,
-    )];
+    // Adam's three designs over the MLP's packed weights and the CNN's largest kernel (the
+    // dense 6272x256), each on its own copies.
+    let mut adam = Vec::new();
+    for (label, n) in [("101,770", 101_770usize), ("1,605,632", 6272 * 256)] {
+        for (via, design) in [
+            (AdamVia::Textures, "textures"),
+            (AdamVia::Buffers4, "buffers4"),
+            (AdamVia::Buffers, "buffers"),
+        ] {
+            let (pg, pp) = (
+                dev.upload(&vec![0.01f32; n])?,
+                dev.upload(&vec![0.5f32; n])?,
+            );
+            let (pm, pv) = (dev.zeros(n as u64 * 4)?, dev.zeros(n as u64 * 4)?);
+            let mut t = 0;
+            let ms = time_ms(dev, 20, || {
+                t += 1;
+                let s = AdamStep {
+                    lr: 1e-3,
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    eps: 1e-7,
+                    weight_decay: 0.0,
+                    t,
+                };
+                Ok(adam_step(dev, &s, &pg, &pp, &pm, &pv, n, via)?)
+            })?;
+            adam.push((format!("Adam {design} on {label} weights"), ms));
+        }
+    }
     // The whole optimizer update: one kernel per weight against one over the packed weights.
     let (mlp_each, mlp_packed) = optimizer_ms(dev, m, 50)?;
     let (cnn_each, cnn_packed) = optimizer_ms(dev, c, 5)?;
@@ -205,10 +212,10 @@ pub fn kernel_times(
         .into_iter()
         .chain(more)
         .chain(gather)
-        .chain(adam)
         .chain(update)
         .chain(overhead)
         .map(|(name, ms)| (name.to_string(), ms))
+        .chain(adam)
         .collect())
 }
 

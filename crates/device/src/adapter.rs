@@ -16,6 +16,8 @@ pub(crate) struct Opened {
     pub queue: wgpu::Queue,
     pub info: DeviceInfo,
     pub gpu_error: Arc<Mutex<Option<String>>>,
+    /// wgpu's file name for this adapter's pipeline cache, where the device has one.
+    pub cache_key: Option<String>,
 }
 
 /// Preference order: discrete > integrated > virtual > other > CPU; native APIs before GL.
@@ -121,6 +123,12 @@ pub(crate) fn open(options: &DeviceOptions) -> Result<Opened> {
     if offered.contains(wgpu::Features::TIMESTAMP_QUERY) {
         features |= wgpu::Features::TIMESTAMP_QUERY;
     }
+    // Pipelines cached on disk where the backend has a pipeline cache (disk_cache.rs).
+    let cache_key = wgpu::util::pipeline_cache_key(a_info)
+        .filter(|_| offered.contains(wgpu::Features::PIPELINE_CACHE));
+    if cache_key.is_some() {
+        features |= wgpu::Features::PIPELINE_CACHE;
+    }
     let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         label: Some("kiln"),
         required_features: features,
@@ -161,6 +169,7 @@ pub(crate) fn open(options: &DeviceOptions) -> Result<Opened> {
         queue,
         info,
         gpu_error,
+        cache_key,
     })
 }
 

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use crate::adapter::{Opened, open};
 use crate::batch::Batch;
 use crate::counters::{AtomicCounters, Counters};
+use crate::disk_cache::DiskCache;
 use crate::encode::{Command, Encoder};
 use crate::error::Result;
 use crate::info::DeviceInfo;
@@ -61,6 +62,7 @@ impl Device {
             queue,
             info,
             gpu_error,
+            cache_key,
         } = open(options)?;
         let counters = Arc::new(AtomicCounters::default());
         // llvmpipe drops out-of-range storage accesses itself (LAVAPIPE_PERF.md), and naga's
@@ -73,7 +75,14 @@ impl Device {
             env!("CARGO_PKG_VERSION")
         );
         let inner = Inner {
-            pipelines: PipelineCache::new(device.clone(), counters.clone(), unchecked),
+            pipelines: PipelineCache::new(
+                device.clone(),
+                counters.clone(),
+                unchecked,
+                cache_key
+                    .zip(options.pipeline_cache.as_deref())
+                    .map(|(key, dir)| DiskCache::open(&device, dir, &key)),
+            ),
             staging: Staging::new(
                 device.clone(),
                 counters.clone(),
@@ -98,6 +107,12 @@ impl Device {
         Ok(Device {
             inner: Arc::new(inner),
         })
+    }
+
+    /// The file compiled pipelines are kept in across processes (see `DeviceOptions::
+    /// pipeline_cache`); None where the backend has no pipeline cache or it is off.
+    pub fn pipeline_cache_file(&self) -> Option<&std::path::Path> {
+        self.inner.pipelines.disk.as_ref().map(|d| d.path())
     }
 
     /// Adapter name, backend, type, limits and features.

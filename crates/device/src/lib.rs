@@ -52,6 +52,7 @@ mod choose;
 pub mod codes;
 mod context;
 mod counters;
+mod disk_cache;
 mod encode;
 mod error;
 pub mod grid;

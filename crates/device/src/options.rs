@@ -24,6 +24,9 @@ pub struct DeviceOptions {
     pub autotune: Autotune,
     /// File that keeps autotune choices across processes.
     pub autotune_cache: Option<PathBuf>,
+    /// Directory keeping compiled pipelines across processes where the backend has a pipeline
+    /// cache (`disk_cache.rs`); None: not kept. `from_env` defaults it to ~/.cache/kiln.
+    pub pipeline_cache: Option<PathBuf>,
 }
 
 /// When a launch whose input path is not given explicitly runs a storage kernel's texture
@@ -45,8 +48,8 @@ pub enum TextureInputs {
 pub const TEXTURE_MIN_WORDS: usize = 4096;
 
 impl DeviceOptions {
-    /// Reads `KILN_ADAPTER`, `KILN_ADAPTER_INDEX`, `KILN_BACKEND`, `KILN_TEXTURE_INPUTS`, `KILN_AUTOTUNE` and
-    /// `KILN_AUTOTUNE_CACHE`.
+    /// Reads `KILN_ADAPTER`, `KILN_ADAPTER_INDEX`, `KILN_BACKEND`, `KILN_TEXTURE_INPUTS`,
+    /// `KILN_AUTOTUNE`, `KILN_AUTOTUNE_CACHE` and `KILN_PIPELINE_CACHE` (a directory, or `off`).
     pub fn from_env() -> Result<Self> {
         let var = |name| std::env::var(name).ok().filter(|s: &String| !s.is_empty());
         let backend = match var("KILN_BACKEND") {
@@ -78,6 +81,11 @@ impl DeviceOptions {
             texture_inputs,
             autotune,
             autotune_cache: var("KILN_AUTOTUNE_CACHE").map(PathBuf::from),
+            pipeline_cache: match var("KILN_PIPELINE_CACHE") {
+                Some(v) if v.eq_ignore_ascii_case("off") => None,
+                Some(v) => Some(PathBuf::from(v)),
+                None => crate::disk_cache::default_dir(),
+            },
         })
     }
 }

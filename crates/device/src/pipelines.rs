@@ -3,12 +3,14 @@
 //! Creation runs inside a wgpu validation error scope, so a bad shader becomes
 //! `DeviceError::ShaderValidation` instead of a panic. Bind-group layouts are explicit (uniform
 //! with dynamic offset, then read-only storage or textures, then read-write storage) and shared
-//! by every kernel with the same signature.
+//! by every kernel with the same signature. Where the backend has a pipeline cache, pipelines
+//! are created through it and it is kept on disk (`disk_cache.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::counters::AtomicCounters;
+use crate::disk_cache::DiskCache;
 use crate::error::{DeviceError, Result};
 use crate::kernels::{Kernel, ShaderFile};
 use crate::lock::lock;
@@ -34,6 +36,8 @@ pub(crate) struct PipelineCache {
     modules: Mutex<HashMap<(ShaderFile, bool), wgpu::ShaderModule>>,
     layouts: Mutex<HashMap<LayoutKey, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
     pipelines: Mutex<HashMap<(Kernel, bool), Arc<Pipeline>>>,
+    /// The pipeline cache kept on disk, where the backend has one.
+    pub disk: Option<DiskCache>,
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -63,7 +67,12 @@ fn texture_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
 }
 
 impl PipelineCache {
-    pub fn new(device: wgpu::Device, counters: Arc<AtomicCounters>, unchecked: bool) -> Self {
+    pub fn new(
+        device: wgpu::Device,
+        counters: Arc<AtomicCounters>,
+        unchecked: bool,
+        disk: Option<DiskCache>,
+    ) -> Self {
         PipelineCache {
             device,
             counters,
@@ -71,6 +80,7 @@ impl PipelineCache {
             modules: Mutex::new(HashMap::new()),
             layouts: Mutex::new(HashMap::new()),
             pipelines: Mutex::new(HashMap::new()),
+            disk,
         }
     }
 
@@ -127,7 +137,7 @@ impl PipelineCache {
             module: &module,
             entry_point: Some(spec.entry_point),
             compilation_options: Default::default(),
-            cache: None,
+            cache: self.disk.as_ref().map(|d| &d.cache),
         });
         if let Some(err) = pollster::block_on(scope.pop()) {
             // Drop the module too: a module that failed validation must not be reused.
@@ -138,6 +148,9 @@ impl PipelineCache {
             });
         }
         AtomicCounters::bump(&self.counters.pipelines);
+        if let Some(d) = &self.disk {
+            d.touched();
+        }
         let p = Arc::new(Pipeline {
             pipeline,
             layout: bgl,
@@ -185,5 +198,13 @@ impl PipelineCache {
             (bgl, pl)
         });
         made.clone()
+    }
+}
+
+impl Drop for PipelineCache {
+    fn drop(&mut self) {
+        if let Some(d) = &self.disk {
+            d.save();
+        }
     }
 }

@@ -45,6 +45,8 @@ fn adam_and_adamw_match_reference_with_bias_correction() {
         (AdamVia::Buffers, 257, 0.004),
         (AdamVia::Textures, 257, 0.0),
         (AdamVia::Textures, 1100, 0.004),
+        (AdamVia::Buffers4, 257, 0.0),
+        (AdamVia::Buffers4, 1100, 0.004),
     ] {
         let (mut p, mut m, mut v) = (rng.vec(n, -1.0, 1.0), vec![0.0; n], vec![0.0; n]);
         let bp = up(&dev, &p);
