@@ -33,10 +33,12 @@ if [ ! -x .tf-venv/bin/python ] || ! .tf-venv/bin/python -c 'import keras, keras
     .tf-venv/bin/python -m pip install -q --disable-pip-version-check tensorflow-cpu==2.21.0 keras-tuner==1.4.8 safetensors numpy
 fi
 export KILN_KERAS_PYTHON="$PWD/.tf-venv/bin/python" KILN_REQUIRE_KERAS=1
+# Each traced command with the time it started, so a slow step shows in the log.
+export PS4='+ [$(date +%T)] '
 set -x
 # Style gates need rustup's rustfmt and clippy components (in rustup's default profile).
 if cargo fmt --version >/dev/null 2>&1; then cargo fmt --all -- --check; else echo "kiln: rustfmt missing (rustup component add rustfmt): format check skipped" >&2; fi
-if cargo clippy --version >/dev/null 2>&1; then cargo clippy --workspace --all-targets --release -- -D warnings && cargo clippy --all-targets --release --features mpi -- -D warnings; else echo "kiln: clippy missing (rustup component add clippy): lint skipped" >&2; fi
+if cargo clippy --version >/dev/null 2>&1; then cargo clippy --workspace --all-targets --release -- -D warnings && cargo clippy -p kiln-nn --all-targets --release --features mpi -- -D warnings && cargo clippy --release --features mpi --example fashion_mnist_distributed --test distributed -- -D warnings; else echo "kiln: clippy missing (rustup component add clippy): lint skipped" >&2; fi
 # Examples double as acceptance tests: each exits non-zero below its target.
 KILN_TARGET_ACC=0.95 cargo run --release --example spirals
 cargo run --release --example custom_layer
