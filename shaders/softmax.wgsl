@@ -9,6 +9,9 @@
 //   softmax_xent_dense           0 params, 1 logits, 2 target, 3 probs, 4 loss[rows]
 //   softmax_xent_sparse_backward 0 params, 1 probs, 2 labels (u32), 3 dloss[rows], 4 dlogits
 //   softmax_xent_dense_backward  0 params, 1 probs, 2 target, 3 dloss[rows], 4 dlogits
+// The backward kernels take every row's upstream gradient from dloss, or, when the params say
+// `uniform`, the constant `scale` (the mean of the row losses fused in: 1 / rows; dloss is
+// then not read).
 // A label >= cols has no class to pick: its row loss is NaN, so a bad label cannot pass silently
 // (the nn crate rejects such labels on the host before they get here).
 
@@ -123,6 +126,9 @@ fn softmax_xent_dense(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
     x_loss[r] = loss;
 }
 
+struct XentBackParams { rows: u32, cols: u32, uniform: u32, scale: f32 }
+
+@group(0) @binding(0) var<uniform> xp: XentBackParams;
 @group(0) @binding(1) var<storage, read> xb_probs: array<f32>;
 @group(0) @binding(3) var<storage, read> xb_dloss: array<f32>;
 @group(0) @binding(4) var<storage, read_write> xb_dlogits: array<f32>;
@@ -133,11 +139,12 @@ fn softmax_xent_sparse_backward(@builtin(workgroup_id) wid: vec3<u32>,
                                 @builtin(num_workgroups) nwg: vec3<u32>,
                                 @builtin(local_invocation_index) lid: u32) {
     let r = linear_id(wid, nwg, lid);
-    if r >= p.rows { return; }
-    let base = r * p.cols;
+    if r >= xp.rows { return; }
+    let base = r * xp.cols;
     let label = x_labels[r];
-    let g = xb_dloss[r];
-    for (var j = 0u; j < p.cols; j++) {
+    var g = xp.scale;
+    if xp.uniform == 0u { g = xb_dloss[r]; }
+    for (var j = 0u; j < xp.cols; j++) {
         let hot = select(0.0, 1.0, j == label);
         xb_dlogits[base + j] = (xb_probs[base + j] - hot) * g;
     }
@@ -149,14 +156,15 @@ fn softmax_xent_dense_backward(@builtin(workgroup_id) wid: vec3<u32>,
                                @builtin(num_workgroups) nwg: vec3<u32>,
                                @builtin(local_invocation_index) lid: u32) {
     let r = linear_id(wid, nwg, lid);
-    if r >= p.rows { return; }
-    let base = r * p.cols;
+    if r >= xp.rows { return; }
+    let base = r * xp.cols;
     var tsum = 0.0;
-    for (var j = 0u; j < p.cols; j++) {
+    for (var j = 0u; j < xp.cols; j++) {
         tsum += x_target[base + j];
     }
-    let g = xb_dloss[r];
-    for (var j = 0u; j < p.cols; j++) {
+    var g = xp.scale;
+    if xp.uniform == 0u { g = xb_dloss[r]; }
+    for (var j = 0u; j < xp.cols; j++) {
         xb_dlogits[base + j] = (xb_probs[base + j] * tsum - x_target[base + j]) * g;
     }
 }

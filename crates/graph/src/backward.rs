@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use kiln_device::GpuBuffer;
 use kiln_device::ops::reduce::ReduceOp;
+use kiln_device::ops::softmax::RowGrad;
 
 use crate::error::{GraphError, Result};
 use crate::op::Op;
@@ -184,7 +185,7 @@ fn node_backward(
             probs,
         } => out.push((
             logits.clone(),
-            loss::xent_backward(logits, targets, probs, g)?,
+            loss::xent_backward(logits, targets, probs, RowGrad::PerRow(g.buffer()))?,
         )),
         Op::Linear { x, w, bias, act } => {
             // y = act(z), z = x w + b: dz = g act'(z); then dx, dw as for matmul, db = sum dz.
@@ -284,7 +285,12 @@ impl Tensor {
                     .flatten()
             };
             let mut grads: HashMap<u64, Tensor> = HashMap::new();
-            grads.insert(self.id(), Tensor::full(self.device(), self.shape(), 1.0)?);
+            // A classifier's mean cross-entropy starts at its logits (loss.rs); the nodes
+            // between get no gradient and are skipped below.
+            match loss::fused_mean_xent(self, &uses)? {
+                Some((logits, g)) => grads.insert(logits.id(), g),
+                None => grads.insert(self.id(), Tensor::full(self.device(), self.shape(), 1.0)?),
+            };
             let mut leaves = Gradients::default();
             for node in order.iter().rev() {
                 let Some(g) = grads.remove(&node.id()) else {

@@ -277,3 +277,47 @@ fn backward_into_writes_each_gradient_into_its_target_view() {
         "{err}"
     );
 }
+
+/// A classifier's loss (the mean of softmax cross-entropy rows) as the backward root takes one
+/// kernel to its logits instead of three (seed, mean broadcast, row backward), with the
+/// gradients of the general path: the same root multiplied by 1 goes the general way.
+#[test]
+fn mean_cross_entropy_backward_is_one_kernel_with_the_same_gradients() {
+    let Some(dev) = test_device() else { return };
+    let x: Vec<f32> = (0..6 * 4)
+        .map(|i| ((i * 7) % 11) as f32 / 5.0 - 1.0)
+        .collect();
+    let x = Tensor::from_f32(&dev, &x, &[6, 4]).unwrap();
+    let w = Tensor::from_f32(&dev, &[0.3; 16], &[4, 4])
+        .unwrap()
+        .requires_grad();
+    let labels = Tensor::from_u32(&dev, &[0, 1, 2, 3, 0, 1], &[6]).unwrap();
+    let targets = Tensor::from_f32(&dev, &[0.25; 24], &[6, 4]).unwrap();
+    for t in [&labels, &targets] {
+        let loss = x
+            .matmul(&w)
+            .unwrap()
+            .softmax_cross_entropy(t)
+            .unwrap()
+            .mean_all()
+            .unwrap();
+        let general = loss.mul_scalar(1.0).unwrap();
+        let before = dev.counters();
+        let fused = loss.backward().unwrap();
+        let fused_dispatches = dev.counters().since(&before).dispatches;
+        let before = dev.counters();
+        let slow = general.backward().unwrap();
+        let slow_dispatches = dev.counters().since(&before).dispatches;
+        let (a, b) = (
+            fused.get(&w).unwrap().to_vec().unwrap(),
+            slow.get(&w).unwrap().to_vec().unwrap(),
+        );
+        for (p, q) in a.iter().zip(&b) {
+            assert!((p - q).abs() <= 1e-6, "{a:?} vs {b:?}");
+        }
+        assert!(
+            fused_dispatches + 3 <= slow_dispatches,
+            "fused {fused_dispatches} vs {slow_dispatches} dispatches"
+        );
+    }
+}

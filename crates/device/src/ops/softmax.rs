@@ -101,25 +101,43 @@ pub fn softmax_xent(
     dev.dispatch(kernel, &p, &[logits, t, probs, loss], grid_1d(rows))
 }
 
-/// dlogits = (probs * sum(t) - t) * dloss[row].
+/// dlogits = (probs * sum(t) - t) * dloss[row] (or * a uniform row gradient).
 pub fn softmax_xent_backward(
     dev: &Device,
     probs: &GpuBuffer,
     targets: Targets<'_>,
-    dloss: &GpuBuffer,
+    dloss: RowGrad<'_>,
     dlogits: &GpuBuffer,
     rows: usize,
     cols: usize,
 ) -> Result<()> {
     let op = "softmax_xent_backward";
-    let p = params(op, rows, cols, false)?;
+    fits_u32(op, rows * cols)?;
     need(op, "probs", probs, rows * cols)?;
-    need(op, "dloss", dloss, rows)?;
     need(op, "dlogits", dlogits, rows * cols)?;
     targets.check(op, rows, cols)?;
+    // WGSL XentBackParams: rows, cols, uniform, scale. A uniform gradient binds probs in
+    // dloss's slot: a valid buffer the kernel does not read.
+    let (uniform, scale, dloss) = match dloss {
+        RowGrad::PerRow(g) => {
+            need(op, "dloss", g, rows)?;
+            (0, 0.0f32, g)
+        }
+        RowGrad::Uniform(s) => (1, s, probs),
+    };
+    let params = [rows as u32, cols as u32, uniform, scale.to_bits()];
     let (kernel, t) = match targets {
         Targets::Sparse(t) => (Kernel::SoftmaxXentSparseBackward, t),
         Targets::Dense(t) => (Kernel::SoftmaxXentDenseBackward, t),
     };
-    dev.dispatch(kernel, &p, &[probs, t, dloss, dlogits], grid_1d(rows))
+    dev.dispatch(kernel, &params, &[probs, t, dloss, dlogits], grid_1d(rows))
+}
+
+/// The upstream gradient of each row loss in `softmax_xent_backward`.
+#[derive(Clone, Copy, Debug)]
+pub enum RowGrad<'a> {
+    /// One value per row.
+    PerRow(&'a GpuBuffer),
+    /// The same value for every row (the row losses' mean: 1 / rows).
+    Uniform(f32),
 }

@@ -1,7 +1,10 @@
 //! Softmax, log_softmax and the fused softmax-cross-entropy over the last axis.
 
+use std::collections::HashMap;
+
+use kiln_device::ops::reduce::ReduceOp;
 use kiln_device::ops::softmax::{
-    Targets, softmax as launch, softmax_backward as launch_backward, softmax_xent,
+    RowGrad, Targets, softmax as launch, softmax_backward as launch_backward, softmax_xent,
     softmax_xent_backward,
 };
 
@@ -102,12 +105,13 @@ pub(crate) fn softmax_backward(y: &Tensor, log: bool, g: &Tensor) -> Result<Tens
     ))
 }
 
-/// d loss_r / d logits_rj = (softmax_rj sum_i t_ri - t_rj) g_r, from the saved probabilities.
+/// d loss_r / d logits_rj = (softmax_rj sum_i t_ri - t_rj) g_r, from the saved probabilities;
+/// `g` gives g_r per row or one value for all.
 pub(crate) fn xent_backward(
     logits: &Tensor,
     targets: &Tensor,
     probs: &kiln_device::GpuBuffer,
-    g: &Tensor,
+    g: RowGrad<'_>,
 ) -> Result<Tensor> {
     let (rows, cols) = logits.rows_cols("softmax_cross_entropy_backward")?;
     let t = match targets.dtype() {
@@ -116,7 +120,7 @@ pub(crate) fn xent_backward(
     };
     let dev = logits.device();
     let dx = alloc(dev, logits.numel())?;
-    softmax_xent_backward(dev, probs, t, g.buffer(), &dx, rows, cols)?;
+    softmax_xent_backward(dev, probs, t, g, &dx, rows, cols)?;
     Ok(Tensor::from_parts(
         dev,
         dx,
@@ -124,4 +128,46 @@ pub(crate) fn xent_backward(
         DType::F32,
         None,
     ))
+}
+
+/// The classifier's loss as the root of a backward pass: `root` is the mean of softmax
+/// cross-entropy rows (`softmax_cross_entropy(..).mean_all()`, through at most one reshape,
+/// each node used once). Then d root / d logits = (softmax - target) / rows, one kernel with a
+/// uniform row gradient, instead of three: the seed's fill, the mean's broadcast and the
+/// row-wise backward. Returns (logits, their gradient), or None for any other root.
+pub(crate) fn fused_mean_xent(
+    root: &Tensor,
+    uses: &HashMap<u64, usize>,
+) -> Result<Option<(Tensor, Tensor)>> {
+    let once = |t: &Tensor| uses.get(&t.id()) == Some(&1);
+    let Some(Op::Reduce {
+        x,
+        op: ReduceOp::Mean,
+        axis: 0,
+        ..
+    }) = root.op()
+    else {
+        return Ok(None);
+    };
+    if x.shape().len() != 1 || !once(x) {
+        return Ok(None);
+    }
+    let rows_node = match x.op() {
+        Some(Op::Reshape { x: inner }) if once(inner) => inner,
+        _ => x,
+    };
+    let Some(Op::SoftmaxXent {
+        logits,
+        targets,
+        probs,
+    }) = rows_node.op()
+    else {
+        return Ok(None);
+    };
+    if !logits.tracks_grad() || rows_node.numel() != x.numel() || x.numel() == 0 {
+        return Ok(None);
+    }
+    let scale = 1.0 / x.numel() as f32;
+    let g = xent_backward(logits, targets, probs, RowGrad::Uniform(scale))?;
+    Ok(Some((logits.clone(), g)))
 }

@@ -46,9 +46,25 @@ fn cross_entropy_gradients_for_labels_and_distributions() {
         &dev,
         &mut rng,
         "sparse xent",
-        &[x],
+        &[x.clone()],
         |t| t[0].softmax_cross_entropy(&lt),
         |v| reference::softmax_xent_sparse(&v[0], &labels, rows, cols),
+    );
+    // The mean of the rows as the root takes the fused backward (one kernel, loss.rs).
+    check(
+        &dev,
+        &mut rng,
+        "sparse xent mean",
+        &[x.clone()],
+        |t| t[0].softmax_cross_entropy(&lt)?.mean_all(),
+        |v| {
+            vec![
+                reference::softmax_xent_sparse(&v[0], &labels, rows, cols)
+                    .iter()
+                    .sum::<f64>()
+                    / rows as f64,
+            ]
+        },
     );
     let mut target = rng.vec(rows * cols, 0.0, 1.0);
     for r in 0..rows {
