@@ -46,7 +46,7 @@ fn cross_entropy_gradients_for_labels_and_distributions() {
         &dev,
         &mut rng,
         "sparse xent",
-        &[x.clone()],
+        std::slice::from_ref(&x),
         |t| t[0].softmax_cross_entropy(&lt),
         |v| reference::softmax_xent_sparse(&v[0], &labels, rows, cols),
     );
@@ -55,7 +55,7 @@ fn cross_entropy_gradients_for_labels_and_distributions() {
         &dev,
         &mut rng,
         "sparse xent mean",
-        &[x.clone()],
+        std::slice::from_ref(&x),
         |t| t[0].softmax_cross_entropy(&lt)?.mean_all(),
         |v| {
             vec![

@@ -17,7 +17,6 @@ use kiln_graph::{Device, Tensor};
 pub type ActCase = (kiln_device::Activation, fn(f64) -> f64);
 
 /// One input: values and shape.
-#[derive(Clone)]
 pub struct Input {
     pub values: Vec<f64>,
     pub shape: Vec<usize>,
