@@ -382,8 +382,14 @@ fn at_batch(e: NnError, epoch: usize, batch: usize) -> NnError {
 }
 
 /// Host arrays on the device.
-pub(crate) fn upload(arrays: &[Array], model: &Model) -> Result<Vec<Tensor>> {
-    arrays.iter().map(|a| a.to_tensor(model.device())).collect()
+pub(crate) fn upload<A: std::borrow::Borrow<Array>>(
+    arrays: &[A],
+    model: &Model,
+) -> Result<Vec<Tensor>> {
+    arrays
+        .iter()
+        .map(|a| a.borrow().to_tensor(model.device()))
+        .collect()
 }
 
 fn check_nan(logs: &Logs, epoch: usize, batch: usize) -> Result<()> {

@@ -10,7 +10,7 @@ use kiln_graph::{Tensor, no_grad};
 
 use crate::array::Array;
 use crate::error::{NnError, Result};
-use crate::fit::{compiled_loss, not_compiled};
+use crate::fit::{compiled_loss, not_compiled, upload};
 use crate::fit_data::{IntoArrays, check_data};
 use crate::losses::Loss;
 use crate::model::Model;
@@ -30,8 +30,8 @@ impl Model {
         let (xs, ys) = (x.into_arrays(), y.into_arrays());
         check_data(self, &xs, Some(&ys), "gradients")?;
         let compiled = self.compiled().ok_or_else(not_compiled)?;
-        let xt = upload_all(self, &xs)?;
-        let yt = upload_all(self, &ys)?;
+        let xt = upload(&xs, self)?;
+        let yt = upload(&ys, self)?;
         let preds = self.forward(&xt, false, true, INSPECT_SEED)?;
         let (loss, _) = compiled_loss(&compiled.outputs, &preds, &yt)?;
         let grads = loss.backward()?;
@@ -68,7 +68,7 @@ impl Model {
                 ))
             })?);
         }
-        let xt = upload_all(self, &xs)?;
+        let xt = upload(&xs, self)?;
         let (_, values) = no_grad(|| self.forward_tapped(&xt, false, true, INSPECT_SEED, &taps))?;
         self.device().submit();
         let refs: Vec<&Tensor> = values.iter().collect();
@@ -94,7 +94,7 @@ impl Model {
     /// vector). Inference mode with the inspection seed; one readback.
     pub fn probabilities(&mut self, x: &Array) -> Result<Array> {
         check_data(self, &[x], None, "probabilities")?;
-        let xt = upload_all(self, &[x])?;
+        let xt = upload(&[x], self)?;
         let out = no_grad(|| self.forward(&xt, false, true, INSPECT_SEED))?;
         let [out] = out.as_slice() else {
             return Err(NnError::Config(format!(
@@ -113,10 +113,6 @@ impl Model {
         }
         Array::f32(values, &[x.len(), classes])
     }
-}
-
-fn upload_all(model: &Model, arrays: &[&Array]) -> Result<Vec<Tensor>> {
-    arrays.iter().map(|a| a.to_tensor(model.device())).collect()
 }
 
 /// Non-negative entries summing to 1 (within f32 rounding of a softmax).

@@ -26,24 +26,15 @@ use std::path::{Path, PathBuf};
 /// The newest model file (`*.safetensors` saved with `Model::save`) under `dir`, searched a few
 /// levels deep without following links: a run's last checkpoint.
 pub fn newest_model(dir: &Path) -> Option<PathBuf> {
-    fn walk(dir: &Path, depth: usize, best: &mut Option<(std::time::SystemTime, PathBuf)>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
+    let mut best: Option<(std::time::SystemTime, PathBuf)> = None;
+    runs::walk_files(dir, 6, &mut |_, path| {
+        if path.extension().is_none_or(|x| x != "safetensors") {
             return;
-        };
-        for e in entries.flatten() {
-            let Ok(kind) = e.file_type() else { continue };
-            let path = e.path();
-            if kind.is_dir() && depth < 6 {
-                walk(&path, depth + 1, best);
-            } else if kind.is_file() && path.extension().is_some_and(|x| x == "safetensors") {
-                let t = e.metadata().and_then(|m| m.modified()).ok();
-                if let Some(t) = t.filter(|t| best.as_ref().is_none_or(|b| *t > b.0)) {
-                    *best = Some((t, path));
-                }
-            }
         }
-    }
-    let mut best = None;
-    walk(dir, 0, &mut best);
+        let t = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        if let Some(t) = t.filter(|t| best.as_ref().is_none_or(|b| *t > b.0)) {
+            best = Some((t, path.to_path_buf()));
+        }
+    });
     best.map(|b| b.1)
 }

@@ -72,9 +72,7 @@ fn export(run_dir: &Path, out: &Path, classes: &[String]) -> anyhow::Result<()> 
     })?;
     run.name = run_dir.display().to_string();
     let html = render(&run, classes, Mode::Export);
-    let tmp = out.with_extension("html.partial");
-    std::fs::write(&tmp, html).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
+    kiln_nn::checkpoint::atomic_write(out, html.as_bytes())?;
     println!(
         "report of {} written to {}",
         run_dir.display(),

@@ -192,8 +192,8 @@ impl Predictor {
     }
 }
 
-/// Class names for `--data`: Fashion-MNIST's, or an image folder's subdirectories (sorted, as
-/// `image_dataset_from_directory` labels them).
+/// Class names for `--data`: Fashion-MNIST's, or an image folder's (as
+/// `image_dataset_from_directory` labels it).
 pub fn class_names(data: &str) -> anyhow::Result<Vec<String>> {
     if data == "fashion-mnist" {
         return Ok(kiln_nn::data::FASHION_MNIST_CLASSES
@@ -201,19 +201,9 @@ pub fn class_names(data: &str) -> anyhow::Result<Vec<String>> {
             .map(|s| s.to_string())
             .collect());
     }
-    let dir = Path::new(data);
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|e| anyhow::anyhow!("--data {data}: {e} (give fashion-mnist or an image folder)"))?
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    anyhow::ensure!(
-        !names.is_empty(),
-        "--data {data}: no class subdirectories (an image folder holds one directory per class)"
-    );
-    Ok(names)
+    kiln_nn::data::image_dataset_from_directory(data)
+        .class_names()
+        .map_err(|e| anyhow::anyhow!("--data {data}: {e} (give fashion-mnist or an image folder)"))
 }
 
 #[cfg(test)]

@@ -9,9 +9,13 @@
 
 use std::collections::BTreeMap;
 
+use kiln_nn::callbacks::tensorboard_inspect::{
+    CONFUSION_TAG, EVAL_IMAGES_FILE, EVAL_PLUGIN, EVAL_TAG,
+};
 use kiln_summary::graph::GraphDef;
 use kiln_summary::hparams::{HParamsPluginData, plugin_data::Data, proto_value::Kind};
-use kiln_summary::proto::{Event, Value, dtype, event::What};
+use kiln_summary::proto::{Event, Value, event::What};
+use kiln_summary::tensor_f32;
 use prost::Message;
 use serde::Serialize;
 
@@ -132,7 +136,7 @@ impl RunData {
                 self.push_scalar(key, event, x)
             }
             (Some(("scalars", _)), Some(t), None) => {
-                if let Some(x) = floats(t).first() {
+                if let Some(x) = tensor_f32(t).first() {
                     self.push_scalar(key, event, *x)
                 }
             }
@@ -146,7 +150,7 @@ impl RunData {
                 }
             }
             (Some(("hparams", content)), _, _) => self.hparams_record(content),
-            (Some(("kiln_eval", content)), Some(t), _) => {
+            (Some((EVAL_PLUGIN, content)), Some(t), _) => {
                 self.eval_record(&v.tag, content, t, event)
             }
             _ => {}
@@ -205,13 +209,13 @@ impl RunData {
             .as_ref()
             .map(|s| s.dim.iter().map(|d| d.size.max(0) as usize).collect())
             .unwrap_or_default();
-        let values = floats(t);
+        let values = tensor_f32(t);
         let header: serde_json::Value = serde_json::from_slice(content).unwrap_or_default();
         match (tag, dims.as_slice()) {
-            ("evaluation/confusion_matrix", &[r, c]) if r == c && values.len() == r * c => {
+            (CONFUSION_TAG, &[r, c]) if r == c && values.len() == r * c => {
                 self.confusion = Some((r, values.iter().map(|&v| v.max(0.0) as u32).collect()));
             }
-            ("evaluation/examples", &[n, w]) if w >= 3 && values.len() == n * w => {
+            (EVAL_TAG, &[n, w]) if w >= 3 && values.len() == n * w => {
                 let classes = w - 2;
                 let class = |v: f32| (v.max(0.0) as usize).min(classes - 1);
                 let examples = values
@@ -229,7 +233,7 @@ impl RunData {
                     classes,
                     images: header["images"]
                         .as_str()
-                        .unwrap_or("eval_examples.npy")
+                        .unwrap_or(EVAL_IMAGES_FILE)
                         .to_string(),
                     examples,
                 });
@@ -255,19 +259,4 @@ impl RunData {
             })
             .collect()
     }
-}
-
-/// The f32 values of a DT_FLOAT tensor (packed content or the repeated field).
-fn floats(t: &kiln_summary::proto::TensorProto) -> Vec<f32> {
-    if t.dtype != dtype::FLOAT {
-        return Vec::new();
-    }
-    if !t.tensor_content.is_empty() {
-        return t
-            .tensor_content
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-    }
-    t.float_val.clone()
 }

@@ -79,16 +79,22 @@ impl RunStore {
         &self.root
     }
 
-    /// Every run, refreshed.
-    pub fn runs(&self) -> Vec<Run> {
-        let mut inner = self.refreshed();
-        inner.runs.values_mut().map(|f| f.run.clone()).collect()
+    /// `f` of every run, refreshed (under the store's lock: nothing is copied but what `f`
+    /// returns).
+    pub fn map_runs<T>(&self, f: impl FnMut(&Run) -> T) -> Vec<T> {
+        let inner = self.refreshed();
+        inner.runs.values().map(|r| &r.run).map(f).collect()
     }
 
-    /// One run by name, refreshed.
-    pub fn run(&self, name: &str) -> Option<Run> {
+    /// `f` of one run by name, refreshed.
+    pub fn with_run<T>(&self, name: &str, f: impl FnOnce(&Run) -> T) -> Option<T> {
         let inner = self.refreshed();
-        inner.runs.get(name).map(|f| f.run.clone())
+        inner.runs.get(name).map(|r| f(&r.run))
+    }
+
+    /// One run by name, refreshed (a copy).
+    pub fn run(&self, name: &str) -> Option<Run> {
+        self.with_run(name, Run::clone)
     }
 
     fn refreshed(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -97,7 +103,7 @@ impl RunStore {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if inner.scanned.is_none_or(|t| t.elapsed() >= RESCAN) {
             let mut found = Vec::new();
-            scan(&self.root, 0, &mut found);
+            scan(&self.root, &mut found);
             for (dir, file) in found {
                 let (run_dir, split) = split_of(&self.root, &dir);
                 let name = run_name(&self.root, &run_dir);
@@ -154,7 +160,21 @@ fn read_new(path: &Path, split: &str, offset: &mut Option<u64>, data: &mut RunDa
 }
 
 /// Directories (not symlinks) under `dir` holding event files, with each file.
-fn scan(dir: &Path, depth: usize, out: &mut Vec<(PathBuf, PathBuf)>) {
+fn scan(dir: &Path, out: &mut Vec<(PathBuf, PathBuf)>) {
+    walk_files(dir, MAX_DEPTH, &mut |parent, file| {
+        if file
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("events.out.tfevents."))
+        {
+            out.push((parent.to_path_buf(), file.to_path_buf()));
+        }
+    });
+}
+
+/// Calls `visit(directory, file)` for every regular file under `dir`, in sorted order, at most
+/// `depth` directories down, never following a symbolic link (so a walk cannot leave `dir` or
+/// loop).
+pub(crate) fn walk_files(dir: &Path, depth: usize, visit: &mut dyn FnMut(&Path, &Path)) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -162,15 +182,10 @@ fn scan(dir: &Path, depth: usize, out: &mut Vec<(PathBuf, PathBuf)>) {
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let Ok(kind) = e.file_type() else { continue };
-        let path = e.path();
-        if kind.is_dir() && depth < MAX_DEPTH {
-            scan(&path, depth + 1, out);
-        } else if kind.is_file()
-            && e.file_name()
-                .to_string_lossy()
-                .starts_with("events.out.tfevents.")
-        {
-            out.push((dir.to_path_buf(), path));
+        if kind.is_dir() && depth > 0 {
+            walk_files(&e.path(), depth - 1, visit);
+        } else if kind.is_file() {
+            visit(dir, &e.path());
         }
     }
 }
@@ -218,7 +233,7 @@ mod tests {
             w.flush().unwrap();
         }
         let store = RunStore::open(&root).unwrap();
-        let names: Vec<String> = store.runs().into_iter().map(|r| r.name).collect();
+        let names: Vec<String> = store.map_runs(|r| r.name.clone());
         assert_eq!(names, ["a", "trial_1/execution0"]);
         let run = store.run("a").unwrap();
         assert_eq!(run.data.scalars["train/epoch_loss"].len(), 1);

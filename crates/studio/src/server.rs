@@ -140,8 +140,8 @@ fn run_json(r: &Run) -> serde_json::Value {
 }
 
 async fn list_runs(State(s): State<Arc<AppState>>) -> Response {
-    match with_store(&s, |st| st.runs()).await {
-        Ok(runs) => axum::Json(runs.iter().map(run_json).collect::<Vec<_>>()).into_response(),
+    match with_store(&s, |st| st.map_runs(run_json)).await {
+        Ok(runs) => axum::Json(runs).into_response(),
         Err(e) => e,
     }
 }
@@ -159,12 +159,19 @@ async fn run_api(
     let Some((name, what)) = rest.rsplit_once('/') else {
         return not_found();
     };
-    let name = name.to_string();
-    let run = match with_store(&s, move |st| st.run(&name)).await {
+    let (name, what) = (name.to_string(), what.to_string());
+    let answer = with_store(&s, move |st| {
+        st.with_run(&name, |run| run_answer(run, &what, q.tag))
+    });
+    match answer.await {
         Ok(Some(r)) => r,
-        Ok(None) => return not_found(),
-        Err(e) => return e,
-    };
+        Ok(None) => not_found(),
+        Err(e) => e,
+    }
+}
+
+/// What `GET /api/runs/{run}/{what}` answers for `run`.
+fn run_answer(run: &Run, what: &str, tag: Option<String>) -> Response {
     let d = &run.data;
     match what {
         "tags" => axum::Json(json!({
@@ -174,7 +181,7 @@ async fn run_api(
         }))
         .into_response(),
         "scalars" => {
-            let Some(tag) = q.tag else {
+            let Some(tag) = tag else {
                 return error(
                     StatusCode::BAD_REQUEST,
                     "give the tag: ?tag=train/epoch_loss",

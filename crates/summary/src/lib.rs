@@ -30,5 +30,5 @@ pub use error::{Result, SummaryError};
 pub use graph::GraphNode;
 pub use hparams::HParam;
 pub use image::Pixels;
-pub use reader::{EventReader, read_events, scalars};
+pub use reader::{EventReader, read_events, scalars, tensor_f32};
 pub use writer::{Clock, EventWriter, Image};

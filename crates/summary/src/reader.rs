@@ -7,7 +7,7 @@ use std::path::Path;
 use prost::Message;
 
 use crate::error::{Result, SummaryError, io_err};
-use crate::proto::{Event, dtype, event::What};
+use crate::proto::{Event, TensorProto, dtype, event::What};
 use crate::record::{Decoded, decode_record};
 
 /// Iterator over the events of one file.
@@ -99,10 +99,10 @@ pub fn scalars(events: &[Event], tag: &str) -> Vec<(i64, f32)> {
         };
         for v in s.value.iter().filter(|v| v.tag == tag) {
             let value = match (&v.tensor, v.simple_value) {
-                (Some(t), _) if t.dtype == dtype::FLOAT && t.tensor_content.len() == 4 => {
-                    f32::from_le_bytes(t.tensor_content[..4].try_into().expect("4 bytes"))
-                }
-                (Some(t), _) if t.dtype == dtype::FLOAT && t.float_val.len() == 1 => t.float_val[0],
+                (Some(t), _) => match tensor_f32(t)[..] {
+                    [x] => x,
+                    _ => continue,
+                },
                 (None, Some(x)) => x,
                 _ => continue,
             };
@@ -110,4 +110,19 @@ pub fn scalars(events: &[Event], tag: &str) -> Vec<(i64, f32)> {
         }
     }
     out
+}
+
+/// The values of a DT_FLOAT tensor, from its packed content or its repeated field (empty for
+/// any other dtype).
+pub fn tensor_f32(t: &TensorProto) -> Vec<f32> {
+    if t.dtype != dtype::FLOAT {
+        return Vec::new();
+    }
+    if t.tensor_content.is_empty() {
+        return t.float_val.clone();
+    }
+    t.tensor_content
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }

@@ -33,6 +33,11 @@ fn softmax_and_log_softmax_gradients() {
     }
 }
 
+/// The mean of row losses, as one value (the reference of a `mean_all` root).
+fn mean(rows: &[f64]) -> Vec<f64> {
+    vec![rows.iter().sum::<f64>() / rows.len() as f64]
+}
+
 #[test]
 fn cross_entropy_gradients_for_labels_and_distributions() {
     let Some((dev, mut rng)) = setup(121) else {
@@ -57,14 +62,7 @@ fn cross_entropy_gradients_for_labels_and_distributions() {
         "sparse xent mean",
         std::slice::from_ref(&x),
         |t| t[0].softmax_cross_entropy(&lt)?.mean_all(),
-        |v| {
-            vec![
-                reference::softmax_xent_sparse(&v[0], &labels, rows, cols)
-                    .iter()
-                    .sum::<f64>()
-                    / rows as f64,
-            ]
-        },
+        |v| mean(&reference::softmax_xent_sparse(&v[0], &labels, rows, cols)),
     );
     let mut target = rng.vec(rows * cols, 0.0, 1.0);
     for r in 0..rows {
@@ -82,14 +80,7 @@ fn cross_entropy_gradients_for_labels_and_distributions() {
         "dense xent",
         &[x],
         |t| t[0].softmax_cross_entropy(&tt)?.mean_all(),
-        |v| {
-            vec![
-                reference::softmax_xent_dense(&v[0], &target, rows, cols)
-                    .iter()
-                    .sum::<f64>()
-                    / rows as f64,
-            ]
-        },
+        |v| mean(&reference::softmax_xent_dense(&v[0], &target, rows, cols)),
     );
 }
 

@@ -12,7 +12,7 @@ use std::time::Instant;
 use kiln_summary::{EventWriter, HParam, Image, Pixels};
 
 use crate::callbacks::tensorboard_confusion::{confusion_image, confusion_markdown};
-use crate::callbacks::tensorboard_inspect::{EVAL_PLUGIN, Inspection};
+use crate::callbacks::tensorboard_inspect::{CONFUSION_TAG, EVAL_PLUGIN, Inspection};
 use crate::callbacks::{Callback, TrainInfo};
 use crate::error::Result;
 use crate::logs::Logs;
@@ -204,14 +204,14 @@ impl Callback for TensorBoard {
             self.validation = Some(EventWriter::create(self.log_dir.join("validation"))?);
         }
         self.inspection.set_probe(info.train_x, info.train_y);
-        if self.eval_examples > 0 && info.validation_data.is_none() {
-            return Err(crate::error::NnError::Config(
-                "TensorBoard eval_examples needs validation arrays: give fit validation_data \
-                 or validation_split"
-                    .into(),
-            ));
-        }
-        if let (true, Some((vx, vy))) = (self.eval_examples > 0, info.validation_data) {
+        if self.eval_examples > 0 {
+            let (vx, vy) = info.validation_data.ok_or_else(|| {
+                crate::error::NnError::Config(
+                    "TensorBoard eval_examples needs validation arrays: give fit \
+                     validation_data or validation_split"
+                        .into(),
+                )
+            })?;
             let dir = self.log_dir.join("validation");
             self.inspection
                 .set_examples(vx, vy, self.eval_examples, &dir)?;
@@ -301,7 +301,7 @@ impl Callback for TensorBoard {
             // tensor under its plugin and shows nothing).
             let as_f32: Vec<f32> = counts.iter().map(|&c| c as f32).collect();
             val.add_tensor(
-                "evaluation/confusion_matrix",
+                CONFUSION_TAG,
                 EVAL_PLUGIN,
                 br#"{"version": 1}"#,
                 &as_f32,

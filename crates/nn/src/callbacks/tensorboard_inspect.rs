@@ -25,7 +25,9 @@ const PROBE: usize = 32;
 pub const EVAL_IMAGES_FILE: &str = "eval_examples.npy";
 /// The tag of the per-epoch evaluation examples.
 pub const EVAL_TAG: &str = "evaluation/examples";
-/// The plugin name of the evaluation examples' tensor.
+/// The tag of the per-epoch confusion counts (`[classes, classes]`, rows true).
+pub const CONFUSION_TAG: &str = "evaluation/confusion_matrix";
+/// The plugin name of the evaluation examples' and confusion counts' tensors.
 pub const EVAL_PLUGIN: &str = "kiln_eval";
 
 /// The probe batch and the evaluation examples, copied when training starts.
@@ -93,16 +95,8 @@ impl Inspection {
         let mut rows = Vec::with_capacity(labels.len() * (classes + 2));
         for (i, &label) in labels.iter().enumerate() {
             let row = &p[i * classes..(i + 1) * classes];
-            let predicted = row
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f32::NEG_INFINITY),
-                    |b, (k, &v)| if v > b.1 { (k, v) } else { b },
-                )
-                .0;
             rows.push(label as f32);
-            rows.push(predicted as f32);
+            rows.push(argmax(row) as f32);
             rows.extend_from_slice(row);
         }
         let content = serde_json::json!({"version": 1, "images": EVAL_IMAGES_FILE,
@@ -120,22 +114,24 @@ impl Inspection {
     }
 }
 
+/// The index of a row's first largest value.
+fn argmax(row: &[f32]) -> usize {
+    row.iter()
+        .enumerate()
+        .fold(
+            (0, f32::NEG_INFINITY),
+            |b, (k, &v)| if v > b.1 { (k, v) } else { b },
+        )
+        .0
+}
+
 /// Integer labels, or the argmax of one-hot rows.
 fn class_labels(y: &Array) -> Result<Vec<u32>> {
     match &y.data {
         Data::U32(v) if y.row_size() == 1 => Ok(v.clone()),
-        Data::F32(v) if y.row_size() > 1 => Ok(v
-            .chunks(y.row_size())
-            .map(|r| {
-                r.iter()
-                    .enumerate()
-                    .fold(
-                        (0, f32::NEG_INFINITY),
-                        |b, (k, &x)| if x > b.1 { (k, x) } else { b },
-                    )
-                    .0 as u32
-            })
-            .collect()),
+        Data::F32(v) if y.row_size() > 1 => {
+            Ok(v.chunks(y.row_size()).map(|r| argmax(r) as u32).collect())
+        }
         _ => Err(NnError::Config(format!(
             "TensorBoard eval_examples needs integer class labels or one-hot rows, not {} \
              targets of shape {:?}",

@@ -149,6 +149,13 @@ impl ImageFolder {
         self
     }
 
+    /// The class names the folder's labels stand for, in label order: its class subfolders
+    /// sorted, hidden ones skipped (or `class_names`, checked against them), as Keras's
+    /// `dataset.class_names`.
+    pub fn class_names(&self) -> Result<Vec<String>> {
+        self.class_folders()
+    }
+
     /// The whole folder (no `validation_split`).
     pub fn load(&self) -> Result<Dataset> {
         if self.validation_split.is_some() {

@@ -196,15 +196,12 @@ pub fn post(agent: &ureq::Agent, url: &str, content_type: &str, body: &[u8]) -> 
         .header("Content-Type", content_type)
         .send(body)
         .unwrap();
-    let mut b = r
+    let b = r
         .body_mut()
         .with_config()
         .limit(1 << 20)
         .read_to_string()
         .unwrap_or_default();
-    if b.is_empty() {
-        b = String::new();
-    }
     (r.status().as_u16(), b)
 }
 
