@@ -16,7 +16,7 @@ use crate::dataset::Dataset;
 use crate::error::{NnError, Result};
 use crate::fit_config::FitConfig;
 use crate::fit_data::{IntoArrays, check_data, split};
-use crate::fit_feed::{ArrayFeed, Batch, DatasetFeed, Feed};
+use crate::fit_feed::{ArrayFeed, Batch, DatasetFeed, Feed, upload};
 use crate::logs::{History, Logs};
 use crate::model::{Model, OutputSpec};
 use crate::progress::Progress;
@@ -379,17 +379,6 @@ fn check_config(cfg: &FitConfig) -> Result<()> {
 /// An error of one dataset batch, placed.
 fn at_batch(e: NnError, epoch: usize, batch: usize) -> NnError {
     NnError::Input(format!("epoch {}, batch {}: {e}", epoch + 1, batch + 1))
-}
-
-/// Host arrays on the device.
-pub(crate) fn upload<A: std::borrow::Borrow<Array>>(
-    arrays: &[A],
-    model: &Model,
-) -> Result<Vec<Tensor>> {
-    arrays
-        .iter()
-        .map(|a| a.borrow().to_tensor(model.device()))
-        .collect()
 }
 
 fn check_nan(logs: &Logs, epoch: usize, batch: usize) -> Result<()> {

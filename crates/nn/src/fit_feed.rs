@@ -11,7 +11,20 @@ use crate::array::Array;
 use crate::data::epoch_batches;
 use crate::dataset::{Cardinality, Dataset, Stream};
 use crate::error::{NnError, Result};
+use crate::model::Model;
 use crate::resident::DeviceDataset;
+
+/// Host arrays on the device (a `Batch::Host`'s, or the arrays `evaluate` and the inspection
+/// calls are given).
+pub(crate) fn upload<A: std::borrow::Borrow<Array>>(
+    arrays: &[A],
+    model: &Model,
+) -> Result<Vec<Tensor>> {
+    arrays
+        .iter()
+        .map(|a| a.borrow().to_tensor(model.device()))
+        .collect()
+}
 
 /// One step's data: host arrays (checked and uploaded by `fit`) or tensors already on the GPU.
 pub(crate) enum Batch {

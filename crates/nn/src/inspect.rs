@@ -10,8 +10,9 @@ use kiln_graph::{Tensor, no_grad};
 
 use crate::array::Array;
 use crate::error::{NnError, Result};
-use crate::fit::{compiled_loss, not_compiled, upload};
+use crate::fit::{compiled_loss, not_compiled};
 use crate::fit_data::{IntoArrays, check_data};
+use crate::fit_feed::upload;
 use crate::losses::Loss;
 use crate::model::Model;
 
