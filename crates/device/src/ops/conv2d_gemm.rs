@@ -15,6 +15,7 @@ use crate::kernels::Kernel;
 use crate::ops::conv2d_dims::{Conv2dDims, params};
 use crate::ops::fits_u32;
 use crate::ops::matmul::{MatmulDims, MatmulOptions, matmul, texture_support};
+use crate::ops::reduce::{AxisView, ReduceOp, reduce};
 
 /// The largest column matrix the path builds (bytes): a bigger one (large images, big batches)
 /// takes the direct kernels rather than a scratch buffer of that size.
@@ -96,7 +97,36 @@ pub(crate) fn conv2d_gemm(
     matmul(dev, &col, wp.as_ref().unwrap_or(w), y, &dims, &o)
 }
 
+/// How many slices the weight gradient's inner dimension (the column matrix's rows) is cut
+/// into: a product that fills fewer than this many workgroups and has at least
+/// `MIN_SLICE_ROWS` rows per slice is split (see `backward_weight_gemm`).
+const MAX_SLICES: usize = 16;
+const MIN_SLICE_ROWS: usize = 512;
+
+/// Slices for a weight-gradient product with `groups` workgroups over `rows` rows: 1 (no split)
+/// unless the grid is smaller than `MAX_SLICES` workgroups; then the most slices, at most
+/// `MAX_SLICES` and a power of two dividing `rows`, that keep `MIN_SLICE_ROWS` rows each.
+fn slices(groups: usize, rows: usize) -> usize {
+    if groups >= MAX_SLICES {
+        return 1;
+    }
+    let mut s = MAX_SLICES;
+    while s > 1 && (rows % s != 0 || rows / s < MIN_SLICE_ROWS) {
+        s /= 2;
+    }
+    s
+}
+
 /// dw = col^T dy (the first K rows of the [K4, F] product). The caller checked the sizes.
+///
+/// The product's inner dimension is every output position of the batch (N*OH*OW, 25,088 for
+/// 28x28 images at batch 32) while its result is small (K4 x F, 12 x 32 for a 3x3 kernel on
+/// one channel): one workgroup of the texture design would run it alone, on one core. So a
+/// small grid is split along the inner dimension into S slices run as a batch of S products
+/// (slice s takes rows s*R..(s+1)*R of both operands, R = rows / S: batch strides R*K4 and R*F)
+/// into an [S, K4, F] scratch, and one reduction sums the slices:
+///   dw = sum_s col_s^T dy_s,
+/// which is col^T dy with the sum over rows regrouped.
 pub(crate) fn backward_weight_gemm(
     dev: &Device,
     x: &GpuBuffer,
@@ -106,14 +136,33 @@ pub(crate) fn backward_weight_gemm(
 ) -> Result<()> {
     let (col, m, k4) = column_matrix(dev, x, d)?;
     let k = d.kh * d.kw * d.c;
-    let dims = MatmulDims::new(k4, d.f, m, true, false);
+    let s = slices(d.f.div_ceil(64) * k4.div_ceil(32), m);
+    let mut dims = MatmulDims::new(k4, d.f, m / s, true, false);
+    dims.batch = s;
+    dims.a_batch_stride = (m / s) * k4;
+    dims.b_batch_stride = (m / s) * d.f;
     let o = MatmulOptions::default();
-    if k == k4 {
+    if s == 1 && k == k4 {
         return matmul(dev, &col, dy, dw, &dims, &o);
     }
-    let padded = dev.alloc((k4 * d.f * 4) as u64)?;
-    matmul(dev, &col, dy, &padded, &dims, &o)?;
-    dev.copy(&padded, 0, dw, 0, (k * d.f * 4) as u64)
+    let out = dev.alloc((s * k4 * d.f * 4) as u64)?;
+    matmul(dev, &col, dy, &out, &dims, &o)?;
+    let summed = if s == 1 {
+        out
+    } else {
+        let view = AxisView {
+            outer: 1,
+            len: s,
+            inner: k4 * d.f,
+        };
+        if k == k4 {
+            return reduce(dev, ReduceOp::Sum, &out, dw, &view);
+        }
+        let summed = dev.alloc((k4 * d.f * 4) as u64)?;
+        reduce(dev, ReduceOp::Sum, &out, &summed, &view)?;
+        summed
+    };
+    dev.copy(&summed, 0, dw, 0, (k * d.f * 4) as u64)
 }
 
 /// dx = col2im(dy w^T). The caller checked the sizes.

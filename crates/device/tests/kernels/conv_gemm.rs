@@ -96,6 +96,38 @@ fn conv2d_as_matmul_matches_reference_forward_and_backward() {
     }
 }
 
+/// Enough output positions (N*OH*OW = 1,024 to 4,096) that the weight gradient's product is
+/// split along them into 2 to 8 slices and the slices summed (`backward_weight_gemm`), with K
+/// padded (C = 1, 3) and not (C = 4).
+#[test]
+fn the_weight_gradient_split_over_output_positions_matches_reference() {
+    let Some((dev, mut rng)) = setup(46) else {
+        return;
+    };
+    for (n, c, f) in [(4, 1, 8), (8, 3, 4), (16, 4, 12)] {
+        let d = Conv2dDims {
+            n,
+            h: 16,
+            w: 16,
+            c,
+            f,
+            kh: 3,
+            kw: 3,
+            sh: 1,
+            sw: 1,
+            padding: Padding::Same,
+        };
+        let (xw, yw) = (n * 256 * c, n * 256 * f);
+        let x = rng.vec(xw, -1.0, 1.0);
+        let dy = rng.vec(yw, -1.0, 1.0);
+        let dw = out(&dev, 9 * c * f);
+        conv2d_backward_weight(&dev, &up(&dev, &x), &up(&dev, &dy), &dw, &d, ConvVia::Gemm)
+            .unwrap();
+        let want = reference::conv2d_backward_weight(&x, &dy, &d);
+        assert_close(&format!("dw {d:?}"), &read(&dev, &dw), &want, 1e-4, 1e-4);
+    }
+}
+
 #[test]
 fn the_matmul_path_refuses_filters_that_are_not_a_multiple_of_4() {
     let Some((dev, _)) = setup(45) else {
