@@ -209,12 +209,14 @@ fn node_backward(
             bias,
             dims,
             act,
+            cols,
         } => {
             // y = act(z): the convolution's gradients start from dz = g act'(z).
             let dz = arith::act_backward(node, *act, g)?;
             for (i, t) in [Some(x), Some(w), bias.as_ref()].into_iter().enumerate() {
                 if let Some(t) = t.filter(|t| tracked(t)) {
-                    let gi = conv::conv2d_backward(i, x, w, dims, &dz, into(t))?;
+                    let how = (dims, cols.as_deref());
+                    let gi = conv::conv2d_backward(i, x, w, how, &dz, into(t))?;
                     out.push((t.clone(), gi));
                 }
             }

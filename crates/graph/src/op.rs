@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use kiln_device::Activation;
 use kiln_device::GpuBuffer;
-use kiln_device::ops::conv2d::Conv2dDims;
+use kiln_device::ops::conv2d::{Conv2dDims, ConvColumns};
 use kiln_device::ops::elementwise::{BinaryOp, UnaryOp};
 use kiln_device::ops::pool2d::Pool2dDims;
 use kiln_device::ops::reduce::ReduceOp;
@@ -63,6 +63,8 @@ pub enum Op {
         bias: Option<Tensor>,
         dims: Conv2dDims,
         act: Activation,
+        /// The forward's column matrix, kept for the kernel's gradient (matmul path only).
+        cols: Option<Arc<ConvColumns>>,
     },
     MaxPool2d {
         x: Tensor,

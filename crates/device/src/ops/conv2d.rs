@@ -11,7 +11,9 @@ use crate::grid::grid_1d;
 use crate::kernels::Kernel;
 use crate::launch::Launch;
 use crate::ops::conv2d_dims::params;
-use crate::ops::conv2d_gemm::{backward_input_gemm, backward_weight_gemm, conv2d_gemm};
+use crate::ops::conv2d_gemm::{
+    backward_input_gemm, backward_weight_gemm, column_bytes, conv2d_gemm, weight_from_columns,
+};
 use crate::ops::conv2d_via::resolve;
 use crate::ops::{epilogue_code, need};
 
@@ -31,6 +33,20 @@ pub struct ConvOptions<'a> {
     pub via: ConvVia,
 }
 
+/// The column matrix a forward convolution built on the matmul path (`conv2d_keeping_columns`),
+/// kept for its weight gradient (`conv2d_backward_weight_from_columns`): dw = col^T dy needs
+/// the same matrix, and rebuilding it was a tenth of the CNN step on llvmpipe (2026-12-02).
+#[derive(Debug)]
+pub struct ConvColumns {
+    col: GpuBuffer,
+    dims: Conv2dDims,
+}
+
+/// Column matrices up to this size are kept by `conv2d_keeping_columns`: a larger one (a deep
+/// layer at a large batch) would hold its memory until the backward pass for a rebuild that
+/// costs little beside its product.
+pub const KEEP_COLUMNS_MAX_BYTES: u64 = 16 << 20;
+
 /// y = act(conv2d(x, w) + bias): a Conv2D layer with its activation in one dispatch.
 pub fn conv2d(
     dev: &Device,
@@ -40,6 +56,19 @@ pub fn conv2d(
     d: &Conv2dDims,
     o: &ConvOptions<'_>,
 ) -> Result<()> {
+    conv2d_keeping_columns(dev, x, w, y, d, o).map(drop)
+}
+
+/// `conv2d`, returning the column matrix when the convolution ran on the matmul path and the
+/// matrix is at most `KEEP_COLUMNS_MAX_BYTES`.
+pub fn conv2d_keeping_columns(
+    dev: &Device,
+    x: &GpuBuffer,
+    w: &GpuBuffer,
+    y: &GpuBuffer,
+    d: &Conv2dDims,
+    o: &ConvOptions<'_>,
+) -> Result<Option<ConvColumns>> {
     let op = "conv2d";
     let (mut p, out) = params(op, d)?;
     p.act = epilogue_code(op, o.act)?;
@@ -58,7 +87,9 @@ pub fn conv2d(
         conv2d(dev, x, w, &scratch, d, &ConvOptions { via, ..*o })
     })?;
     if r.via == ConvVia::Gemm {
-        return conv2d_gemm(dev, (x, w, o.bias), o.act, y, d);
+        let col = conv2d_gemm(dev, (x, w, o.bias), o.act, y, d)?;
+        let keep = column_bytes(d) <= KEEP_COLUMNS_MAX_BYTES;
+        return Ok(keep.then_some(ConvColumns { col, dims: *d }));
     }
     // Without a bias the kernel never reads binding 3: `w` stands in (one texel staged).
     let buffers = [x, w, o.bias.unwrap_or(w), y];
@@ -66,9 +97,26 @@ pub fn conv2d(
     if r.via == ConvVia::Textures && out > 0 && xw > 0 && ww > 0 {
         let words = [xw, ww, if o.bias.is_some() { d.f } else { 1 }];
         let l = Launch::new(Kernel::Conv2dTexture, &p, &buffers, groups).input_words(&words);
-        return dev.launch(&l);
+        return dev.launch(&l).map(|()| None);
     }
-    dev.launch(&Launch::new(Kernel::Conv2d, &p, &buffers, groups).path(r.inputs))
+    dev.launch(&Launch::new(Kernel::Conv2d, &p, &buffers, groups).path(r.inputs))?;
+    Ok(None)
+}
+
+/// dw from the column matrix the forward pass kept (the input it was built from and `d` are the
+/// forward's): the matmul path's weight gradient without rebuilding the matrix.
+pub fn conv2d_backward_weight_from_columns(
+    dev: &Device,
+    cols: &ConvColumns,
+    dy: &GpuBuffer,
+    dw: &GpuBuffer,
+) -> Result<()> {
+    let op = "conv2d_backward_weight";
+    let d = &cols.dims;
+    let (_, out) = params(op, d)?;
+    need(op, "dy", dy, out)?;
+    need(op, "dw", dw, d.kh * d.kw * d.c * d.f)?;
+    weight_from_columns(dev, &cols.col, dy, dw, d)
 }
 
 /// dx = gradient of the convolution with respect to its input.

@@ -78,14 +78,15 @@ fn padded_kernel(dev: &Device, w: &GpuBuffer, d: &Conv2dDims) -> Result<Option<G
     Ok(Some(wp))
 }
 
-/// y = act(col w + bias). The caller checked the sizes and `gemm_applies`.
+/// y = act(col w + bias). The caller checked the sizes and `gemm_applies`. Returns the column
+/// matrix, which the weight gradient can reuse (`weight_from_columns`).
 pub(crate) fn conv2d_gemm(
     dev: &Device,
     (x, w, bias): (&GpuBuffer, &GpuBuffer, Option<&GpuBuffer>),
     act: Activation,
     y: &GpuBuffer,
     d: &Conv2dDims,
-) -> Result<()> {
+) -> Result<GpuBuffer> {
     let (col, m, k4) = column_matrix(dev, x, d)?;
     let wp = padded_kernel(dev, w, d)?;
     let dims = MatmulDims::new(m, d.f, k4, false, false);
@@ -94,7 +95,13 @@ pub(crate) fn conv2d_gemm(
         act,
         ..Default::default()
     };
-    matmul(dev, &col, wp.as_ref().unwrap_or(w), y, &dims, &o)
+    matmul(dev, &col, wp.as_ref().unwrap_or(w), y, &dims, &o)?;
+    Ok(col)
+}
+
+/// Bytes of the column matrix of `d`.
+pub(crate) fn column_bytes(d: &Conv2dDims) -> u64 {
+    (rows(d) * k4(d) * 4) as u64
 }
 
 /// How many slices the weight gradient's inner dimension (the column matrix's rows) is cut
@@ -134,7 +141,19 @@ pub(crate) fn backward_weight_gemm(
     dw: &GpuBuffer,
     d: &Conv2dDims,
 ) -> Result<()> {
-    let (col, m, k4) = column_matrix(dev, x, d)?;
+    let (col, _, _) = column_matrix(dev, x, d)?;
+    weight_from_columns(dev, &col, dy, dw, d)
+}
+
+/// dw = col^T dy from a column matrix already built (`backward_weight_gemm` has the split).
+pub(crate) fn weight_from_columns(
+    dev: &Device,
+    col: &GpuBuffer,
+    dy: &GpuBuffer,
+    dw: &GpuBuffer,
+    d: &Conv2dDims,
+) -> Result<()> {
+    let (m, k4) = (rows(d), k4(d));
     let k = d.kh * d.kw * d.c;
     let s = slices(d.f.div_ceil(64) * k4.div_ceil(32), m);
     let mut dims = MatmulDims::new(k4, d.f, m / s, true, false);
@@ -143,10 +162,10 @@ pub(crate) fn backward_weight_gemm(
     dims.b_batch_stride = (m / s) * d.f;
     let o = MatmulOptions::default();
     if s == 1 && k == k4 {
-        return matmul(dev, &col, dy, dw, &dims, &o);
+        return matmul(dev, col, dy, dw, &dims, &o);
     }
     let out = dev.alloc((s * k4 * d.f * 4) as u64)?;
-    matmul(dev, &col, dy, &out, &dims, &o)?;
+    matmul(dev, col, dy, &out, &dims, &o)?;
     let summed = if s == 1 {
         out
     } else {

@@ -6,7 +6,7 @@
 use kiln_device::Activation as Act;
 use kiln_device::ops::conv2d::{
     Conv2dDims, ConvOptions, ConvVia, Padding, conv2d, conv2d_backward_input,
-    conv2d_backward_weight,
+    conv2d_backward_weight, conv2d_backward_weight_from_columns, conv2d_keeping_columns,
 };
 use kiln_device::reference;
 use kiln_device::testing::assert_close;
@@ -89,6 +89,19 @@ fn conv2d_as_matmul_matches_reference_forward_and_backward() {
         conv2d_backward_weight(&dev, &bx, &bdy, &dw, &d, ConvVia::Gemm).unwrap();
         let want = reference::conv2d_backward_weight(&x, &dy, &d);
         assert_close(&format!("dw {d:?}"), &read(&dev, &dw), &want, 1e-4, 1e-5);
+        // The same from the column matrix the forward pass kept.
+        let cols = conv2d_keeping_columns(&dev, &bx, &bw, &y, &d, &o)
+            .unwrap()
+            .expect("the matmul path keeps a small column matrix");
+        let dw = out(&dev, ww);
+        conv2d_backward_weight_from_columns(&dev, &cols, &bdy, &dw).unwrap();
+        assert_close(
+            &format!("dw kept {d:?}"),
+            &read(&dev, &dw),
+            &want,
+            1e-4,
+            1e-5,
+        );
         let dx = out(&dev, xw);
         conv2d_backward_input(&dev, &bdy, &bw, &dx, &d, ConvVia::Gemm).unwrap();
         let want = reference::conv2d_backward_input(&dy, &w, &d);

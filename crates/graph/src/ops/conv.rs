@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use kiln_device::ops::conv2d::{
-    Conv2dDims, ConvOptions, ConvVia, Padding, conv2d as launch_conv, conv2d_backward_input,
-    conv2d_backward_weight,
+    Conv2dDims, ConvColumns, ConvOptions, ConvVia, Padding, conv2d as launch_conv,
+    conv2d_backward_input, conv2d_backward_weight, conv2d_backward_weight_from_columns,
+    conv2d_keeping_columns,
 };
 use kiln_device::ops::pool2d::{
     Pool2dDims, avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward,
@@ -16,7 +17,7 @@ use kiln_device::{Activation, GpuBuffer};
 use crate::error::{Result, shape_err};
 use crate::op::Op;
 use crate::ops::{alloc, alloc_into};
-use crate::tensor::{DType, Tensor};
+use crate::tensor::{DType, Tensor, grad_enabled};
 
 impl Tensor {
     /// Convolution of NHWC `self` with a [kh, kw, in, out] kernel, optional [out] bias.
@@ -88,13 +89,21 @@ impl Tensor {
             act,
             via: ConvVia::Auto,
         };
-        launch_conv(dev, self.buffer(), w.buffer(), &out, &dims, &o)?;
+        // The kernel's gradient reuses the forward's column matrix (matmul path) when the
+        // backward pass will want it; otherwise it is not kept.
+        let cols = if grad_enabled() && w.tracks_grad() {
+            conv2d_keeping_columns(dev, self.buffer(), w.buffer(), &out, &dims, &o)?.map(Arc::new)
+        } else {
+            launch_conv(dev, self.buffer(), w.buffer(), &out, &dims, &o)?;
+            None
+        };
         let rec = Op::Conv2d {
             x: self.clone(),
             w: w.clone(),
             bias: bias.cloned(),
             dims,
             act,
+            cols,
         };
         Ok(Tensor::output(dev, out, vec![dims.n, oh, ow, dims.f], rec))
     }
@@ -219,7 +228,7 @@ pub(crate) fn conv2d_backward(
     which: usize,
     x: &Tensor,
     w: &Tensor,
-    dims: &Conv2dDims,
+    (dims, cols): (&Conv2dDims, Option<&ConvColumns>),
     g: &Tensor,
     into: Option<Arc<GpuBuffer>>,
 ) -> Result<Tensor> {
@@ -232,7 +241,12 @@ pub(crate) fn conv2d_backward(
         }
         1 => {
             let dw = alloc_into(dev, w.numel(), into)?;
-            conv2d_backward_weight(dev, x.buffer(), g.buffer(), &dw, dims, ConvVia::Auto)?;
+            match cols {
+                Some(cols) => conv2d_backward_weight_from_columns(dev, cols, g.buffer(), &dw)?,
+                None => {
+                    conv2d_backward_weight(dev, x.buffer(), g.buffer(), &dw, dims, ConvVia::Auto)?
+                }
+            }
             (dw, w.shape().to_vec())
         }
         _ => {
