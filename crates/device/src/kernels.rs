@@ -48,6 +48,8 @@ pub enum ShaderFile {
     Batchnorm,
     /// `image.wgsl`
     Image,
+    /// `bias_grad.wgsl`
+    BiasGrad,
 }
 
 macro_rules! shader {
@@ -94,6 +96,7 @@ impl ShaderFile {
             F::Metrics => ("metrics.wgsl", shader!("metrics.wgsl"), false),
             F::Batchnorm => ("batchnorm.wgsl", shader!("batchnorm.wgsl"), false),
             F::Image => ("image.wgsl", shader!("image.wgsl"), false),
+            F::BiasGrad => ("bias_grad.wgsl", shader!("bias_grad.wgsl"), true),
         }
     }
 
@@ -180,6 +183,7 @@ pub enum Kernel {
     BnBackwardReduce,
     BnBackwardDx,
     WarpAffine,
+    ActBiasBackward4,
 }
 
 /// Where a kernel lives and what it binds.
@@ -296,6 +300,7 @@ impl Kernel {
             BnBackwardReduce => (F::Batchnorm, "bn_backward_reduce", (3, 1), S),
             BnBackwardDx => (F::Batchnorm, "bn_backward_dx", (5, 1), S),
             WarpAffine => (F::Image, "warp_affine", (2, 1), S),
+            ActBiasBackward4 => (F::BiasGrad, "act_bias_backward4", (2, 2), S),
         };
         spec(file, entry, io, form)
     }

@@ -5,9 +5,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use kiln_device::GpuBuffer;
 use kiln_device::ops::reduce::ReduceOp;
 use kiln_device::ops::softmax::RowGrad;
+use kiln_device::{Activation, GpuBuffer};
 
 use crate::error::{GraphError, Result};
 use crate::op::Op;
@@ -128,6 +128,23 @@ fn accumulate(grads: &mut HashMap<u64, Tensor>, t: &Tensor, g: Tensor) -> Result
     Ok(())
 }
 
+/// dz = g act'(z) for a layer's output `y`, and its bias gradient when the bias `b` is tracked
+/// and one pass computes both (`arith::act_bias_backward`); `None` leaves db to the caller.
+fn dz_and_db(
+    y: &Tensor,
+    act: Activation,
+    g: &Tensor,
+    b: Option<&Tensor>,
+    into: &dyn Fn(&Tensor) -> Option<Arc<GpuBuffer>>,
+) -> Result<(Tensor, Option<Tensor>)> {
+    if let Some(b) = b
+        && let Some((dz, db)) = arith::act_bias_backward(y, act, g, into(b))?
+    {
+        return Ok((dz, Some(db)));
+    }
+    Ok((arith::act_backward(y, act, g)?, None))
+}
+
 /// Input gradients of one recorded node, given the node (its output) and its gradient. `into`
 /// gives the buffer an input's gradient may be written into directly (weights and biases of
 /// matmul, linear and conv2d take it).
@@ -188,8 +205,10 @@ fn node_backward(
             loss::xent_backward(logits, targets, probs, RowGrad::PerRow(g.buffer()))?,
         )),
         Op::Linear { x, w, bias, act } => {
-            // y = act(z), z = x w + b: dz = g act'(z); then dx, dw as for matmul, db = sum dz.
-            let dz = arith::act_backward(node, *act, g)?;
+            // y = act(z), z = x w + b: dz = g act'(z); then dx, dw as for matmul, db = sum dz
+            // (in dz's pass where the kernel applies).
+            let b = bias.as_ref().filter(|b| tracked(b));
+            let (dz, db) = dz_and_db(node, *act, g, b, into)?;
             let plain = (false, false);
             if tracked(x) {
                 let dx = matmul::matmul_backward(x, w, plain, &dz, false, None)?;
@@ -199,8 +218,12 @@ fn node_backward(
                 let dw = matmul::matmul_backward(x, w, plain, &dz, true, into(w))?;
                 out.push((w.clone(), dw));
             }
-            if let Some(b) = bias.as_ref().filter(|b| tracked(b)) {
-                out.push((b.clone(), matmul::bias_backward(&dz, into(b))?));
+            if let Some(b) = b {
+                let db = match db {
+                    Some(db) => db,
+                    None => matmul::bias_backward(&dz, into(b))?,
+                };
+                out.push((b.clone(), db));
             }
         }
         Op::Conv2d {
@@ -211,10 +234,15 @@ fn node_backward(
             act,
             cols,
         } => {
-            // y = act(z): the convolution's gradients start from dz = g act'(z).
-            let dz = arith::act_backward(node, *act, g)?;
+            // y = act(z): the convolution's gradients start from dz = g act'(z); the bias
+            // gradient comes out of dz's pass where the kernel applies.
+            let b = bias.as_ref().filter(|b| tracked(b));
+            let (dz, db) = dz_and_db(node, *act, g, b, into)?;
+            if let (Some(b), Some(db)) = (b, &db) {
+                out.push((b.clone(), db.clone()));
+            }
             for (i, t) in [Some(x), Some(w), bias.as_ref()].into_iter().enumerate() {
-                if let Some(t) = t.filter(|t| tracked(t)) {
+                if let Some(t) = t.filter(|t| tracked(t) && !(i == 2 && db.is_some())) {
                     let how = (dims, cols.as_deref());
                     let gi = conv::conv2d_backward(i, x, w, how, &dz, into(t))?;
                     out.push((t.clone(), gi));

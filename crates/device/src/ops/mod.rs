@@ -5,6 +5,7 @@
 //! adapter. The geometry shared by conv2d and pooling is in `window.rs` and `conv2d_dims.rs`.
 
 pub mod batchnorm;
+pub mod bias_grad;
 pub mod conv2d;
 pub mod conv2d_dims;
 mod conv2d_gemm;

@@ -3,6 +3,7 @@
 //! Backward kernels are checked against f64 central differences in kiln-graph's gradcheck.
 //! One test binary, one module per shader family.
 
+mod bias_grad;
 mod conv;
 mod conv_gemm;
 mod elementwise;

@@ -1,13 +1,17 @@
 //! Elementwise arithmetic: unary math and broadcasting binary ops, with their gradients, and the
-//! gradient through a fused epilogue activation (`act_backward`).
+//! gradient through a fused epilogue activation (`act_backward`, or `act_bias_backward` with
+//! the layer's bias gradient in the same pass).
 
-use kiln_device::Activation;
+use std::sync::Arc;
+
+use kiln_device::ops::bias_grad::{act_bias_backward as launch_bias, act_bias_backward_applies};
 use kiln_device::ops::elementwise::{self as ew, BinaryOp, UnaryOp, broadcast};
 use kiln_device::ops::reduce::sum_to_shape;
+use kiln_device::{Activation, GpuBuffer};
 
 use crate::error::{Result, shape_err};
 use crate::op::Op;
-use crate::ops::alloc;
+use crate::ops::{alloc, alloc_into};
 use crate::tensor::{DType, Tensor, no_grad};
 
 impl Tensor {
@@ -226,4 +230,28 @@ pub(crate) fn act_backward(y: &Tensor, act: Activation, g: &Tensor) -> Result<Te
         DType::F32,
         None,
     ))
+}
+
+/// A layer's dz = g act'(z) and db = column sums of dz (the bias gradient, written into `into`
+/// when given), from its output y = act(z) of shape [.., cols]: one pass (`bias_grad.wgsl`)
+/// where the activation has a derivative kernel and cols is a multiple of 4, `None` otherwise
+/// (the caller then runs `act_backward` and its bias reduction apart).
+pub(crate) fn act_bias_backward(
+    y: &Tensor,
+    act: Activation,
+    g: &Tensor,
+    into: Option<Arc<GpuBuffer>>,
+) -> Result<Option<(Tensor, Tensor)>> {
+    let cols = y.shape().last().copied().unwrap_or(0);
+    if act == Activation::Linear || !act_bias_backward_applies(cols) {
+        return Ok(None);
+    }
+    let dev = y.device();
+    let rows = y.numel() / cols;
+    let (dz, db) = (alloc(dev, y.numel())?, alloc_into(dev, cols, into)?);
+    launch_bias(dev, act, (y.buffer(), g.buffer()), (&dz, &db), rows, cols)?;
+    Ok(Some((
+        Tensor::from_parts(dev, dz, y.shape().to_vec(), DType::F32, None),
+        Tensor::from_parts(dev, db, vec![cols], DType::F32, None),
+    )))
 }

@@ -130,38 +130,41 @@ fn conv2d_gradients_through_the_fused_activation() {
     let Some((dev, mut rng)) = setup(123) else {
         return;
     };
-    let d = Conv2dDims {
-        n: 2,
-        h: 5,
-        w: 5,
-        c: 2,
-        f: 3,
-        kh: 3,
-        kw: 3,
-        sh: 1,
-        sw: 1,
-        padding: Padding::Same,
-    };
-    let acts: [ActCase; 3] = [
-        (Act::Relu, |z| z.max(0.0)),
-        (Act::Sigmoid, |z| 1.0 / (1.0 + (-z).exp())),
-        (Act::Tanh, f64::tanh),
-    ];
-    for (act, f) in acts {
-        let x = input(&mut rng, &[2, 5, 5, 2], -1.0, 1.0);
-        let w = input(&mut rng, &[3, 3, 2, 3], -1.0, 1.0);
-        let b = input(&mut rng, &[3], -1.0, 1.0);
-        check(
-            &dev,
-            &mut rng,
-            &format!("conv2d {act:?}"),
-            &[x, w, b],
-            |t| t[0].conv2d_act(&t[1], Some(&t[2]), (1, 1), Padding::Same, act),
-            |v| {
-                let z = reference::conv2d(&v[0], &v[1], Some(&v[2]), &d);
-                z.into_iter().map(f).collect()
-            },
-        );
+    // 3 filters: the activation and bias gradients apart; 4: in one pass (bias_grad.wgsl).
+    for filters in [3, 4] {
+        let d = Conv2dDims {
+            n: 2,
+            h: 5,
+            w: 5,
+            c: 2,
+            f: filters,
+            kh: 3,
+            kw: 3,
+            sh: 1,
+            sw: 1,
+            padding: Padding::Same,
+        };
+        let acts: [ActCase; 3] = [
+            (Act::Relu, |z| z.max(0.0)),
+            (Act::Sigmoid, |z| 1.0 / (1.0 + (-z).exp())),
+            (Act::Tanh, f64::tanh),
+        ];
+        for (act, f) in acts {
+            let x = input(&mut rng, &[2, 5, 5, 2], -1.0, 1.0);
+            let w = input(&mut rng, &[3, 3, 2, filters], -1.0, 1.0);
+            let b = input(&mut rng, &[filters], -1.0, 1.0);
+            check(
+                &dev,
+                &mut rng,
+                &format!("conv2d {act:?} {filters} filters"),
+                &[x, w, b],
+                |t| t[0].conv2d_act(&t[1], Some(&t[2]), (1, 1), Padding::Same, act),
+                |v| {
+                    let z = reference::conv2d(&v[0], &v[1], Some(&v[2]), &d);
+                    z.into_iter().map(f).collect()
+                },
+            );
+        }
     }
 }
 

@@ -43,29 +43,32 @@ fn fused_linear_gradients_for_every_activation_with_and_without_bias() {
         (Act::Sigmoid, |z| 1.0 / (1.0 + (-z).exp())),
         (Act::Tanh, f64::tanh),
     ];
-    // [2, 3, 4] x [4, 5] + [5]: rows fold, as a Dense layer on a rank-3 input.
-    let d = MatmulDims::new(6, 5, 4, false, false);
-    for (act, f) in acts {
-        for with_bias in [true, false] {
-            let mut inputs = vec![
-                input(&mut rng, &[2, 3, 4], -1.0, 1.0),
-                input(&mut rng, &[4, 5], -1.0, 1.0),
-            ];
-            if with_bias {
-                inputs.push(input(&mut rng, &[5], -0.5, 0.5));
+    // [2, 3, 4] x [4, n] + [n]: rows fold, as a Dense layer on a rank-3 input. With n = 8 the
+    // activation and bias gradients come from one pass (bias_grad.wgsl), with n = 5 apart.
+    for n in [5, 8] {
+        let d = MatmulDims::new(6, n, 4, false, false);
+        for (act, f) in acts {
+            for with_bias in [true, false] {
+                let mut inputs = vec![
+                    input(&mut rng, &[2, 3, 4], -1.0, 1.0),
+                    input(&mut rng, &[4, n], -1.0, 1.0),
+                ];
+                if with_bias {
+                    inputs.push(input(&mut rng, &[n], -0.5, 0.5));
+                }
+                check(
+                    &dev,
+                    &mut rng,
+                    &format!("linear {act:?} n {n} bias {with_bias}"),
+                    &inputs,
+                    |t| t[0].linear(&t[1], t.get(2), act),
+                    |v| {
+                        let z = reference::matmul(&v[0], &v[1], &d);
+                        let bias = |i: usize| v.get(2).map_or(0.0, |b| b[i % n]);
+                        z.iter().enumerate().map(|(i, &z)| f(z + bias(i))).collect()
+                    },
+                );
             }
-            check(
-                &dev,
-                &mut rng,
-                &format!("linear {act:?} bias {with_bias}"),
-                &inputs,
-                |t| t[0].linear(&t[1], t.get(2), act),
-                |v| {
-                    let z = reference::matmul(&v[0], &v[1], &d);
-                    let bias = |i: usize| v.get(2).map_or(0.0, |b| b[i % 5]);
-                    z.iter().enumerate().map(|(i, &z)| f(z + bias(i))).collect()
-                },
-            );
         }
     }
 }
