@@ -183,6 +183,16 @@ fn texture_design_matches_reference_in_every_layout() {
         MatmulVariant::Texture,
         MatmulDims::new(37, 45, 20, false, true),
     );
+    // The k-major entry (A transposed, B not) takes any K: four steps at a time, then the last
+    // K % 4 one by one.
+    for k in [1, 3, 7, 65] {
+        check(
+            &dev,
+            &mut rng,
+            MatmulVariant::Texture,
+            MatmulDims::new(36, 68, k, true, false),
+        );
+    }
     let mut d = MatmulDims::new(36, 8, 12, true, false);
     d.batch = 3;
     d.a_batch_stride = 36 * 12;
