@@ -29,6 +29,8 @@
 // Stored layouts as in matmul.wgsl: A [M, K] (or [K, M] when transposed), B [K, N] (or [N, K]),
 // C [M, N]; batch b adds b * stride (in words, a multiple of 4) to an operand.
 // Grid: (ceil(N / 64), ceil(M / 32), batch). Launcher: crates/device/src/ops/matmul.rs.
+// The last entry, matmul_texture_narrow, is its own design for results of at most 16 columns
+// (see its comment).
 // Bindings (every entry): 0 params, 1 a (texture), 2 b (texture), 3 bias (texture, any one when
 // has_bias = 0), 4 c.
 // Epilogue (every entry): C = act(op(A) x op(B) + bias) with bias[N] added when has_bias = 1
@@ -304,4 +306,67 @@ fn matmul_texture_tt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_in
         epilogue(&acc, wid, lane);
     }
     store(acc, wid, lane);
+}
+
+// matmul_texture_narrow: C with at most 16 columns (a classifier head, its weight gradient), any
+// layout and alignment. The 32x64 block above would leave 6 of 8 lanes without a column there;
+// here lane l owns row wid.y * 8 + l and all (up to 16) columns, kept as 4 vec4s in registers.
+// Per k step each lane fetches its own A value and 2 of the row's B values, and the 16 B values
+// reach every lane by subgroupShuffle. Elements are fetched one by one (texel i / 4, component
+// i % 4), so no row needs to start on a texel. Grid: (1, ceil(M / 8), batch).
+const NARROW: u32 = 16u;
+
+fn elem_a(i: u32) -> f32 {
+    return textureLoad(a_tex, texel(i / 4u), 0)[i % 4u];
+}
+
+fn elem_b(i: u32) -> f32 {
+    return textureLoad(b_tex, texel(i / 4u), 0)[i % 4u];
+}
+
+@compute @workgroup_size(8, 1, 1)
+fn matmul_texture_narrow(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    let row = wid.y * 8u + lane;
+    let r = min(row, p.m - 1u);
+    let a_base = wid.z * p.a_batch_stride;
+    let b_base = wid.z * p.b_batch_stride;
+    // Element (r, kk) of op(A) is at a_base + r * a_r + kk * a_k; (kk, col) of op(B) likewise.
+    var a_r = p.k;
+    var a_k = 1u;
+    if p.trans_a != 0u {
+        a_r = 1u;
+        a_k = p.m;
+    }
+    var b_k = p.n;
+    var b_c = 1u;
+    if p.trans_b != 0u {
+        b_k = 1u;
+        b_c = p.k;
+    }
+    let c0 = min(2u * lane, p.n - 1u);
+    let c1 = min(2u * lane + 1u, p.n - 1u);
+    var acc: array<vec4<f32>, 4>;
+    for (var kk = 0u; kk < p.k; kk++) {
+        let a = elem_a(a_base + r * a_r + kk * a_k);
+        let b0 = elem_b(b_base + kk * b_k + c0 * b_c);
+        let b1 = elem_b(b_base + kk * b_k + c1 * b_c);
+        for (var j = 0u; j < 4u; j++) {
+            let bv = vec4<f32>(subgroupShuffle(b0, 2u * j), subgroupShuffle(b1, 2u * j),
+                               subgroupShuffle(b0, 2u * j + 1u), subgroupShuffle(b1, 2u * j + 1u));
+            acc[j] = fma(vec4<f32>(a), bv, acc[j]);
+        }
+    }
+    if row >= p.m {
+        return;
+    }
+    let c_base = wid.z * p.c_batch_stride + row * p.n;
+    for (var col = 0u; col < NARROW; col++) {
+        if col < p.n {
+            var v = acc[col / 4u][col % 4u];
+            if p.has_bias != 0u {
+                v += textureLoad(bias_tex, texel(col / 4u), 0)[col % 4u];
+            }
+            c[c_base + col] = activate(v, p.act);
+        }
+    }
 }

@@ -1,8 +1,9 @@
 //! Launcher for `shaders/matmul.wgsl` and `shaders/matmul_texture.wgsl`: batched
-//! C = act(op(A) x op(B) + bias) with transpose flags, in one of three kernel designs. The rule
-//! (unless the device measures, `Device::choose`): on CPU adapters with subgroups, operands
-//! staged in textures when their contiguous dimensions are multiples of 4, else register tiles
-//! on storage buffers; on GPUs, shared-memory tiles. The README's matmul table has the figures
+//! C = act(op(A) x op(B) + bias) with transpose flags, in one of four kernel designs. The rule
+//! (unless the device measures, `Device::choose`): on CPU adapters with subgroups, a row per
+//! invocation for results of at most 16 columns (narrow), else operands staged in textures when
+//! their contiguous dimensions are multiples of 4, else register tiles on storage buffers; on
+//! GPUs, shared-memory tiles. The README's matmul table has the figures
 //! behind it. The optional epilogue adds a bias per column and applies an elementwise
 //! activation before the single store (a Dense layer in one dispatch).
 
@@ -77,6 +78,10 @@ pub enum MatmulVariant {
     /// `matmul_tiled`: 64x64 block per 16x16 workgroup through shared-memory panels, inputs
     /// read from storage buffers.
     SharedTiles,
+    /// `matmul_texture_narrow`: results of at most 16 columns (a classifier head), a row per
+    /// invocation, operands in textures read element by element (any layout and alignment).
+    /// Needs subgroups (see `narrow_support`).
+    Narrow,
 }
 
 impl MatmulVariant {
@@ -87,6 +92,7 @@ impl MatmulVariant {
             MatmulVariant::Texture => "texture",
             MatmulVariant::RegisterTile => "register tile",
             MatmulVariant::SharedTiles => "shared tiles",
+            MatmulVariant::Narrow => "narrow",
         }
     }
 }
@@ -129,16 +135,36 @@ pub fn texture_support(dev: &Device, d: &MatmulDims) -> Option<String> {
     if d.batch > 1 && (d.a_batch_stride % 4 != 0 || d.b_batch_stride % 4 != 0) {
         return Some("batch strides must be multiples of 4".into());
     }
+    texture_rows_fit(dev, d)
+}
+
+/// Why an operand of `d` would not fit a staging texture, or `None` when both do.
+fn texture_rows_fit(dev: &Device, d: &MatmulDims) -> Option<String> {
+    let max = dev.info().max_texture_dimension_2d as usize;
     let words = |stride: usize, size: usize| (d.batch.max(1) - 1) * stride + size;
     let rows = rows_for(words(d.a_batch_stride, d.m * d.k))
         .max(rows_for(words(d.b_batch_stride, d.k * d.n)));
-    if rows > info.max_texture_dimension_2d as usize {
+    if rows > max {
         return Some(format!(
-            "an operand needs {rows} texture rows, more than the adapter's {}",
-            info.max_texture_dimension_2d
+            "an operand needs {rows} texture rows, more than the adapter's {max}"
         ));
     }
     None
+}
+
+/// Widest result the narrow design takes.
+pub const NARROW_MAX_N: usize = 16;
+
+/// Why the narrow design cannot run this product on `dev`, or `None` when it can: subgroups of
+/// at least 8 invocations, at most `NARROW_MAX_N` columns, operands that fit a texture.
+pub fn narrow_support(dev: &Device, d: &MatmulDims) -> Option<String> {
+    if !dev.info().subgroups {
+        return Some("the adapter offers no subgroups of at least 8 invocations".into());
+    }
+    if d.n > NARROW_MAX_N {
+        return Some(format!("{} columns, more than {NARROW_MAX_N}", d.n));
+    }
+    texture_rows_fit(dev, d)
 }
 
 /// What a matmul does besides the product: the epilogue (add `bias[column]`, then `act`, before
@@ -216,6 +242,10 @@ pub fn matmul(
             None => MatmulVariant::Texture,
             Some(why) => return Err(launch_err(op, format!("texture design: {why}"))),
         },
+        MatmulVariant::Narrow => match narrow_support(dev, d) {
+            None => MatmulVariant::Narrow,
+            Some(why) => return Err(launch_err(op, format!("narrow design: {why}"))),
+        },
         v => v,
     };
     let (kernel, groups) = match variant {
@@ -231,6 +261,7 @@ pub fn matmul(
             };
             (kernel, [d.n.div_ceil(64), d.m.div_ceil(32)])
         }
+        MatmulVariant::Narrow => (Kernel::MatmulTextureNarrow, [1, d.m.div_ceil(8)]),
         _ => (Kernel::MatmulTiled, [d.n.div_ceil(64), d.m.div_ceil(64)]),
     };
     let max = dev.info().max_compute_workgroups_per_dimension as usize;
@@ -254,11 +285,8 @@ pub fn matmul(
         _ => InputPath::Buffers,
     };
     let launch = Launch::new(kernel, &p, &buffers, groups).path(path);
-    dev.launch(&launch.input_words(if variant == MatmulVariant::Texture {
-        &words
-    } else {
-        &[]
-    }))
+    let textures = matches!(variant, MatmulVariant::Texture | MatmulVariant::Narrow);
+    dev.launch(&launch.input_words(if textures { &words } else { &[] }))
 }
 
 /// The design for `d` when none was given: the rule's, or the measured one for `d`'s shape
@@ -273,10 +301,15 @@ fn auto_variant(
     o: &MatmulOptions<'_>,
 ) -> Result<MatmulVariant> {
     let cpu = dev.info().is_cpu();
-    let mut candidates = Vec::with_capacity(3);
+    let mut candidates = Vec::with_capacity(4);
     let texture = texture_support(dev, d).is_none();
     if texture {
         candidates.push((MatmulVariant::Texture, MatmulVariant::Texture.name()));
+    }
+    // On CPU adapters a result of a few columns leaves most of a 64-column block's lanes idle.
+    let narrow = cpu && narrow_support(dev, d).is_none();
+    if narrow {
+        candidates.push((MatmulVariant::Narrow, MatmulVariant::Narrow.name()));
     }
     candidates.push((
         MatmulVariant::RegisterTile,
@@ -290,10 +323,11 @@ fn auto_variant(
             MatmulVariant::SharedTiles.name(),
         ));
     }
-    let rule = match (cpu, texture) {
-        (true, true) => MatmulVariant::Texture,
-        (true, false) => MatmulVariant::RegisterTile,
-        (false, _) => MatmulVariant::SharedTiles,
+    let rule = match (cpu, narrow, texture) {
+        (true, true, _) => MatmulVariant::Narrow,
+        (true, false, true) => MatmulVariant::Texture,
+        (true, false, false) => MatmulVariant::RegisterTile,
+        (false, _, _) => MatmulVariant::SharedTiles,
     };
     let key = || {
         let t = |on: bool| if on { 't' } else { 'n' };

@@ -9,6 +9,7 @@ mod conv_gemm;
 mod elementwise;
 mod image;
 mod matmul;
+mod matmul_narrow;
 mod metrics;
 mod nn;
 mod optim;
