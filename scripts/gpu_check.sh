@@ -11,6 +11,8 @@
 #                                          architecture, a copy of this repository)
 #   scripts/gpu_check.sh --run FILE [OUT]  unpack FILE and run its executables from this
 #                                          repository's root
+# The packed executables built on Debian 12 need glibc 2.35 or newer where they run (Ubuntu
+# 22.04 and later) and a Vulkan loader (libvulkan1) with the GPU's driver.
 #
 # OUT (default target/gpu-check) receives tests.log, benches.log, the benches' JSON files and
 # summary.json (7 files). Every benchmark ends each timed region with a GPU wait. The script exits non-zero
