@@ -69,33 +69,35 @@ gpu_env() {
     fi
 }
 
+# Prints "kind name path" for every test (kind "test") or bench ("bench") executable in cargo's
+# JSON messages on stdin.
+executables() {
+    python3 -c '
+import json, sys
+kind = sys.argv[1]
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") != "compiler-artifact" or not m.get("executable"):
+        continue
+    t = m["target"]
+    if kind == "bench" and "bench" in t["kind"]:
+        print("bench", t["name"], m["executable"])
+    elif kind == "test" and m["profile"]["test"]:
+        package = m["package_id"].split("#")[-1].split("@")[0].split("/")[-1]
+        print("test", package + "-" + t["name"], m["executable"])
+' "$1"
+}
+
 # Builds the test executables of test_packages and the benches; prints "kind name path" lines.
 build_list() {
-    local pkgs=()
+    local pkgs=() bench_args=()
     for p in "${test_packages[@]}"; do pkgs+=(-p "$p"); done
-    cargo test --release "${pkgs[@]}" --no-run --message-format=json 2>/dev/null |
-        python3 -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
-        t = m["target"]
-        print("test", m["package_id"].split("#")[-1].split("@")[0].split("/")[-1] + "-" + t["name"], m["executable"])
-'
-    cargo bench --bench matmul --bench conv2d --bench train_step --bench input_pipeline \
-        --no-run --message-format=json 2>/dev/null | python3 -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and "bench" in m["target"]["kind"]:
-        print("bench", m["target"]["name"], m["executable"])
-'
+    for b in "${benches[@]}"; do bench_args+=(--bench "$b"); done
+    cargo test --release "${pkgs[@]}" --no-run --message-format=json 2>/dev/null | executables test
+    cargo bench "${bench_args[@]}" --no-run --message-format=json 2>/dev/null | executables bench
 }
 
 # Runs "kind name path" lines from stdin in $1 (OUT); returns the number of failures.

@@ -238,15 +238,21 @@ fn node_backward(
             // gradient comes out of dz's pass where the kernel applies.
             let b = bias.as_ref().filter(|b| tracked(b));
             let (dz, db) = dz_and_db(node, *act, g, b, into)?;
-            if let (Some(b), Some(db)) = (b, &db) {
-                out.push((b.clone(), db.clone()));
-            }
-            for (i, t) in [Some(x), Some(w), bias.as_ref()].into_iter().enumerate() {
-                if let Some(t) = t.filter(|t| tracked(t) && !(i == 2 && db.is_some())) {
-                    let how = (dims, cols.as_deref());
-                    let gi = conv::conv2d_backward(i, x, w, how, &dz, into(t))?;
-                    out.push((t.clone(), gi));
+            let how = (dims, cols.as_deref());
+            for (i, t) in [x, w].into_iter().enumerate() {
+                if tracked(t) {
+                    out.push((
+                        t.clone(),
+                        conv::conv2d_backward(i, x, w, how, &dz, into(t))?,
+                    ));
                 }
+            }
+            if let Some(b) = b {
+                let db = match db {
+                    Some(db) => db,
+                    None => conv::conv2d_backward(2, x, w, how, &dz, into(b))?,
+                };
+                out.push((b.clone(), db));
             }
         }
         Op::MaxPool2d { x, dims, argmax } => {

@@ -48,10 +48,9 @@ pub fn act_bias_backward(
         ));
     }
     let code = epilogue_code(op, act)?;
-    for (name, b, words) in [("y", y, rows * cols), ("g", g, rows * cols)] {
-        need(op, name, b, words)?;
+    for (name, b) in [("y", y), ("g", g), ("dz", dz)] {
+        need(op, name, b, rows * cols)?;
     }
-    need(op, "dz", dz, rows * cols)?;
     need(op, "db", db, cols)?;
     fits_u32(op, rows * cols)?;
     if rows == 0 {

@@ -119,9 +119,8 @@ struct MatmulParams {
 /// rows start on texel boundaries), batch strides a multiple of 4, and operands that fit the
 /// adapter's texture height.
 pub fn texture_support(dev: &Device, d: &MatmulDims) -> Option<String> {
-    let info = dev.info();
-    if !info.subgroups {
-        return Some("the adapter offers no subgroups of at least 8 invocations".into());
+    if let Some(why) = no_subgroups(dev) {
+        return Some(why);
     }
     let (a_inner, b_inner) = (
         if d.trans_a { d.m } else { d.k },
@@ -136,6 +135,12 @@ pub fn texture_support(dev: &Device, d: &MatmulDims) -> Option<String> {
         return Some("batch strides must be multiples of 4".into());
     }
     texture_rows_fit(dev, d)
+}
+
+/// Why the subgroup designs (texture, narrow) cannot run on `dev`, or `None` when they can.
+fn no_subgroups(dev: &Device) -> Option<String> {
+    (!dev.info().subgroups)
+        .then(|| "the adapter offers no subgroups of at least 8 invocations".into())
 }
 
 /// Why an operand of `d` would not fit a staging texture, or `None` when both do.
@@ -158,8 +163,8 @@ pub const NARROW_MAX_N: usize = 16;
 /// Why the narrow design cannot run this product on `dev`, or `None` when it can: subgroups of
 /// at least 8 invocations, at most `NARROW_MAX_N` columns, operands that fit a texture.
 pub fn narrow_support(dev: &Device, d: &MatmulDims) -> Option<String> {
-    if !dev.info().subgroups {
-        return Some("the adapter offers no subgroups of at least 8 invocations".into());
+    if let Some(why) = no_subgroups(dev) {
+        return Some(why);
     }
     if d.n > NARROW_MAX_N {
         return Some(format!("{} columns, more than {NARROW_MAX_N}", d.n));
