@@ -9,6 +9,11 @@
 //   softmax_xent_dense           0 params, 1 logits, 2 target, 3 probs, 4 loss[rows]
 //   softmax_xent_sparse_backward 0 params, 1 probs, 2 labels (u32), 3 dloss[rows], 4 dlogits
 //   softmax_xent_dense_backward  0 params, 1 probs, 2 target, 3 dloss[rows], 4 dlogits
+//   softmax_xent_mean_sparse     0 params, 1 logits, 2 labels (u32), 3 grad, 4 loss[1]
+//   softmax_xent_mean_dense      0 params, 1 logits, 2 target, 3 grad, 4 loss[1]
+// The two `mean` kernels run as one workgroup: the row losses' mean (Keras's default reduction)
+// and, when the params ask, its gradient with respect to the logits, so a classifier's training
+// step spends one dispatch on its loss instead of three (forward, mean, backward).
 // The backward kernels take every row's upstream gradient from dloss, or, when the params say
 // `uniform`, the constant `scale` (the mean of the row losses fused in: 1 / rows; dloss is
 // then not read).
@@ -166,5 +171,93 @@ fn softmax_xent_dense_backward(@builtin(workgroup_id) wid: vec3<u32>,
     if xp.uniform == 0u { g = xb_dloss[r]; }
     for (var j = 0u; j < xp.cols; j++) {
         xb_dlogits[base + j] = (xb_probs[base + j] * tsum - x_target[base + j]) * g;
+    }
+}
+
+struct XentMeanParams { rows: u32, cols: u32, grad: u32, _p0: u32 }
+
+@group(0) @binding(0) var<uniform> mp: XentMeanParams;
+@group(0) @binding(3) var<storage, read_write> m_grad: array<f32>;
+@group(0) @binding(4) var<storage, read_write> m_loss: array<f32>;
+
+var<workgroup> m_partial: array<f32, 64>;
+
+// log-sum-exp of one logits row (the `mp` twin of row_logsumexp).
+fn mean_row_lse(base: u32) -> f32 {
+    var m = s_x[base];
+    for (var j = 1u; j < mp.cols; j++) {
+        m = max(m, s_x[base + j]);
+    }
+    var s = 0.0;
+    for (var j = 0u; j < mp.cols; j++) {
+        s += exp(s_x[base + j] - m);
+    }
+    return log(s) + m;
+}
+
+// The mean of the row losses in one workgroup, and with `grad` its gradient: mean = sum_r
+// loss_r / rows, so d mean / d z_rj = (softmax_rj - [j == label_r]) / rows. Invocation i takes
+// rows i, i + 64, ...; the 64 partial sums are added in order by invocation 0 (deterministic).
+@compute @workgroup_size(64)
+fn softmax_xent_mean_sparse(@builtin(local_invocation_index) lid: u32) {
+    let scale = 1.0 / f32(mp.rows);
+    var sum = 0.0;
+    for (var r = lid; r < mp.rows; r += 64u) {
+        let base = r * mp.cols;
+        let lse = mean_row_lse(base);
+        let label = x_labels[r];
+        if label < mp.cols {
+            sum += lse - s_x[base + label];
+        } else {
+            sum += bitcast<f32>(0x7fc00000u);
+        }
+        if mp.grad == 1u {
+            for (var j = 0u; j < mp.cols; j++) {
+                let hot = select(0.0, 1.0, j == label);
+                m_grad[base + j] = (exp(s_x[base + j] - lse) - hot) * scale;
+            }
+        }
+    }
+    m_partial[lid] = sum;
+    workgroupBarrier();
+    if lid == 0u {
+        var total = 0.0;
+        for (var i = 0u; i < 64u; i++) {
+            total += m_partial[i];
+        }
+        m_loss[0] = total / f32(mp.rows);
+    }
+}
+
+// Dense targets: loss_r = sum_j t_rj (lse_r - z_rj), d mean / d z_rj = (softmax_rj sum_i t_ri -
+// t_rj) / rows.
+@compute @workgroup_size(64)
+fn softmax_xent_mean_dense(@builtin(local_invocation_index) lid: u32) {
+    let scale = 1.0 / f32(mp.rows);
+    var sum = 0.0;
+    for (var r = lid; r < mp.rows; r += 64u) {
+        let base = r * mp.cols;
+        let lse = mean_row_lse(base);
+        var tsum = 0.0;
+        for (var j = 0u; j < mp.cols; j++) {
+            let t = x_target[base + j];
+            sum += t * (lse - s_x[base + j]);
+            tsum += t;
+        }
+        if mp.grad == 1u {
+            for (var j = 0u; j < mp.cols; j++) {
+                let pj = exp(s_x[base + j] - lse);
+                m_grad[base + j] = (pj * tsum - x_target[base + j]) * scale;
+            }
+        }
+    }
+    m_partial[lid] = sum;
+    workgroupBarrier();
+    if lid == 0u {
+        var total = 0.0;
+        for (var i = 0u; i < 64u; i++) {
+            total += m_partial[i];
+        }
+        m_loss[0] = total / f32(mp.rows);
     }
 }

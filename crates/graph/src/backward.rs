@@ -204,6 +204,10 @@ fn node_backward(
             logits.clone(),
             loss::xent_backward(logits, targets, probs, RowGrad::PerRow(g.buffer()))?,
         )),
+        // d loss / d logits = saved * g, g the scalar upstream gradient.
+        Op::SoftmaxXentMean { logits, grad } => {
+            out.push((logits.clone(), loss::saved_grad(logits, grad).mul(g)?))
+        }
         Op::Linear { x, w, bias, act } => {
             // y = act(z), z = x w + b: dz = g act'(z); then dx, dw as for matmul, db = sum dz
             // (in dz's pass where the kernel applies).

@@ -56,6 +56,12 @@ pub enum Op {
         targets: Tensor,
         probs: Arc<GpuBuffer>,
     },
+    /// The mean of the per-row losses (a scalar) from one dispatch that also wrote `grad`,
+    /// d mean / d logits, for the backward pass.
+    SoftmaxXentMean {
+        logits: Tensor,
+        grad: Arc<GpuBuffer>,
+    },
     /// act(conv2d(x, w) + bias) in one dispatch.
     Conv2d {
         x: Tensor,
@@ -124,7 +130,7 @@ impl Op {
             | Op::Pad { x, .. }
             | Op::Dropout { x, .. } => vec![x],
             Op::Binary { a, b, .. } | Op::Matmul { a, b, .. } => vec![a, b],
-            Op::SoftmaxXent { logits, .. } => vec![logits],
+            Op::SoftmaxXent { logits, .. } | Op::SoftmaxXentMean { logits, .. } => vec![logits],
             Op::Conv2d { x, w, bias, .. } | Op::Linear { x, w, bias, .. } => {
                 let mut v = vec![x, w];
                 v.extend(bias.as_ref());
@@ -150,6 +156,7 @@ impl fmt::Display for Op {
                 write!(f, "{}", if *log { "log_softmax" } else { "softmax" })
             }
             Op::SoftmaxXent { .. } => write!(f, "softmax_cross_entropy"),
+            Op::SoftmaxXentMean { .. } => write!(f, "softmax_cross_entropy_mean"),
             Op::Conv2d { dims, act, .. } => write!(
                 f,
                 "conv2d({}x{}, stride {}x{}, {:?}, {act:?})",

@@ -321,3 +321,48 @@ fn mean_cross_entropy_backward_is_one_kernel_with_the_same_gradients() {
         );
     }
 }
+
+/// `softmax_cross_entropy_mean` is one dispatch forward, none in the backward to its logits when
+/// it is the root (its kernel wrote the gradient), with the three-dispatch path's loss and
+/// gradients; without a tracked input it records nothing.
+#[test]
+fn the_one_dispatch_mean_loss_matches_the_general_path() {
+    let Some(dev) = test_device() else { return };
+    let x: Vec<f32> = (0..70 * 4)
+        .map(|i| ((i * 7) % 11) as f32 / 5.0 - 1.0)
+        .collect();
+    let x = Tensor::from_f32(&dev, &x, &[70, 4]).unwrap();
+    let w = Tensor::from_f32(&dev, &[0.3; 16], &[4, 4])
+        .unwrap()
+        .requires_grad();
+    let labels: Vec<u32> = (0..70).map(|i| (i * 3) % 4).collect();
+    let labels = Tensor::from_u32(&dev, &labels, &[70]).unwrap();
+    let targets = Tensor::from_f32(&dev, &[0.25; 280], &[70, 4]).unwrap();
+    for t in [&labels, &targets] {
+        let z = x.matmul(&w).unwrap();
+        let before = dev.counters();
+        let one = z.softmax_cross_entropy_mean(t).unwrap();
+        assert_eq!(dev.counters().since(&before).dispatches, 1);
+        let three = z.softmax_cross_entropy(t).unwrap().mean_all().unwrap();
+        let (a, b) = (one.item().unwrap(), three.item().unwrap());
+        assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "{a} vs {b}");
+        assert!(one.shape().is_empty());
+        let before = dev.counters();
+        let g_one = one.backward().unwrap();
+        // Only the matmul's weight gradient: the loss's own gradient came with its forward.
+        assert_eq!(dev.counters().since(&before).dispatches, 1);
+        let g_three = three.backward().unwrap();
+        let (a, b) = (
+            g_one.get(&w).unwrap().to_vec().unwrap(),
+            g_three.get(&w).unwrap().to_vec().unwrap(),
+        );
+        for (p, q) in a.iter().zip(&b) {
+            assert!((p - q).abs() <= 1e-6, "{a:?} vs {b:?}");
+        }
+        // A second backward through the same graph sees the same saved gradient.
+        let again = one.backward().unwrap().get(&w).unwrap().to_vec().unwrap();
+        assert_eq!(again, a);
+    }
+    let frozen = x.softmax_cross_entropy_mean(&labels).unwrap();
+    assert!(frozen.op().is_none() && !frozen.tracks_grad());
+}

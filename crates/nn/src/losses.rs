@@ -50,46 +50,12 @@ impl Loss {
 
     /// Loss per sample, shape [batch] (before the mean).
     pub fn per_sample(&self, y_pred: &Tensor, y_true: &Tensor) -> Result<Tensor> {
-        let mismatch = || {
-            NnError::Input(format!(
-                "{}: predictions {:?} and targets {:?} ({}) do not match",
-                self.name(),
-                y_pred.shape(),
-                y_true.shape(),
-                y_true.dtype().name()
-            ))
-        };
-        let batch = y_pred.shape()[0];
+        let mismatch = || self.mismatch(y_pred, y_true);
         match *self {
-            Loss::SparseCategoricalCrossentropy { from_logits } => {
-                if y_true.dtype() != DType::U32 {
-                    return Err(NnError::Input(format!(
-                        "{} needs integer (u32) labels, got {} targets; use CategoricalCrossentropy for one-hot targets",
-                        self.name(),
-                        y_true.dtype().name()
-                    )));
-                }
-                let labels = y_true.reshape(&[y_true.numel()])?;
-                if labels.numel() != batch {
-                    return Err(mismatch());
-                }
-                let logits = if from_logits {
-                    y_pred.clone()
-                } else {
-                    probs_to_logits(y_pred)?
-                };
-                Ok(logits.softmax_cross_entropy(&labels)?)
-            }
-            Loss::CategoricalCrossentropy { from_logits } => {
-                if y_true.dtype() != DType::F32 || y_true.shape() != y_pred.shape() {
-                    return Err(mismatch());
-                }
-                let logits = if from_logits {
-                    y_pred.clone()
-                } else {
-                    probs_to_logits(y_pred)?
-                };
-                Ok(logits.softmax_cross_entropy(y_true)?)
+            Loss::SparseCategoricalCrossentropy { from_logits }
+            | Loss::CategoricalCrossentropy { from_logits } => {
+                let (logits, targets) = self.xent_operands(y_pred, y_true, from_logits)?;
+                Ok(logits.softmax_cross_entropy(&targets)?)
             }
             Loss::BinaryCrossentropy { from_logits } => {
                 let y = float_targets(y_true, y_pred).ok_or_else(mismatch)?;
@@ -122,9 +88,64 @@ impl Loss {
         }
     }
 
-    /// Mean loss over the batch (a scalar tensor), Keras's default "sum_over_batch_size".
+    /// Mean loss over the batch (a scalar tensor), Keras's default "sum_over_batch_size". The
+    /// cross-entropies take one dispatch for the mean and its gradient
+    /// (`softmax_cross_entropy_mean`).
     pub fn call(&self, y_pred: &Tensor, y_true: &Tensor) -> Result<Tensor> {
-        Ok(self.per_sample(y_pred, y_true)?.mean_all()?)
+        match *self {
+            Loss::SparseCategoricalCrossentropy { from_logits }
+            | Loss::CategoricalCrossentropy { from_logits } => {
+                let (logits, targets) = self.xent_operands(y_pred, y_true, from_logits)?;
+                Ok(logits.softmax_cross_entropy_mean(&targets)?)
+            }
+            _ => Ok(self.per_sample(y_pred, y_true)?.mean_all()?),
+        }
+    }
+
+    fn mismatch(&self, y_pred: &Tensor, y_true: &Tensor) -> NnError {
+        NnError::Input(format!(
+            "{}: predictions {:?} and targets {:?} ({}) do not match",
+            self.name(),
+            y_pred.shape(),
+            y_true.shape(),
+            y_true.dtype().name()
+        ))
+    }
+
+    /// A softmax cross-entropy's (logits, targets), checked against each other (u32 labels
+    /// flattened to [batch]).
+    fn xent_operands(
+        &self,
+        y_pred: &Tensor,
+        y_true: &Tensor,
+        from_logits: bool,
+    ) -> Result<(Tensor, Tensor)> {
+        let mismatch = || self.mismatch(y_pred, y_true);
+        let targets = if self.sparse_targets() {
+            if y_true.dtype() != DType::U32 {
+                return Err(NnError::Input(format!(
+                    "{} needs integer (u32) labels, got {} targets; use CategoricalCrossentropy for one-hot targets",
+                    self.name(),
+                    y_true.dtype().name()
+                )));
+            }
+            let labels = y_true.reshape(&[y_true.numel()])?;
+            if Some(&labels.numel()) != y_pred.shape().first() {
+                return Err(mismatch());
+            }
+            labels
+        } else {
+            if y_true.dtype() != DType::F32 || y_true.shape() != y_pred.shape() {
+                return Err(mismatch());
+            }
+            y_true.clone()
+        };
+        let logits = if from_logits {
+            y_pred.clone()
+        } else {
+            probs_to_logits(y_pred)?
+        };
+        Ok((logits, targets))
     }
 }
 

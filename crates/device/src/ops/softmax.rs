@@ -1,9 +1,10 @@
 //! Launchers for `shaders/softmax.wgsl`: softmax / log_softmax over the last axis and fused
-//! softmax-cross-entropy for integer labels (sparse) and target distributions (dense).
+//! softmax-cross-entropy for integer labels (sparse) and target distributions (dense): per row,
+//! or as the rows' mean with its gradient in one dispatch (`softmax_xent_mean`).
 
 use crate::buffer::GpuBuffer;
 use crate::context::Device;
-use crate::error::Result;
+use crate::error::{Result, launch_err};
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
 use crate::ops::{fits_u32, need};
@@ -131,6 +132,57 @@ pub fn softmax_xent_backward(
         Targets::Dense(t) => (Kernel::SoftmaxXentDenseBackward, t),
     };
     dev.dispatch(kernel, &params, &[probs, t, dloss, dlogits], grid_1d(rows))
+}
+
+/// The most logits `softmax_xent_mean` takes: it runs as one workgroup, which on a GPU costs
+/// more than the three-dispatch path (`softmax_xent`, a mean, `softmax_xent_backward`) for
+/// larger inputs.
+pub const XENT_MEAN_MAX_VALUES: usize = 1 << 16;
+
+/// loss[0] = mean over rows of -sum t log softmax(logits), in one workgroup; with `grad`, also
+/// grad = d loss[0] / d logits = (softmax * sum(t) - t) / rows. Needs 1 <= rows and
+/// rows * cols <= `XENT_MEAN_MAX_VALUES`.
+pub fn softmax_xent_mean(
+    dev: &Device,
+    logits: &GpuBuffer,
+    targets: Targets<'_>,
+    grad: Option<&GpuBuffer>,
+    loss: &GpuBuffer,
+    rows: usize,
+    cols: usize,
+) -> Result<()> {
+    let op = "softmax_xent_mean";
+    if rows == 0 || rows * cols > XENT_MEAN_MAX_VALUES {
+        return Err(launch_err(
+            op,
+            format!(
+                "takes 1 to {XENT_MEAN_MAX_VALUES} logits in at least one row, got {rows} rows \
+                 of {cols}; use softmax_xent and a mean"
+            ),
+        ));
+    }
+    need(op, "logits", logits, rows * cols)?;
+    need(op, "loss", loss, 1)?;
+    targets.check(op, rows, cols)?;
+    // Without a gradient the kernel does not write binding 3, which still needs a writable
+    // buffer of its own: a one-texel pooled buffer, back in the pool after this submit.
+    let scratch;
+    let g = match grad {
+        Some(g) => {
+            need(op, "grad", g, rows * cols)?;
+            g
+        }
+        None => {
+            scratch = dev.alloc(16)?;
+            &scratch
+        }
+    };
+    let params = [rows as u32, cols as u32, u32::from(grad.is_some()), 0];
+    let (kernel, t) = match targets {
+        Targets::Sparse(t) => (Kernel::SoftmaxXentMeanSparse, t),
+        Targets::Dense(t) => (Kernel::SoftmaxXentMeanDense, t),
+    };
+    dev.dispatch(kernel, &params, &[logits, t, g, loss], [1, 1, 1])
 }
 
 /// The upstream gradient of each row loss in `softmax_xent_backward`.

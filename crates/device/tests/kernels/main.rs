@@ -15,6 +15,7 @@ mod nn;
 mod optim;
 mod packed;
 mod reduce;
+mod xent_mean;
 
 use kiln_device::ops::matmul::{MatmulDims, MatmulOptions, MatmulVariant, matmul};
 use kiln_device::testing::{Rng, test_device, to_f32};

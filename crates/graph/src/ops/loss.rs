@@ -1,17 +1,19 @@
-//! Softmax, log_softmax and the fused softmax-cross-entropy over the last axis.
+//! Softmax, log_softmax and the fused softmax-cross-entropy over the last axis (per row, or as
+//! the rows' mean with its gradient from the same dispatch).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use kiln_device::ops::reduce::ReduceOp;
 use kiln_device::ops::softmax::{
-    RowGrad, Targets, softmax as launch, softmax_backward as launch_backward, softmax_xent,
-    softmax_xent_backward,
+    RowGrad, Targets, XENT_MEAN_MAX_VALUES, softmax as launch, softmax_backward as launch_backward,
+    softmax_xent, softmax_xent_backward, softmax_xent_mean,
 };
 
 use crate::error::{Result, shape_err};
 use crate::op::Op;
 use crate::ops::alloc;
-use crate::tensor::{DType, Tensor};
+use crate::tensor::{DType, Tensor, grad_enabled};
 
 impl Tensor {
     fn rows_cols(&self, op: &'static str) -> Result<(usize, usize)> {
@@ -61,19 +63,7 @@ impl Tensor {
         self.expect_dtype(op, DType::F32)?;
         let (rows, cols) = self.rows_cols(op)?;
         let row_shape = self.shape()[..self.shape().len() - 1].to_vec();
-        let t = match targets.dtype() {
-            DType::U32 if targets.shape() == row_shape.as_slice() => {
-                Targets::Sparse(targets.buffer())
-            }
-            DType::F32 if targets.shape() == self.shape() => Targets::Dense(targets.buffer()),
-            _ => {
-                return Err(shape_err(
-                    op,
-                    "targets must be u32 labels shaped like the logits without their last axis, or f32 distributions shaped like the logits",
-                    &[self.shape(), targets.shape()],
-                ));
-            }
-        };
+        let t = xent_targets(op, self, targets)?;
         let dev = self.device();
         let (probs, loss) = (alloc(dev, self.numel())?, alloc(dev, rows)?);
         softmax_xent(dev, self.buffer(), t, &probs, &loss, rows, cols)?;
@@ -87,6 +77,50 @@ impl Tensor {
                 probs,
             },
         ))
+    }
+
+    /// `softmax_cross_entropy(targets).mean_all()` (Keras's default reduction) in one dispatch
+    /// that, when the logits track a gradient, also writes d mean / d logits for the backward
+    /// pass: a classifier's step then spends one dispatch on its loss instead of three. Inputs
+    /// past `XENT_MEAN_MAX_VALUES` logits (one workgroup would be slow on a GPU) take the
+    /// general path.
+    pub fn softmax_cross_entropy_mean(&self, targets: &Tensor) -> Result<Tensor> {
+        let op = "softmax_cross_entropy_mean";
+        self.expect_dtype(op, DType::F32)?;
+        let (rows, cols) = self.rows_cols(op)?;
+        if rows == 0 || self.numel() > XENT_MEAN_MAX_VALUES {
+            return self.softmax_cross_entropy(targets)?.mean_all();
+        }
+        let t = xent_targets(op, self, targets)?;
+        let dev = self.device();
+        let loss = alloc(dev, 1)?;
+        let track = grad_enabled() && self.tracks_grad();
+        let grad = if track {
+            Some(alloc(dev, self.numel())?)
+        } else {
+            None
+        };
+        softmax_xent_mean(dev, self.buffer(), t, grad.as_deref(), &loss, rows, cols)?;
+        let op = grad.map(|grad| Op::SoftmaxXentMean {
+            logits: self.clone(),
+            grad,
+        });
+        Ok(Tensor::from_parts(dev, loss, Vec::new(), DType::F32, op))
+    }
+}
+
+/// The cross-entropy's targets, checked against the logits: u32 labels shaped like the logits
+/// without their last axis, or f32 distributions shaped like the logits.
+fn xent_targets<'a>(op: &'static str, logits: &Tensor, targets: &'a Tensor) -> Result<Targets<'a>> {
+    let row_shape = &logits.shape()[..logits.shape().len() - 1];
+    match targets.dtype() {
+        DType::U32 if targets.shape() == row_shape => Ok(Targets::Sparse(targets.buffer())),
+        DType::F32 if targets.shape() == logits.shape() => Ok(Targets::Dense(targets.buffer())),
+        _ => Err(shape_err(
+            op,
+            "targets must be u32 labels shaped like the logits without their last axis, or f32 distributions shaped like the logits",
+            &[logits.shape(), targets.shape()],
+        )),
     }
 }
 
@@ -130,7 +164,8 @@ pub(crate) fn xent_backward(
     ))
 }
 
-/// The classifier's loss as the root of a backward pass: `root` is the mean of softmax
+/// The classifier's loss as the root of a backward pass: `softmax_cross_entropy_mean`'s output,
+/// whose dispatch wrote d root / d logits already (no kernel here), or the mean of softmax
 /// cross-entropy rows (`softmax_cross_entropy(..).mean_all()`, through at most one reshape,
 /// each node used once). Then d root / d logits = (softmax - target) / rows, one kernel with a
 /// uniform row gradient, instead of three: the seed's fill, the mean's broadcast and the
@@ -139,6 +174,10 @@ pub(crate) fn fused_mean_xent(
     root: &Tensor,
     uses: &HashMap<u64, usize>,
 ) -> Result<Option<(Tensor, Tensor)>> {
+    // The one-dispatch mean (`softmax_cross_entropy_mean`) wrote d root / d logits already.
+    if let Some(Op::SoftmaxXentMean { logits, grad }) = root.op() {
+        return Ok(Some((logits.clone(), saved_grad(logits, grad))));
+    }
     let once = |t: &Tensor| uses.get(&t.id()) == Some(&1);
     let Some(Op::Reduce {
         x,
@@ -170,4 +209,16 @@ pub(crate) fn fused_mean_xent(
     let scale = 1.0 / x.numel() as f32;
     let g = xent_backward(logits, targets, probs, RowGrad::Uniform(scale))?;
     Ok(Some((logits.clone(), g)))
+}
+
+/// The gradient `softmax_cross_entropy_mean` saved, as a tensor shaped like the logits. Shared,
+/// not copied: gradients are never written in place (sums of several take new buffers).
+pub(crate) fn saved_grad(logits: &Tensor, grad: &Arc<kiln_device::GpuBuffer>) -> Tensor {
+    Tensor::from_parts(
+        logits.device(),
+        grad.clone(),
+        logits.shape().to_vec(),
+        DType::F32,
+        None,
+    )
 }

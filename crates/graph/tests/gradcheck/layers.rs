@@ -64,6 +64,16 @@ fn cross_entropy_gradients_for_labels_and_distributions() {
         |t| t[0].softmax_cross_entropy(&lt)?.mean_all(),
         |v| mean(&reference::softmax_xent_sparse(&v[0], &labels, rows, cols)),
     );
+    // The one-dispatch mean (forward and gradient in one kernel), here below a product with
+    // random weights, so its gradient is scaled by the upstream scalar (backward.rs).
+    check(
+        &dev,
+        &mut rng,
+        "sparse xent one-dispatch mean",
+        std::slice::from_ref(&x),
+        |t| t[0].softmax_cross_entropy_mean(&lt),
+        |v| mean(&reference::softmax_xent_sparse(&v[0], &labels, rows, cols)),
+    );
     let mut target = rng.vec(rows * cols, 0.0, 1.0);
     for r in 0..rows {
         let s: f64 = target[r * cols..(r + 1) * cols].iter().sum();
@@ -78,8 +88,16 @@ fn cross_entropy_gradients_for_labels_and_distributions() {
         &dev,
         &mut rng,
         "dense xent",
-        &[x],
+        std::slice::from_ref(&x),
         |t| t[0].softmax_cross_entropy(&tt)?.mean_all(),
+        |v| mean(&reference::softmax_xent_dense(&v[0], &target, rows, cols)),
+    );
+    check(
+        &dev,
+        &mut rng,
+        "dense xent one-dispatch mean",
+        &[x],
+        |t| t[0].softmax_cross_entropy_mean(&tt),
         |v| mean(&reference::softmax_xent_dense(&v[0], &target, rows, cols)),
     );
 }
