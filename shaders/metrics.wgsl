@@ -8,7 +8,9 @@
 //                    out = 1 when argmax(preds) == argmax(target)
 //   correct_binary   0 params, 1 preds [n], 2 target [n], 3 out [n]
 //                    out = 1 when (pred > threshold) == (target > 0.5)
-//     Geometry of the three: one invocation per row (or element), 64 per workgroup, 2-D fold.
+//     Geometry of the three: one invocation per row (or element), 64 per workgroup, 2-D fold;
+//     or, with `accumulate`, one workgroup that adds the hits into out = acc [2] instead
+//     (acc[0] += hits, acc[1] += rows: a metric update in one dispatch instead of two).
 //   accumulate_mean  0 params, 1 values [n], 2 acc [2] (read-write)
 //                    acc[0] += weight * sum(values); acc[1] += count. One workgroup of 64.
 //   confusion_update 0 params, 1 preds [rows, cols], 2 labels u32 [rows], 3 matrix u32 [cols, cols]
@@ -19,7 +21,7 @@ fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
     return (wid.y * nwg.x + wid.x) * 64u + lid;
 }
 
-struct CorrectParams { rows: u32, cols: u32, k: u32, threshold: f32 }
+struct CorrectParams { rows: u32, cols: u32, k: u32, threshold: f32, accumulate: u32, _p0: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<uniform> p: CorrectParams;
 @group(0) @binding(1) var<storage, read> preds: array<f32>;
@@ -27,19 +29,34 @@ struct CorrectParams { rows: u32, cols: u32, k: u32, threshold: f32 }
 @group(0) @binding(2) var<storage, read> tgt: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(64)
-fn correct_sparse(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                  @builtin(local_invocation_index) lid: u32) {
-    let r = linear_id(wid, nwg, lid);
-    if r >= p.rows { return; }
+var<workgroup> hits: array<f32, 64>;
+
+// The per-row form writes out[r]; the accumulating form (one workgroup) adds this invocation's
+// rows lid, lid + 64, ... and then out[0] += all hits, out[1] += rows: the metric's running
+// [sum, count] updated in the dispatch that scores the batch. Invocation 0 adds the 64
+// partial sums in order (deterministic).
+fn add_hits(lid: u32, s: f32) {
+    hits[lid] = s;
+    workgroupBarrier();
+    if lid == 0u {
+        var total = 0.0;
+        for (var i = 0u; i < 64u; i++) {
+            total += hits[i];
+        }
+        out[0] = out[0] + total;
+        out[1] = out[1] + f32(p.rows);
+    }
+}
+
+// 1 when the label is among the k highest: how many classes score strictly higher, or equal
+// with a lower index, must be under k. A label out of range is a miss.
+fn sparse_hit(r: u32) -> f32 {
     let base = r * p.cols;
     let label = labels[r];
     if label >= p.cols {
-        out[r] = 0.0;
-        return;
+        return 0.0;
     }
     let v = preds[base + label];
-    // Rank of the label: how many classes score strictly higher, or equal with a lower index.
     var above = 0u;
     for (var j = 0u; j < p.cols; j++) {
         let o = preds[base + j];
@@ -47,7 +64,24 @@ fn correct_sparse(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
             above++;
         }
     }
-    out[r] = select(0.0, 1.0, above < p.k);
+    return select(0.0, 1.0, above < p.k);
+}
+
+@compute @workgroup_size(64)
+fn correct_sparse(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+    if p.accumulate == 0u {
+        let r = linear_id(wid, nwg, lid);
+        if r < p.rows {
+            out[r] = sparse_hit(r);
+        }
+        return;
+    }
+    var s = 0.0;
+    for (var r = lid; r < p.rows; r += 64u) {
+        s += sparse_hit(r);
+    }
+    add_hits(lid, s);
 }
 
 // First index of the row maximum (two copies: an entry point may only touch its own bindings).
@@ -71,21 +105,47 @@ fn target_argmax(base: u32) -> u32 {
     return best;
 }
 
+fn dense_hit(r: u32) -> f32 {
+    let base = r * p.cols;
+    return select(0.0, 1.0, preds_argmax(base) == target_argmax(base));
+}
+
 @compute @workgroup_size(64)
 fn correct_dense(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_index) lid: u32) {
-    let r = linear_id(wid, nwg, lid);
-    if r >= p.rows { return; }
-    let base = r * p.cols;
-    out[r] = select(0.0, 1.0, preds_argmax(base) == target_argmax(base));
+    if p.accumulate == 0u {
+        let r = linear_id(wid, nwg, lid);
+        if r < p.rows {
+            out[r] = dense_hit(r);
+        }
+        return;
+    }
+    var s = 0.0;
+    for (var r = lid; r < p.rows; r += 64u) {
+        s += dense_hit(r);
+    }
+    add_hits(lid, s);
+}
+
+fn binary_hit(i: u32) -> f32 {
+    return select(0.0, 1.0, (preds[i] > p.threshold) == (tgt[i] > 0.5));
 }
 
 @compute @workgroup_size(64)
 fn correct_binary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                   @builtin(local_invocation_index) lid: u32) {
-    let i = linear_id(wid, nwg, lid);
-    if i >= p.rows { return; }
-    out[i] = select(0.0, 1.0, (preds[i] > p.threshold) == (tgt[i] > 0.5));
+    if p.accumulate == 0u {
+        let i = linear_id(wid, nwg, lid);
+        if i < p.rows {
+            out[i] = binary_hit(i);
+        }
+        return;
+    }
+    var s = 0.0;
+    for (var i = lid; i < p.rows; i += 64u) {
+        s += binary_hit(i);
+    }
+    add_hits(lid, s);
 }
 
 struct AccParams { n: u32, weight: f32, count: f32, _p0: u32 }

@@ -38,6 +38,9 @@ pub(crate) struct Inner {
     pub device: Device,
     pub op: Option<Op>,
     pub requires_grad: bool,
+    /// For a softmax's output, its input: the logits (Keras's `_keras_logits`), kept whatever
+    /// the grad mode so the cross-entropies can start from them (`Tensor::softmax_input`).
+    pub softmax_input: Option<Tensor>,
 }
 
 /// A tensor on the GPU.
@@ -111,6 +114,7 @@ impl Tensor {
             device: device.clone(),
             op,
             requires_grad,
+            softmax_input: None,
         }))
     }
 
@@ -220,6 +224,7 @@ impl Tensor {
             device: i.device.clone(),
             op: None,
             requires_grad: true,
+            softmax_input: None,
         }))
     }
 
@@ -227,6 +232,13 @@ impl Tensor {
     pub fn detach(&self) -> Tensor {
         let i = &self.0;
         Self::from_parts(&i.device, i.buffer.clone(), i.shape.clone(), i.dtype, None)
+    }
+
+    /// The logits this tensor is the softmax of (over the last axis), when `softmax` made it.
+    /// Keras's losses do the same with a softmax's output (its `_keras_logits`): a
+    /// cross-entropy from the logits is exact where log(clip(p)) caps confident predictions.
+    pub fn softmax_input(&self) -> Option<&Tensor> {
+        self.0.softmax_input.as_ref()
     }
 
     /// Whether gradients flow to or through this tensor.
@@ -319,6 +331,17 @@ impl Tensor {
             });
         }
         Ok(())
+    }
+
+    /// This fresh tensor with its softmax input recorded (`softmax_input`).
+    pub(crate) fn with_softmax_input(self, logits: Tensor) -> Tensor {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.softmax_input = Some(logits);
+                Tensor(Arc::new(inner))
+            }
+            Err(shared) => Tensor(shared),
+        }
     }
 
     /// Builds an op's output: records `op` when grad is enabled and any input tracks grad.

@@ -149,10 +149,16 @@ impl Loss {
     }
 }
 
-/// Keras turns probabilities into logits for the cross-entropies as log(clip(p, eps, 1 - eps));
-/// softmax of those logits renormalises, matching Keras's `p / sum(p)`.
+/// The logits behind probabilities for the cross-entropies, as Keras finds them: a softmax's
+/// input when `p` is a softmax's output (Keras's `_keras_logits`; so a Dense(softmax) head
+/// trains exactly as from logits, and its step skips the softmax, clip and log and their
+/// gradients), else log(clip(p, eps, 1 - eps)), whose softmax renormalises like Keras's
+/// `p / sum(p)`.
 fn probs_to_logits(p: &Tensor) -> Result<Tensor> {
-    Ok(p.clamp(EPSILON, 1.0 - EPSILON)?.log()?)
+    match p.softmax_input() {
+        Some(logits) => Ok(logits.clone()),
+        None => Ok(p.clamp(EPSILON, 1.0 - EPSILON)?.log()?),
+    }
 }
 
 /// f32 targets reshaped like the predictions, if they hold the same number of values.

@@ -4,7 +4,8 @@
 
 use kiln_device::GpuBuffer;
 use kiln_device::ops::metrics::{
-    accumulate_mean, confusion_update, correct_binary, correct_dense, correct_sparse,
+    ACCUMULATE_MAX_VALUES, Hits, accumulate_mean, confusion_update, correct_binary, correct_dense,
+    correct_sparse,
 };
 use kiln_graph::{DType, Device, Tensor};
 
@@ -111,38 +112,45 @@ impl Metric {
                 y_true.dtype().name()
             ))
         };
-        let (per, n) = match self.kind {
+        // The hits go straight into the running [sum, count] in one dispatch where one
+        // workgroup may take the batch; else per row, then summed in.
+        let (p, t) = (y_pred.buffer(), y_true.buffer());
+        let score = |hits: Hits<'_>| -> Result<()> {
+            match self.kind {
+                MetricKind::SparseCategoricalAccuracy | MetricKind::Accuracy => {
+                    correct_sparse(dev, p, t, hits, rows, cols, 1)?
+                }
+                MetricKind::SparseTopKCategoricalAccuracy { k } => {
+                    correct_sparse(dev, p, t, hits, rows, cols, k)?
+                }
+                MetricKind::CategoricalAccuracy => correct_dense(dev, p, t, hits, rows, cols)?,
+                MetricKind::BinaryAccuracy { threshold } => {
+                    correct_binary(dev, p, t, hits, y_pred.numel(), threshold)?
+                }
+                MetricKind::Mean => {}
+            }
+            Ok(())
+        };
+        let n = match self.kind {
             MetricKind::SparseCategoricalAccuracy
             | MetricKind::SparseTopKCategoricalAccuracy { .. }
             | MetricKind::Accuracy => {
                 if y_true.dtype() != DType::U32 || y_true.numel() != rows {
                     return Err(bad("needs one u32 label per row"));
                 }
-                let k = if let MetricKind::SparseTopKCategoricalAccuracy { k } = self.kind {
-                    k
-                } else {
-                    1
-                };
-                let out = dev.alloc((rows * 4) as u64)?;
-                correct_sparse(dev, y_pred.buffer(), y_true.buffer(), &out, rows, cols, k)?;
-                (out, rows)
+                rows
             }
             MetricKind::CategoricalAccuracy => {
                 if y_true.dtype() != DType::F32 || y_true.numel() != y_pred.numel() {
                     return Err(bad("needs one-hot targets shaped like the predictions"));
                 }
-                let out = dev.alloc((rows * 4) as u64)?;
-                correct_dense(dev, y_pred.buffer(), y_true.buffer(), &out, rows, cols)?;
-                (out, rows)
+                rows
             }
-            MetricKind::BinaryAccuracy { threshold } => {
+            MetricKind::BinaryAccuracy { .. } => {
                 if y_true.dtype() != DType::F32 || y_true.numel() != y_pred.numel() {
                     return Err(bad("needs f32 0/1 targets shaped like the predictions"));
                 }
-                let n = y_pred.numel();
-                let out = dev.alloc((n * 4) as u64)?;
-                correct_binary(dev, y_pred.buffer(), y_true.buffer(), &out, n, threshold)?;
-                (out, n)
+                y_pred.numel()
             }
             MetricKind::Mean => {
                 return Err(NnError::Config(format!(
@@ -151,6 +159,11 @@ impl Metric {
                 )));
             }
         };
+        if y_pred.numel() <= ACCUMULATE_MAX_VALUES {
+            return score(Hits::Accumulate(&self.acc));
+        }
+        let per = dev.alloc((n * 4) as u64)?;
+        score(Hits::PerRow(&per))?;
         accumulate_mean(dev, &per, &self.acc, n, 1.0, n as f32)?;
         Ok(())
     }

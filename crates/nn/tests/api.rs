@@ -337,3 +337,52 @@ fn a_diverging_run_stops_with_a_nan_loss_error() {
     assert!(matches!(err, NnError::NanLoss { epoch: 1, .. }), "{err}");
     assert!(err.to_string().contains("learning rate"));
 }
+
+/// A softmax head with `from_logits: false` trains from the softmax's logits, as Keras's losses
+/// do (`_keras_logits`): the same losses and weights as the logits head with `from_logits:
+/// true`, and a step that only adds the softmax's forward (no clip, log or their gradients).
+#[test]
+fn a_softmax_head_trains_from_its_logits_as_keras_does() {
+    let Some(dev) = test_device() else { return };
+    let (x, y) = blobs(96, 3, 8);
+    let build = |softmax: bool| {
+        let mut m = Sequential::with_seed(&dev, 4);
+        m.add(Dense::new(16).activation("relu").unwrap()).unwrap();
+        let head = Dense::new(3);
+        m.add(if softmax {
+            head.activation("softmax").unwrap()
+        } else {
+            head
+        })
+        .unwrap();
+        m.build(&[4]).unwrap();
+        let loss = Loss::SparseCategoricalCrossentropy {
+            from_logits: !softmax,
+        };
+        m.compile(Optimizer::adam(0.01), loss, &[]).unwrap();
+        m
+    };
+    let run = |softmax: bool| {
+        let mut m = build(softmax);
+        let before = dev.counters();
+        let cfg = FitConfig {
+            epochs: 2,
+            verbose: 0,
+            seed: 2,
+            ..Default::default()
+        };
+        let h = m.fit(&x, &y, cfg).unwrap();
+        let dispatches = dev.counters().since(&before).dispatches;
+        let w: Vec<Vec<f32>> = m
+            .weights()
+            .iter()
+            .map(|(_, v)| v.value.to_vec().unwrap())
+            .collect();
+        (h.get("loss"), w, dispatches)
+    };
+    let (probs, logits) = (run(true), run(false));
+    assert_eq!(probs.0, logits.0, "losses");
+    assert_eq!(probs.1, logits.1, "weights");
+    // 2 epochs of 3 steps: one softmax forward more per step, nothing else.
+    assert_eq!(probs.2, logits.2 + 6, "dispatches");
+}

@@ -40,6 +40,26 @@ fn losses_match_hand_computed_values() {
         0.524_916_4,
         "scce probs",
     );
+    // A softmax's output is taken back to its logits, as Keras does (`_keras_logits`): logits
+    // [30, 0, 0] with label 1 lose lse - 0 = 30 + ln(1 + 2e^-30) = 30.0 (exactly), where the
+    // clipped probability e^-30 / (1 + ...) < 1e-7 would cap it at -ln(1e-7) = 16.118.
+    let confident = t(&dev, &[30.0, 0.0, 0.0], &[1, 3]);
+    let one = Tensor::from_u32(&dev, &[1], &[1]).unwrap();
+    let from_probs = Loss::SparseCategoricalCrossentropy { from_logits: false };
+    let soft = confident.softmax().unwrap();
+    close(
+        from_probs.call(&soft, &one).unwrap().item().unwrap(),
+        30.0,
+        "scce of a softmax output",
+    );
+    // The same probabilities read back into a fresh tensor have no logits: clipped as Keras
+    // clips a plain probability tensor.
+    let plain = t(&dev, &soft.to_vec().unwrap(), &[1, 3]);
+    close(
+        from_probs.call(&plain, &one).unwrap().item().unwrap(),
+        -(1e-7f64.ln()),
+        "scce of plain probabilities",
+    );
     // One-hot of the same labels gives the same values.
     let onehot = t(&dev, &[1.0, 0.0, 0.0, 0.0, 0.0, 1.0], &[2, 3]);
     close(

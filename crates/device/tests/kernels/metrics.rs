@@ -1,7 +1,9 @@
-//! metrics.wgsl against the reference: correctness per row, top-k, accumulation, confusion.
+//! metrics.wgsl against the reference: correctness per row, top-k, the same hits accumulated in
+//! one dispatch, accumulation, confusion.
 
 use kiln_device::ops::metrics::{
-    accumulate_mean, confusion_update, correct_binary, correct_dense, correct_sparse,
+    ACCUMULATE_MAX_VALUES, Hits, accumulate_mean, confusion_update, correct_binary, correct_dense,
+    correct_sparse,
 };
 use kiln_device::reference;
 use kiln_device::testing::assert_close;
@@ -13,6 +15,11 @@ fn per_row_correctness_matches_reference_including_top_k_and_ties() {
     let Some((dev, mut rng)) = setup(50) else {
         return;
     };
+    // Every case also runs accumulating into one running [sum, count] per kind, which must end
+    // at the reference's totals.
+    let kinds = ["top-1", "top-3", "dense", "binary"];
+    let accs: Vec<_> = kinds.iter().map(|_| dev.zeros(8).unwrap()).collect();
+    let mut want = [(0.0f64, 0.0f64); 4];
     for rows in SIZES {
         let cols = 10;
         // Coarse values make ties common.
@@ -23,37 +30,62 @@ fn per_row_correctness_matches_reference_including_top_k_and_ties() {
             .collect();
         let labels: Vec<u32> = (0..rows).map(|_| rng.below(cols as u64) as u32).collect();
         let bl = dev.upload(&labels).unwrap();
-        for k in [1, 3] {
+        let bp = up(&dev, &preds);
+        let target = rng.vec(rows * cols, 0.0, 1.0);
+        let bt = up(&dev, &target);
+        let (p, t) = (rng.vec(rows, 0.0, 1.0), rng.vec(rows, 0.0, 1.0));
+        let (bpb, btb) = (up(&dev, &p), up(&dev, &t));
+        for (i, kind) in kinds.iter().enumerate() {
+            let expected = match i {
+                0 | 1 => reference::correct_sparse(&preds, &labels, cols, 2 * i + 1),
+                2 => reference::correct_dense(&preds, &target, cols),
+                _ => reference::correct_binary(&p, &t, 0.5),
+            };
             let o = out(&dev, rows);
-            correct_sparse(&dev, &up(&dev, &preds), &bl, &o, rows, cols, k).unwrap();
+            for hits in [Hits::PerRow(&o), Hits::Accumulate(&accs[i])] {
+                match i {
+                    0 | 1 => correct_sparse(&dev, &bp, &bl, hits, rows, cols, 2 * i + 1),
+                    2 => correct_dense(&dev, &bp, &bt, hits, rows, cols),
+                    _ => correct_binary(&dev, &bpb, &btb, hits, rows, 0.5),
+                }
+                .unwrap();
+            }
             assert_close(
-                &format!("top-{k} rows={rows}"),
+                &format!("{kind} rows={rows}"),
                 &read(&dev, &o),
-                &reference::correct_sparse(&preds, &labels, cols, k),
+                &expected,
                 0.0,
                 0.0,
             );
+            want[i].0 += expected.iter().sum::<f64>();
+            want[i].1 += rows as f64;
         }
-        let target = rng.vec(rows * cols, 0.0, 1.0);
-        let o = out(&dev, rows);
-        correct_dense(&dev, &up(&dev, &preds), &up(&dev, &target), &o, rows, cols).unwrap();
+    }
+    for (i, kind) in kinds.iter().enumerate() {
         assert_close(
-            "dense",
-            &read(&dev, &o),
-            &reference::correct_dense(&preds, &target, cols),
-            0.0,
-            0.0,
-        );
-        let (p, t) = (rng.vec(rows, 0.0, 1.0), rng.vec(rows, 0.0, 1.0));
-        correct_binary(&dev, &up(&dev, &p), &up(&dev, &t), &o, rows, 0.5).unwrap();
-        assert_close(
-            "binary",
-            &read(&dev, &o),
-            &reference::correct_binary(&p, &t, 0.5),
+            &format!("{kind} accumulated"),
+            &read(&dev, &accs[i])[..2],
+            &[want[i].0, want[i].1],
             0.0,
             0.0,
         );
     }
+    // Past one workgroup's share the accumulating form is refused, naming the way out.
+    let big = ACCUMULATE_MAX_VALUES + 1;
+    let e = correct_binary(
+        &dev,
+        &out(&dev, big),
+        &out(&dev, big),
+        Hits::Accumulate(&accs[3]),
+        big,
+        0.5,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("correct_binary") && e.contains("accumulate_mean"),
+        "{e}"
+    );
 }
 
 #[test]

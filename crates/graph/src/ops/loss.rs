@@ -45,9 +45,10 @@ impl Tensor {
         ))
     }
 
-    /// Softmax over the last axis.
+    /// Softmax over the last axis; the result remembers its input (`softmax_input`).
     pub fn softmax(&self) -> Result<Tensor> {
-        self.softmax_impl(false)
+        let y = self.softmax_impl(false)?;
+        Ok(y.with_softmax_input(self.clone()))
     }
 
     /// log(softmax(x)) over the last axis, computed stably.
