@@ -365,4 +365,24 @@ fn the_one_dispatch_mean_loss_matches_the_general_path() {
     }
     let frozen = x.softmax_cross_entropy_mean(&labels).unwrap();
     assert!(frozen.op().is_none() && !frozen.tracks_grad());
+    // Past one workgroup's share of logits it is the general path (three dispatches), with the
+    // same value as the explicit form.
+    let (rows, cols) = (700, 100);
+    let v: Vec<f32> = (0..rows * cols)
+        .map(|i| ((i * 13) % 17) as f32 / 8.0 - 1.0)
+        .collect();
+    let big = Tensor::from_f32(&dev, &v, &[rows, cols])
+        .unwrap()
+        .requires_grad();
+    let l: Vec<u32> = (0..rows as u32).map(|i| (i * 7) % cols as u32).collect();
+    let l = Tensor::from_u32(&dev, &l, &[rows]).unwrap();
+    let before = dev.counters();
+    let general = big.softmax_cross_entropy_mean(&l).unwrap();
+    assert_eq!(
+        dev.counters().since(&before).dispatches,
+        2,
+        "rows, then their mean"
+    );
+    let explicit = big.softmax_cross_entropy(&l).unwrap().mean_all().unwrap();
+    assert_eq!(general.item().unwrap(), explicit.item().unwrap());
 }

@@ -151,6 +151,18 @@ fn metrics_accumulate_reset_and_resolve_like_keras() {
     )
     .unwrap();
     close(bin.result().unwrap(), 0.5, "binary");
+    // Past one workgroup's share (2^18 predictions) a batch is scored per row and then summed:
+    // 300,000 elements, every third one wrong (p = 0.9 against target 0), on top of the 2 of 4.
+    let n = 300_000;
+    let p: Vec<f32> = vec![0.9; n];
+    let y: Vec<f32> = (0..n).map(|i| if i % 3 == 0 { 0.0 } else { 1.0 }).collect();
+    bin.update_state(&t(&dev, &y, &[n, 1]), &t(&dev, &p, &[n, 1]))
+        .unwrap();
+    close(
+        bin.result().unwrap(),
+        (2.0 + 200_000.0) / (4.0 + n as f64),
+        "binary over a large batch",
+    );
     let loss = Loss::SparseCategoricalCrossentropy { from_logits: true };
     assert_eq!(
         MetricKind::Accuracy.resolve(&loss),
