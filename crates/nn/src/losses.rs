@@ -170,7 +170,12 @@ fn float_targets(y_true: &Tensor, y_pred: &Tensor) -> Option<Tensor> {
 
 /// Mean over every axis but the batch: [batch, ...] -> [batch].
 fn mean_last(t: &Tensor) -> Result<Tensor> {
-    let batch = t.shape()[0];
+    let batch = *t.shape().first().ok_or_else(|| {
+        NnError::Input(format!(
+            "predictions need a batch axis, got shape {:?}",
+            t.shape()
+        ))
+    })?;
     Ok(t.reshape(&[batch, t.numel() / batch.max(1)])?
         .mean(1, false)?)
 }

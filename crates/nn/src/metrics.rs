@@ -101,8 +101,6 @@ impl Metric {
     /// labels or targets. Records kernels only; nothing is read back.
     pub fn update_state(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<()> {
         let dev = &self.device;
-        let rows = y_pred.shape()[0];
-        let cols = y_pred.numel() / rows.max(1);
         let bad = |what: &str| {
             NnError::Input(format!(
                 "metric {}: {what} (predictions {:?}, targets {:?} {})",
@@ -112,6 +110,11 @@ impl Metric {
                 y_true.dtype().name()
             ))
         };
+        let rows = *y_pred
+            .shape()
+            .first()
+            .ok_or_else(|| bad("predictions need a batch axis"))?;
+        let cols = y_pred.numel() / rows.max(1);
         // The hits go straight into the running [sum, count] in one dispatch where one
         // workgroup may take the batch; else per row, then summed in.
         let (p, t) = (y_pred.buffer(), y_true.buffer());
@@ -219,8 +222,9 @@ impl ConfusionMatrix {
 
     /// Adds a batch of scores [batch, classes] and u32 labels.
     pub fn update_state(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<()> {
-        let rows = y_pred.shape()[0];
-        if y_true.dtype() != DType::U32
+        let rows = y_pred.shape().first().copied().unwrap_or(0);
+        if y_pred.shape().is_empty()
+            || y_true.dtype() != DType::U32
             || y_true.numel() != rows
             || y_pred.numel() != rows * self.classes
         {

@@ -163,6 +163,25 @@ fn metrics_accumulate_reset_and_resolve_like_keras() {
         (2.0 + 200_000.0) / (4.0 + n as f64),
         "binary over a large batch",
     );
+    // A prediction without a batch axis is an error naming it, for every loss and metric.
+    let scalar = t(&dev, &[0.5], &[]);
+    for l in [
+        Loss::SparseCategoricalCrossentropy { from_logits: false },
+        Loss::CategoricalCrossentropy { from_logits: true },
+        Loss::BinaryCrossentropy { from_logits: false },
+        Loss::MeanSquaredError,
+    ] {
+        let e = l.call(&scalar, &scalar).unwrap_err().to_string();
+        assert!(e.contains(l.name()) || e.contains("axis"), "{e}");
+    }
+    let e = bin.update_state(&scalar, &scalar).unwrap_err().to_string();
+    assert!(e.contains("batch axis"), "{e}");
+    let e = ConfusionMatrix::new(&dev, 3)
+        .unwrap()
+        .update_state(&scalar, &scalar)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("confusion matrix"), "{e}");
     let loss = Loss::SparseCategoricalCrossentropy { from_logits: true };
     assert_eq!(
         MetricKind::Accuracy.resolve(&loss),
