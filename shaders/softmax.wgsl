@@ -30,14 +30,15 @@ struct SoftmaxParams { rows: u32, cols: u32, log: u32, _p0: u32 }
 @group(0) @binding(1) var<storage, read> s_x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> s_y: array<f32>;
 
-// log(sum(exp(x - max))) + max over one row.
-fn row_logsumexp(base: u32) -> f32 {
+// log(sum(exp(x - max))) + max over the `cols` values of one row (each entry passes its own
+// params' column count).
+fn row_logsumexp(base: u32, cols: u32) -> f32 {
     var m = s_x[base];
-    for (var j = 1u; j < p.cols; j++) {
+    for (var j = 1u; j < cols; j++) {
         m = max(m, s_x[base + j]);
     }
     var s = 0.0;
-    for (var j = 0u; j < p.cols; j++) {
+    for (var j = 0u; j < cols; j++) {
         s += exp(s_x[base + j] - m);
     }
     return log(s) + m;
@@ -49,7 +50,7 @@ fn softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     let r = linear_id(wid, nwg, lid);
     if r >= p.rows { return; }
     let base = r * p.cols;
-    let lse = row_logsumexp(base);
+    let lse = row_logsumexp(base, p.cols);
     for (var j = 0u; j < p.cols; j++) {
         let ls = s_x[base + j] - lse;
         s_y[base + j] = select(exp(ls), ls, p.log == 1u);
@@ -93,7 +94,7 @@ fn softmax_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
 
 // Writes probs for the row and returns log-sum-exp.
 fn row_probs(base: u32) -> f32 {
-    let lse = row_logsumexp(base);
+    let lse = row_logsumexp(base, p.cols);
     for (var j = 0u; j < p.cols; j++) {
         x_probs[base + j] = exp(s_x[base + j] - lse);
     }
@@ -182,29 +183,30 @@ struct XentMeanParams { rows: u32, cols: u32, grad: u32, _p0: u32 }
 
 var<workgroup> m_partial: array<f32, 64>;
 
-// log-sum-exp of one logits row (the `mp` twin of row_logsumexp).
-fn mean_row_lse(base: u32) -> f32 {
-    var m = s_x[base];
-    for (var j = 1u; j < mp.cols; j++) {
-        m = max(m, s_x[base + j]);
+// loss[0] = the mean of the row losses: invocation lid's partial sum in, the 64 sums added in
+// order by invocation 0 (deterministic).
+fn write_mean(lid: u32, sum: f32) {
+    m_partial[lid] = sum;
+    workgroupBarrier();
+    if lid == 0u {
+        var total = 0.0;
+        for (var i = 0u; i < 64u; i++) {
+            total += m_partial[i];
+        }
+        m_loss[0] = total / f32(mp.rows);
     }
-    var s = 0.0;
-    for (var j = 0u; j < mp.cols; j++) {
-        s += exp(s_x[base + j] - m);
-    }
-    return log(s) + m;
 }
 
 // The mean of the row losses in one workgroup, and with `grad` its gradient: mean = sum_r
 // loss_r / rows, so d mean / d z_rj = (softmax_rj - [j == label_r]) / rows. Invocation i takes
-// rows i, i + 64, ...; the 64 partial sums are added in order by invocation 0 (deterministic).
+// rows i, i + 64, ... (`write_mean` adds the partial sums).
 @compute @workgroup_size(64)
 fn softmax_xent_mean_sparse(@builtin(local_invocation_index) lid: u32) {
     let scale = 1.0 / f32(mp.rows);
     var sum = 0.0;
     for (var r = lid; r < mp.rows; r += 64u) {
         let base = r * mp.cols;
-        let lse = mean_row_lse(base);
+        let lse = row_logsumexp(base, mp.cols);
         let label = x_labels[r];
         if label < mp.cols {
             sum += lse - s_x[base + label];
@@ -218,15 +220,7 @@ fn softmax_xent_mean_sparse(@builtin(local_invocation_index) lid: u32) {
             }
         }
     }
-    m_partial[lid] = sum;
-    workgroupBarrier();
-    if lid == 0u {
-        var total = 0.0;
-        for (var i = 0u; i < 64u; i++) {
-            total += m_partial[i];
-        }
-        m_loss[0] = total / f32(mp.rows);
-    }
+    write_mean(lid, sum);
 }
 
 // Dense targets: loss_r = sum_j t_rj (lse_r - z_rj), d mean / d z_rj = (softmax_rj sum_i t_ri -
@@ -237,7 +231,7 @@ fn softmax_xent_mean_dense(@builtin(local_invocation_index) lid: u32) {
     var sum = 0.0;
     for (var r = lid; r < mp.rows; r += 64u) {
         let base = r * mp.cols;
-        let lse = mean_row_lse(base);
+        let lse = row_logsumexp(base, mp.cols);
         var tsum = 0.0;
         for (var j = 0u; j < mp.cols; j++) {
             let t = x_target[base + j];
@@ -251,13 +245,5 @@ fn softmax_xent_mean_dense(@builtin(local_invocation_index) lid: u32) {
             }
         }
     }
-    m_partial[lid] = sum;
-    workgroupBarrier();
-    if lid == 0u {
-        var total = 0.0;
-        for (var i = 0u; i < 64u; i++) {
-            total += m_partial[i];
-        }
-        m_loss[0] = total / f32(mp.rows);
-    }
+    write_mean(lid, sum);
 }
