@@ -128,21 +128,26 @@ fn accumulate(grads: &mut HashMap<u64, Tensor>, t: &Tensor, g: Tensor) -> Result
     Ok(())
 }
 
-/// dz = g act'(z) for a layer's output `y`, and its bias gradient when the bias `b` is tracked
-/// and one pass computes both (`arith::act_bias_backward`); `None` leaves db to the caller.
+/// dz = g act'(z) for a layer's output `y`, and, when the bias `b` is tracked, its gradient db:
+/// from dz's own pass where the kernel applies (`arith::act_bias_backward`), else from
+/// `reduce_bias(dz, into(b))` (the layer's reduction of dz).
 fn dz_and_db(
     y: &Tensor,
     act: Activation,
     g: &Tensor,
     b: Option<&Tensor>,
     into: &dyn Fn(&Tensor) -> Option<Arc<GpuBuffer>>,
+    reduce_bias: impl FnOnce(&Tensor, Option<Arc<GpuBuffer>>) -> Result<Tensor>,
 ) -> Result<(Tensor, Option<Tensor>)> {
-    if let Some(b) = b
-        && let Some((dz, db)) = arith::act_bias_backward(y, act, g, into(b))?
-    {
+    let Some(b) = b else {
+        return Ok((arith::act_backward(y, act, g)?, None));
+    };
+    if let Some((dz, db)) = arith::act_bias_backward(y, act, g, into(b))? {
         return Ok((dz, Some(db)));
     }
-    Ok((arith::act_backward(y, act, g)?, None))
+    let dz = arith::act_backward(y, act, g)?;
+    let db = reduce_bias(&dz, into(b))?;
+    Ok((dz, Some(db)))
 }
 
 /// Input gradients of one recorded node, given the node (its output) and its gradient. `into`
@@ -212,7 +217,7 @@ fn node_backward(
             // y = act(z), z = x w + b: dz = g act'(z); then dx, dw as for matmul, db = sum dz
             // (in dz's pass where the kernel applies).
             let b = bias.as_ref().filter(|b| tracked(b));
-            let (dz, db) = dz_and_db(node, *act, g, b, into)?;
+            let (dz, db) = dz_and_db(node, *act, g, b, into, matmul::bias_backward)?;
             let plain = (false, false);
             if tracked(x) {
                 let dx = matmul::matmul_backward(x, w, plain, &dz, false, None)?;
@@ -222,13 +227,7 @@ fn node_backward(
                 let dw = matmul::matmul_backward(x, w, plain, &dz, true, into(w))?;
                 out.push((w.clone(), dw));
             }
-            if let Some(b) = b {
-                let db = match db {
-                    Some(db) => db,
-                    None => matmul::bias_backward(&dz, into(b))?,
-                };
-                out.push((b.clone(), db));
-            }
+            out.extend(b.cloned().zip(db));
         }
         Op::Conv2d {
             x,
@@ -241,8 +240,9 @@ fn node_backward(
             // y = act(z): the convolution's gradients start from dz = g act'(z); the bias
             // gradient comes out of dz's pass where the kernel applies.
             let b = bias.as_ref().filter(|b| tracked(b));
-            let (dz, db) = dz_and_db(node, *act, g, b, into)?;
             let how = (dims, cols.as_deref());
+            let reduce_bias = |dz: &Tensor, into| conv::conv2d_backward(2, x, w, how, dz, into);
+            let (dz, db) = dz_and_db(node, *act, g, b, into, reduce_bias)?;
             for (i, t) in [x, w].into_iter().enumerate() {
                 if tracked(t) {
                     out.push((
@@ -251,13 +251,7 @@ fn node_backward(
                     ));
                 }
             }
-            if let Some(b) = b {
-                let db = match db {
-                    Some(db) => db,
-                    None => conv::conv2d_backward(2, x, w, how, &dz, into(b))?,
-                };
-                out.push((b.clone(), db));
-            }
+            out.extend(b.cloned().zip(db));
         }
         Op::MaxPool2d { x, dims, argmax } => {
             out.push((x.clone(), conv::pool_backward(x, dims, Some(argmax), g)?))

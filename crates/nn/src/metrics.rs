@@ -115,45 +115,36 @@ impl Metric {
             .first()
             .ok_or_else(|| bad("predictions need a batch axis"))?;
         let cols = y_pred.numel() / rows.max(1);
-        // The hits go straight into the running [sum, count] in one dispatch where one
-        // workgroup may take the batch; else per row, then summed in.
-        let (p, t) = (y_pred.buffer(), y_true.buffer());
-        let score = |hits: Hits<'_>| -> Result<()> {
-            match self.kind {
-                MetricKind::SparseCategoricalAccuracy | MetricKind::Accuracy => {
-                    correct_sparse(dev, p, t, hits, rows, cols, 1)?
-                }
-                MetricKind::SparseTopKCategoricalAccuracy { k } => {
-                    correct_sparse(dev, p, t, hits, rows, cols, k)?
-                }
-                MetricKind::CategoricalAccuracy => correct_dense(dev, p, t, hits, rows, cols)?,
-                MetricKind::BinaryAccuracy { threshold } => {
-                    correct_binary(dev, p, t, hits, y_pred.numel(), threshold)?
-                }
-                MetricKind::Mean => {}
-            }
-            Ok(())
-        };
-        let n = match self.kind {
+        // Which kernel scores the batch, checked against the targets: (rows or elements, kernel).
+        enum Score {
+            Sparse { k: usize },
+            Dense,
+            Binary { threshold: f32 },
+        }
+        let (n, kernel) = match self.kind {
             MetricKind::SparseCategoricalAccuracy
             | MetricKind::SparseTopKCategoricalAccuracy { .. }
             | MetricKind::Accuracy => {
                 if y_true.dtype() != DType::U32 || y_true.numel() != rows {
                     return Err(bad("needs one u32 label per row"));
                 }
-                rows
+                let k = match self.kind {
+                    MetricKind::SparseTopKCategoricalAccuracy { k } => k,
+                    _ => 1,
+                };
+                (rows, Score::Sparse { k })
             }
             MetricKind::CategoricalAccuracy => {
                 if y_true.dtype() != DType::F32 || y_true.numel() != y_pred.numel() {
                     return Err(bad("needs one-hot targets shaped like the predictions"));
                 }
-                rows
+                (rows, Score::Dense)
             }
-            MetricKind::BinaryAccuracy { .. } => {
+            MetricKind::BinaryAccuracy { threshold } => {
                 if y_true.dtype() != DType::F32 || y_true.numel() != y_pred.numel() {
                     return Err(bad("needs f32 0/1 targets shaped like the predictions"));
                 }
-                y_pred.numel()
+                (y_pred.numel(), Score::Binary { threshold })
             }
             MetricKind::Mean => {
                 return Err(NnError::Config(format!(
@@ -162,6 +153,17 @@ impl Metric {
                 )));
             }
         };
+        let (p, t) = (y_pred.buffer(), y_true.buffer());
+        let score = |hits: Hits<'_>| -> Result<()> {
+            match kernel {
+                Score::Sparse { k } => correct_sparse(dev, p, t, hits, rows, cols, k)?,
+                Score::Dense => correct_dense(dev, p, t, hits, rows, cols)?,
+                Score::Binary { threshold } => correct_binary(dev, p, t, hits, n, threshold)?,
+            }
+            Ok(())
+        };
+        // The hits go straight into the running [sum, count] in one dispatch where one
+        // workgroup may take the batch; else per row, then summed in.
         if y_pred.numel() <= ACCUMULATE_MAX_VALUES {
             return score(Hits::Accumulate(&self.acc));
         }
