@@ -96,7 +96,11 @@ impl Layer for Reshape {
     }
 
     fn call(&self, x: &Tensor, _ctx: &CallCtx) -> Result<Tensor> {
-        let mut shape = vec![x.shape()[0]];
+        let batch =
+            x.shape().first().copied().ok_or_else(|| {
+                NnError::Input("Reshape expects a batch axis, got a scalar".into())
+            })?;
+        let mut shape = vec![batch];
         shape.extend(&self.config.target_shape);
         Ok(x.reshape(&shape)?)
     }

@@ -11,7 +11,7 @@ use kiln_graph::{FillMode, Interpolation, Sampling, Tensor};
 
 use crate::error::Result;
 use crate::layer::{BuildCtx, CallCtx, Layer};
-use crate::layers::preprocessing::{image_shape, upload_transforms};
+use crate::layers::preprocessing::{batch_dims, image_shape, upload_transforms};
 use crate::layers::registry::{config_of, typed_config};
 
 /// `Resizing`'s settings, as Keras's `get_config()` names them.
@@ -147,6 +147,7 @@ impl Layer for Resizing {
     }
 
     fn call(&self, x: &Tensor, _ctx: &CallCtx) -> Result<Tensor> {
+        batch_dims("Resizing", x)?;
         let c = &self.config;
         resize(
             x,
@@ -213,6 +214,7 @@ impl Layer for CenterCrop {
     }
 
     fn call(&self, x: &Tensor, _ctx: &CallCtx) -> Result<Tensor> {
+        batch_dims("CenterCrop", x)?;
         center_crop(x, (self.config.height, self.config.width))
     }
 

@@ -78,6 +78,17 @@ pub(crate) fn upload_transforms(device: &Device, t: &[[f32; 6]]) -> Result<Tenso
     Ok(Tensor::from_f32(device, &flat, &[t.len(), 8])?)
 }
 
+/// (n, h, w) of the batch of images [n, h, w, c] that `class` is called on. A built model
+/// checks its input shape first; a layer called directly on another rank gets this error.
+pub(crate) fn batch_dims(class: &str, x: &Tensor) -> Result<(usize, usize, usize)> {
+    match *x.shape() {
+        [n, h, w, c] if h > 0 && w > 0 && c > 0 => Ok((n, h, w)),
+        ref s => Err(NnError::Input(format!(
+            "{class} expects a batch of images [batch, height, width, channels], got shape {s:?}"
+        ))),
+    }
+}
+
 /// (height, width, channels) of an image input shape (without the batch).
 pub(crate) fn image_shape(class: &str, shape: &[usize]) -> Result<(usize, usize, usize)> {
     match *shape {

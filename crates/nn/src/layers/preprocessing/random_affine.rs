@@ -82,7 +82,7 @@ impl Layer for RandomTranslation {
             .height_factor
             .bounds("RandomTranslation", "height_factor")?;
         let (wl, wh) = c.width_factor.bounds("RandomTranslation", "width_factor")?;
-        let (n, h, w) = dims(x);
+        let (n, h, w) = dims("RandomTranslation", x)?;
         let mut rng = call_rng(c.seed, ctx.seed, 0x7247);
         let t: Vec<[f32; 6]> = (0..n)
             .map(|_| {
@@ -91,7 +91,7 @@ impl Layer for RandomTranslation {
                 [1.0, 0.0, -dx, 0.0, 1.0, -dy]
             })
             .collect();
-        let size = (x.shape()[1], x.shape()[2]);
+        let size = (h as usize, w as usize);
         warp(
             x,
             &t,
@@ -158,7 +158,7 @@ impl Layer for RandomRotation {
         }
         let c = &self.config;
         let (lo, hi) = c.factor.bounds("RandomRotation", "factor")?;
-        let (n, h, w) = dims(x);
+        let (n, h, w) = dims("RandomRotation", x)?;
         let mut rng = call_rng(c.seed, ctx.seed, 0x2074);
         let tau = std::f32::consts::TAU;
         let t: Vec<[f32; 6]> = (0..n)
@@ -171,7 +171,7 @@ impl Layer for RandomRotation {
                 [cos, -sin, x_offset, sin, cos, y_offset]
             })
             .collect();
-        let size = (x.shape()[1], x.shape()[2]);
+        let size = (h as usize, w as usize);
         warp(
             x,
             &t,
@@ -257,7 +257,7 @@ impl Layer for RandomZoom {
             .width_factor
             .map(|f| f.bounds("RandomZoom", "width_factor"))
             .transpose()?;
-        let (n, h, w) = dims(x);
+        let (n, h, w) = dims("RandomZoom", x)?;
         let mut rng = call_rng(c.seed, ctx.seed, 0x2003);
         let t: Vec<[f32; 6]> = (0..n)
             .map(|_| {
@@ -277,7 +277,7 @@ impl Layer for RandomZoom {
                 ]
             })
             .collect();
-        let size = (x.shape()[1], x.shape()[2]);
+        let size = (h as usize, w as usize);
         warp(
             x,
             &t,

@@ -12,7 +12,7 @@ use crate::error::{NnError, Result};
 use crate::layer::{BuildCtx, CallCtx, Layer};
 use crate::layers::preprocessing::geometric::center_crop;
 use crate::layers::preprocessing::warp_helpers::{dims, image_layer, sampling, warp};
-use crate::layers::preprocessing::{call_rng, image_shape};
+use crate::layers::preprocessing::{batch_dims, call_rng, image_shape};
 use crate::layers::registry::{config_of, typed_config};
 
 /// Which flips `RandomFlip` makes.
@@ -74,7 +74,7 @@ impl Layer for RandomFlip {
         if !ctx.training {
             return Ok(x.clone());
         }
-        let (n, h, w) = dims(x);
+        let (n, h, w) = dims("RandomFlip", x)?;
         let mut rng = call_rng(self.config.seed, ctx.seed, 0xF11B);
         let (horizontal, vertical) = match self.config.mode {
             FlipMode::Horizontal => (true, false),
@@ -90,7 +90,7 @@ impl Layer for RandomFlip {
                 [a0, 0.0, a2, 0.0, b1, b2]
             })
             .collect();
-        let size = (x.shape()[1], x.shape()[2]);
+        let size = (h as usize, w as usize);
         warp(
             x,
             &t,
@@ -154,11 +154,8 @@ impl Layer for RandomCrop {
 
     fn call(&self, x: &Tensor, ctx: &CallCtx) -> Result<Tensor> {
         let size = (self.config.height, self.config.width);
-        let n = x.shape()[0];
-        let (dh, dw) = (
-            x.shape()[1] as i64 - size.0 as i64,
-            x.shape()[2] as i64 - size.1 as i64,
-        );
+        let (n, h, w) = batch_dims("RandomCrop", x)?;
+        let (dh, dw) = (h as i64 - size.0 as i64, w as i64 - size.1 as i64);
         if !ctx.training || dh < 0 || dw < 0 {
             return center_crop(x, size);
         }

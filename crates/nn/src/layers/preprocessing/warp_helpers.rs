@@ -6,7 +6,7 @@
 use kiln_graph::{FillMode, Interpolation, Sampling, Tensor};
 
 use crate::error::Result;
-use crate::layers::preprocessing::upload_transforms;
+use crate::layers::preprocessing::{batch_dims, upload_transforms};
 
 pub(crate) fn reflect() -> FillMode {
     FillMode::Reflect
@@ -34,10 +34,10 @@ pub(crate) fn warp(
     Ok(x.warp_affine(&upload_transforms(x.device(), t)?, size, s)?)
 }
 
-/// (n, h, w) of a batch.
-pub(crate) fn dims(x: &Tensor) -> (usize, f32, f32) {
-    let s = x.shape();
-    (s[0], s[1] as f32, s[2] as f32)
+/// (n, h, w) of the batch `class` is called on (an error for any other rank).
+pub(crate) fn dims(class: &str, x: &Tensor) -> Result<(usize, f32, f32)> {
+    let (n, h, w) = batch_dims(class, x)?;
+    Ok((n, h as f32, w as f32))
 }
 
 /// The `Layer` methods of a shape-keeping image layer with a `check()` and a `config`.
