@@ -9,11 +9,18 @@
 //   softmax_xent_dense           0 params, 1 logits, 2 target, 3 probs, 4 loss[rows]
 //   softmax_xent_sparse_backward 0 params, 1 probs, 2 labels (u32), 3 dloss[rows], 4 dlogits
 //   softmax_xent_dense_backward  0 params, 1 probs, 2 target, 3 dloss[rows], 4 dlogits
-//   softmax_xent_mean_sparse     0 params, 1 logits, 2 labels (u32), 3 grad, 4 loss[1]
-//   softmax_xent_mean_dense      0 params, 1 logits, 2 target, 3 grad, 4 loss[1]
+//   softmax_xent_mean_sparse     0 params, 1 logits, 2 labels (u32), 3 preds, 4 grad, 5 loss[1],
+//                                6 loss acc [2], 7 hits acc [2]
+//   softmax_xent_mean_dense      the same with 2 target
 // The two `mean` kernels run as one workgroup: the row losses' mean (Keras's default reduction)
 // and, when the params ask, its gradient with respect to the logits, so a classifier's training
-// step spends one dispatch on its loss instead of three (forward, mean, backward).
+// step spends one dispatch on its loss instead of three (forward, mean, backward). They also
+// make a training step's tracker updates when the params ask (`track`): the loss tracker's
+// [sum, count] += [weight * mean, weight] (what `accumulate_mean` adds for one value), and the
+// accuracy's [hits, rows] from preds (what `correct_sparse` / `correct_dense` add with
+// `accumulate`: the same rows per invocation, the same in-order sum), so those two updates cost
+// no dispatch of their own. preds are what the metric scores: the logits, or the softmax
+// output of a softmax head.
 // The backward kernels take every row's upstream gradient from dloss, or, when the params say
 // `uniform`, the constant `scale` (the mean of the row losses fused in: 1 / rows; dloss is
 // then not read).
@@ -175,26 +182,84 @@ fn softmax_xent_dense_backward(@builtin(workgroup_id) wid: vec3<u32>,
     }
 }
 
-struct XentMeanParams { rows: u32, cols: u32, grad: u32, _p0: u32 }
+struct XentMeanParams {
+    rows: u32, cols: u32, grad: u32, track: u32, weight: f32, k: u32, _p0: u32, _p1: u32,
+}
+
+// `track` bits: the loss tracker, the accuracy's hits.
+const TRACK_LOSS: u32 = 1u;
+const TRACK_HITS: u32 = 2u;
 
 @group(0) @binding(0) var<uniform> mp: XentMeanParams;
-@group(0) @binding(3) var<storage, read_write> m_grad: array<f32>;
-@group(0) @binding(4) var<storage, read_write> m_loss: array<f32>;
+@group(0) @binding(3) var<storage, read> m_preds: array<f32>;
+@group(0) @binding(4) var<storage, read_write> m_grad: array<f32>;
+@group(0) @binding(5) var<storage, read_write> m_loss: array<f32>;
+@group(0) @binding(6) var<storage, read_write> m_loss_acc: array<f32>;
+@group(0) @binding(7) var<storage, read_write> m_hits_acc: array<f32>;
 
 var<workgroup> m_partial: array<f32, 64>;
+var<workgroup> m_hits: array<f32, 64>;
 
-// loss[0] = the mean of the row losses: invocation lid's partial sum in, the 64 sums added in
-// order by invocation 0 (deterministic).
-fn write_mean(lid: u32, sum: f32) {
+// loss[0] = the mean of the row losses: invocation lid's partial sums in (loss, hits), the 64
+// sums added in order by invocation 0 (deterministic); then the trackers the params name.
+fn write_mean(lid: u32, sum: f32, hits: f32) {
     m_partial[lid] = sum;
+    m_hits[lid] = hits;
     workgroupBarrier();
     if lid == 0u {
         var total = 0.0;
         for (var i = 0u; i < 64u; i++) {
             total += m_partial[i];
         }
-        m_loss[0] = total / f32(mp.rows);
+        let mean = total / f32(mp.rows);
+        m_loss[0] = mean;
+        if (mp.track & TRACK_LOSS) != 0u {
+            m_loss_acc[0] = m_loss_acc[0] + mp.weight * mean;
+            m_loss_acc[1] = m_loss_acc[1] + mp.weight;
+        }
+        if (mp.track & TRACK_HITS) != 0u {
+            var h = 0.0;
+            for (var i = 0u; i < 64u; i++) {
+                h += m_hits[i];
+            }
+            m_hits_acc[0] = m_hits_acc[0] + h;
+            m_hits_acc[1] = m_hits_acc[1] + f32(mp.rows);
+        }
     }
+}
+
+// 1 when the label is among the k highest preds of row r (ties count against the label), as
+// metrics.wgsl's `sparse_hit`; a label out of range is a miss.
+fn preds_sparse_hit(r: u32, label: u32) -> f32 {
+    if label >= mp.cols {
+        return 0.0;
+    }
+    let base = r * mp.cols;
+    let v = m_preds[base + label];
+    var above = 0u;
+    for (var j = 0u; j < mp.cols; j++) {
+        let o = m_preds[base + j];
+        if o > v || (o == v && j < label) {
+            above++;
+        }
+    }
+    return select(0.0, 1.0, above < mp.k);
+}
+
+// 1 when the first maximum of preds and of the target share an index (metrics.wgsl's
+// `dense_hit`).
+fn preds_dense_hit(base: u32) -> f32 {
+    var bp = 0u;
+    var bt = 0u;
+    for (var j = 1u; j < mp.cols; j++) {
+        if m_preds[base + j] > m_preds[base + bp] {
+            bp = j;
+        }
+        if x_target[base + j] > x_target[base + bt] {
+            bt = j;
+        }
+    }
+    return select(0.0, 1.0, bp == bt);
 }
 
 // The mean of the row losses in one workgroup, and with `grad` its gradient: mean = sum_r
@@ -204,6 +269,7 @@ fn write_mean(lid: u32, sum: f32) {
 fn softmax_xent_mean_sparse(@builtin(local_invocation_index) lid: u32) {
     let scale = 1.0 / f32(mp.rows);
     var sum = 0.0;
+    var hits = 0.0;
     for (var r = lid; r < mp.rows; r += 64u) {
         let base = r * mp.cols;
         let lse = row_logsumexp(base, mp.cols);
@@ -219,8 +285,11 @@ fn softmax_xent_mean_sparse(@builtin(local_invocation_index) lid: u32) {
                 m_grad[base + j] = (exp(s_x[base + j] - lse) - hot) * scale;
             }
         }
+        if (mp.track & TRACK_HITS) != 0u {
+            hits += preds_sparse_hit(r, label);
+        }
     }
-    write_mean(lid, sum);
+    write_mean(lid, sum, hits);
 }
 
 // Dense targets: loss_r = sum_j t_rj (lse_r - z_rj), d mean / d z_rj = (softmax_rj sum_i t_ri -
@@ -229,6 +298,7 @@ fn softmax_xent_mean_sparse(@builtin(local_invocation_index) lid: u32) {
 fn softmax_xent_mean_dense(@builtin(local_invocation_index) lid: u32) {
     let scale = 1.0 / f32(mp.rows);
     var sum = 0.0;
+    var hits = 0.0;
     for (var r = lid; r < mp.rows; r += 64u) {
         let base = r * mp.cols;
         let lse = row_logsumexp(base, mp.cols);
@@ -244,6 +314,9 @@ fn softmax_xent_mean_dense(@builtin(local_invocation_index) lid: u32) {
                 m_grad[base + j] = (pj * tsum - x_target[base + j]) * scale;
             }
         }
+        if (mp.track & TRACK_HITS) != 0u {
+            hits += preds_dense_hit(base);
+        }
     }
-    write_mean(lid, sum);
+    write_mean(lid, sum, hits);
 }

@@ -6,10 +6,11 @@ use kiln_graph::{DType, Tensor, no_grad};
 use crate::array::Array;
 use crate::dataset::{Cardinality, Dataset};
 use crate::error::{NnError, Result};
-use crate::fit::{compiled_loss, not_compiled};
+use crate::fit::not_compiled;
 use crate::fit_data::{IntoArrays, check_data};
 use crate::fit_feed::upload;
 use crate::logs::Logs;
+use crate::losses::compiled_loss;
 use crate::metrics::ConfusionMatrix;
 use crate::model::Model;
 
@@ -114,8 +115,9 @@ impl Model {
                 any = true;
                 let n = xb[0].shape()[0] as f32;
                 let preds = self.call_many(&xb, false)?;
-                let (total, losses) = compiled_loss(specs, &preds, &yb)?;
-                trackers.update(&total, &losses, &yb, &preds, n)?;
+                let track = Some((&trackers, n));
+                let (total, losses, fused) = compiled_loss(specs, &preds, &yb, track)?;
+                trackers.update(&total, &losses, &yb, &preds, n, fused)?;
                 if let Some(cm) = &cm {
                     cm.update_state(&yb[0], &preds[0])?;
                 }

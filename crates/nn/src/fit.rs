@@ -18,7 +18,8 @@ use crate::fit_config::FitConfig;
 use crate::fit_data::{IntoArrays, check_data, split};
 use crate::fit_feed::{ArrayFeed, Batch, DatasetFeed, Feed, upload};
 use crate::logs::{History, Logs};
-use crate::model::{Model, OutputSpec};
+use crate::losses::compiled_loss;
+use crate::model::Model;
 use crate::progress::Progress;
 use crate::resident::DeviceDataset;
 use crate::trackers::Trackers;
@@ -27,35 +28,6 @@ pub(crate) fn not_compiled() -> NnError {
     NnError::Config(
         "the model is not compiled: call compile(optimizer, loss, metrics) first".into(),
     )
-}
-
-/// Each output's mean loss and their weighted sum (Keras's `loss_weights`); one output of
-/// weight 1 is its own total, with no extra kernel.
-pub(crate) fn compiled_loss(
-    specs: &[OutputSpec],
-    preds: &[Tensor],
-    ys: &[Tensor],
-) -> Result<(Tensor, Vec<Tensor>)> {
-    let losses = specs
-        .iter()
-        .zip(preds)
-        .zip(ys)
-        .map(|((s, p), y)| s.loss.call(p, y))
-        .collect::<Result<Vec<_>>>()?;
-    let mut total: Option<Tensor> = None;
-    for (l, s) in losses.iter().zip(specs) {
-        let term = if s.weight == 1.0 {
-            l.clone()
-        } else {
-            l.mul_scalar(s.weight)?
-        };
-        total = Some(match total {
-            None => term,
-            Some(t) => t.add(&term)?,
-        });
-    }
-    let total = total.ok_or_else(|| NnError::Config("the model has no outputs".into()))?;
-    Ok((total, losses))
 }
 
 impl Model {
@@ -69,7 +41,9 @@ impl Model {
             // per weight.
             let packed = self.try_packed_weights()?;
             let preds = self.call_many(xs, true)?;
-            let (loss, losses) = compiled_loss(&compiled.outputs, &preds, ys)?;
+            let n = xs[0].shape()[0] as f32;
+            let track = Some((trackers, n));
+            let (loss, losses, fused) = compiled_loss(&compiled.outputs, &preds, ys, track)?;
             let opt = &mut compiled.optimizer;
             match packed {
                 Some(w) => {
@@ -81,8 +55,7 @@ impl Model {
                     opt.apply_gradients(self.device(), &loss.backward()?, &params)?
                 }
             }
-            let n = xs[0].shape()[0] as f32;
-            trackers.update(&loss, &losses, ys, &preds, n)
+            trackers.update(&loss, &losses, ys, &preds, n, fused)
         })();
         self.compiled = Some(compiled);
         // The step's graph is dropped above, so its buffers rejoin the pool at this submit.

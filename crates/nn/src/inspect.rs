@@ -10,10 +10,11 @@ use kiln_graph::{Tensor, no_grad};
 
 use crate::array::Array;
 use crate::error::{NnError, Result};
-use crate::fit::{compiled_loss, not_compiled};
+use crate::fit::not_compiled;
 use crate::fit_data::{IntoArrays, check_data};
 use crate::fit_feed::upload;
 use crate::losses::Loss;
+use crate::losses::compiled_loss;
 use crate::model::Model;
 
 /// The seed of inspection passes (inference mode draws nothing, but layers get a seed).
@@ -34,7 +35,7 @@ impl Model {
         let xt = upload(&xs, self)?;
         let yt = upload(&ys, self)?;
         let preds = self.forward(&xt, false, true, INSPECT_SEED)?;
-        let (loss, _) = compiled_loss(&compiled.outputs, &preds, &yt)?;
+        let (loss, _, _) = compiled_loss(&compiled.outputs, &preds, &yt, None)?;
         let grads = loss.backward()?;
         let mut names = Vec::new();
         let mut tensors = Vec::new();

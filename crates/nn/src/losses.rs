@@ -1,8 +1,11 @@
-//! Losses with Keras's names, formulas and default reduction (mean over the batch).
+//! Losses with Keras's names, formulas and default reduction (mean over the batch), and a
+//! compiled model's total loss over its outputs (`compiled_loss`).
 
-use kiln_graph::{DType, Tensor};
+use kiln_graph::{DType, Tensor, XentTrack};
 
 use crate::error::{NnError, Result};
+use crate::model::OutputSpec;
+use crate::trackers::{Fused, Trackers};
 
 /// Keras's epsilon for clipping probabilities (`keras.backend.epsilon()`).
 pub const EPSILON: f32 = 1e-7;
@@ -92,13 +95,25 @@ impl Loss {
     /// cross-entropies take one dispatch for the mean and its gradient
     /// (`softmax_cross_entropy_mean`).
     pub fn call(&self, y_pred: &Tensor, y_true: &Tensor) -> Result<Tensor> {
+        Ok(self.call_tracked(y_pred, y_true, XentTrack::default())?.0)
+    }
+
+    /// `call` whose cross-entropy dispatch also makes `track`'s tracker updates (a training
+    /// step's loss tracker and accuracy); returns the loss and whether they were made (never
+    /// for the other losses, nor for inputs too large for the one-dispatch mean).
+    pub fn call_tracked(
+        &self,
+        y_pred: &Tensor,
+        y_true: &Tensor,
+        track: XentTrack<'_>,
+    ) -> Result<(Tensor, bool)> {
         match *self {
             Loss::SparseCategoricalCrossentropy { from_logits }
             | Loss::CategoricalCrossentropy { from_logits } => {
                 let (logits, targets) = self.xent_operands(y_pred, y_true, from_logits)?;
-                Ok(logits.softmax_cross_entropy_mean(&targets)?)
+                Ok(logits.softmax_cross_entropy_mean_tracked(&targets, track)?)
             }
-            _ => Ok(self.per_sample(y_pred, y_true)?.mean_all()?),
+            _ => Ok((self.per_sample(y_pred, y_true)?.mean_all()?, false)),
         }
     }
 
@@ -178,4 +193,46 @@ fn mean_last(t: &Tensor) -> Result<Tensor> {
     })?;
     Ok(t.reshape(&[batch, t.numel() / batch.max(1)])?
         .mean(1, false)?)
+}
+
+/// Each output's mean loss and their weighted sum (Keras's `loss_weights`); one output of
+/// weight 1 is its own total, with no extra kernel. With `trackers` (and the batch's sample
+/// count), a one-output classifier's loss dispatch also updates the loss tracker and its
+/// accuracy; the returned `Fused` tells `Trackers::update` what not to add again.
+pub(crate) fn compiled_loss(
+    specs: &[OutputSpec],
+    preds: &[Tensor],
+    ys: &[Tensor],
+    trackers: Option<(&Trackers, f32)>,
+) -> Result<(Tensor, Vec<Tensor>, Fused)> {
+    let plan = trackers.and_then(|(t, n)| t.xent_track(specs, preds, n));
+    let mut fused = Fused::default();
+    let mut losses = Vec::with_capacity(specs.len());
+    for ((s, p), y) in specs.iter().zip(preds).zip(ys) {
+        // `plan` is only Some for one output.
+        losses.push(match plan {
+            Some((track, planned)) => {
+                let (l, made) = s.loss.call_tracked(p, y, track)?;
+                if made {
+                    fused = planned;
+                }
+                l
+            }
+            None => s.loss.call(p, y)?,
+        });
+    }
+    let mut total: Option<Tensor> = None;
+    for (l, s) in losses.iter().zip(specs) {
+        let term = if s.weight == 1.0 {
+            l.clone()
+        } else {
+            l.mul_scalar(s.weight)?
+        };
+        total = Some(match total {
+            None => term,
+            Some(t) => t.add(&term)?,
+        });
+    }
+    let total = total.ok_or_else(|| NnError::Config("the model has no outputs".into()))?;
+    Ok((total, losses, fused))
 }

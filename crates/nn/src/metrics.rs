@@ -97,6 +97,11 @@ impl Metric {
         self.kind
     }
 
+    /// The GPU state, [sum, count], for kernels that update it on the side (`Trackers`).
+    pub(crate) fn acc(&self) -> &GpuBuffer {
+        &self.acc
+    }
+
     /// Adds a batch: `y_pred` [batch, classes] (or [batch, outputs] for binary), `y_true`
     /// labels or targets. Records kernels only; nothing is read back.
     pub fn update_state(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<()> {

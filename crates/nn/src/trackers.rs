@@ -1,15 +1,18 @@
 //! The GPU-resident trackers of a compiled model's loss and metrics, and reading them back as
 //! `Logs` in one wait. Keys follow Keras: `loss` (the weighted sum over the outputs), and for a
 //! model with several outputs `<output>_loss` and `<output>_<metric>` per output; one output
-//! logs its metrics under their own names.
+//! logs its metrics under their own names. A one-output classifier's loss dispatch makes the
+//! loss tracker's and its accuracy's updates itself (`Trackers::xent_track`), so a training
+//! step spends no dispatch of its own on them.
 
-use kiln_graph::Tensor;
+use kiln_graph::{Tensor, XentHits, XentTrack};
 
 use crate::error::Result;
 use crate::fit::not_compiled;
 use crate::logs::Logs;
+use crate::losses::Loss;
 use crate::metrics::{Metric, MetricKind};
-use crate::model::Model;
+use crate::model::{Model, OutputSpec};
 
 /// What one output's training is measured with.
 pub struct OutputTrackers {
@@ -105,7 +108,55 @@ impl Trackers {
         })
     }
 
-    /// Adds one batch of `n` samples: the total loss, each output's loss, each metric.
+    /// The updates the loss dispatch of a batch of `n` samples can make (`XentTrack`): for one
+    /// output of weight 1 whose loss is a cross-entropy of [batch, classes] predictions, the
+    /// loss tracker's (weight n, as `update` adds it) and the first accuracy that scores the
+    /// loss's own targets; and what `update` must then skip. None for any other model.
+    pub(crate) fn xent_track<'a>(
+        &'a self,
+        specs: &[OutputSpec],
+        preds: &'a [Tensor],
+        n: f32,
+    ) -> Option<(XentTrack<'a>, Fused)> {
+        let ([spec], [p], [o]) = (specs, preds, &self.outputs[..]) else {
+            return None;
+        };
+        let sparse = match spec.loss {
+            Loss::SparseCategoricalCrossentropy { .. } => true,
+            Loss::CategoricalCrossentropy { .. } => false,
+            _ => return None,
+        };
+        if spec.weight != 1.0 || p.shape().len() != 2 {
+            return None;
+        }
+        // (index, k) of the accuracy: labels score top-k (k >= 1), distributions argmax.
+        let scored = o.metrics.iter().enumerate().find_map(|(i, m)| {
+            let k = match (m.kind(), sparse) {
+                (MetricKind::SparseCategoricalAccuracy | MetricKind::Accuracy, true) => 1,
+                (MetricKind::SparseTopKCategoricalAccuracy { k }, true) if k >= 1 => k,
+                (MetricKind::CategoricalAccuracy, false) => 1,
+                _ => return None,
+            };
+            Some((i, k))
+        });
+        let hits = scored.map(|(i, k)| XentHits {
+            preds: p.buffer(),
+            acc: o.metrics[i].acc(),
+            k,
+        });
+        let track = XentTrack {
+            loss: Some((self.loss.acc(), n)),
+            hits,
+        };
+        let fused = Fused {
+            loss: true,
+            metric: scored.map(|(i, _)| i),
+        };
+        Some((track, fused))
+    }
+
+    /// Adds one batch of `n` samples: the total loss, each output's loss, each metric, except
+    /// what the loss dispatch added already (`fused`).
     pub(crate) fn update(
         &self,
         total: &Tensor,
@@ -113,16 +164,29 @@ impl Trackers {
         ys: &[Tensor],
         preds: &[Tensor],
         n: f32,
+        fused: Fused,
     ) -> Result<()> {
-        self.loss.update_mean(total, n)?;
+        if !fused.loss {
+            self.loss.update_mean(total, n)?;
+        }
         for (((o, l), y), p) in self.outputs.iter().zip(losses).zip(ys).zip(preds) {
             if let Some(t) = &o.loss {
                 t.update_mean(l, n)?;
             }
-            for m in &o.metrics {
-                m.update_state(y, p)?;
+            for (i, m) in o.metrics.iter().enumerate() {
+                if fused.metric != Some(i) {
+                    m.update_state(y, p)?;
+                }
             }
         }
         Ok(())
     }
+}
+
+/// The tracker updates a batch's loss dispatch made (`Trackers::xent_track`), which
+/// `Trackers::update` skips: the total loss's, and the first output's metric of this index.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Fused {
+    loss: bool,
+    metric: Option<usize>,
 }

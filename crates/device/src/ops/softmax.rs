@@ -151,6 +151,46 @@ pub fn softmax_xent_mean(
     rows: usize,
     cols: usize,
 ) -> Result<()> {
+    let track = XentTrack::default();
+    softmax_xent_mean_tracked(dev, logits, targets, grad, loss, rows, cols, track)
+}
+
+/// Tracker updates a `softmax_xent_mean_tracked` dispatch makes besides the loss: a training
+/// step's loss tracker and accuracy, without a dispatch of their own.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct XentTrack<'a> {
+    /// A Mean tracker's [sum, count] and a weight: acc += [weight * loss, weight] (what
+    /// `metrics::accumulate_mean` adds for the one loss value).
+    pub loss: Option<(&'a GpuBuffer, f32)>,
+    /// An accuracy's hits, as `correct_sparse` (labels) or `correct_dense` (distributions) add
+    /// them with `Hits::Accumulate`.
+    pub hits: Option<XentHits<'a>>,
+}
+
+/// The accuracy a `softmax_xent_mean_tracked` dispatch scores.
+#[derive(Clone, Copy, Debug)]
+pub struct XentHits<'a> {
+    /// What the metric scores, [rows, cols]: the logits, or a softmax head's output.
+    pub preds: &'a GpuBuffer,
+    /// The metric's running [hits, rows].
+    pub acc: &'a GpuBuffer,
+    /// A hit is the label among the k highest preds (labels; 1 for distributions: argmax).
+    pub k: usize,
+}
+
+/// `softmax_xent_mean` that also makes `track`'s updates in the same dispatch, with the same
+/// arithmetic as the separate kernels (so a fit's logs do not depend on which ran).
+#[allow(clippy::too_many_arguments)]
+pub fn softmax_xent_mean_tracked(
+    dev: &Device,
+    logits: &GpuBuffer,
+    targets: Targets<'_>,
+    grad: Option<&GpuBuffer>,
+    loss: &GpuBuffer,
+    rows: usize,
+    cols: usize,
+    track: XentTrack<'_>,
+) -> Result<()> {
     let op = "softmax_xent_mean";
     if rows == 0 || rows * cols > XENT_MEAN_MAX_VALUES {
         return Err(launch_err(
@@ -164,25 +204,58 @@ pub fn softmax_xent_mean(
     need(op, "logits", logits, rows * cols)?;
     need(op, "loss", loss, 1)?;
     targets.check(op, rows, cols)?;
-    // Without a gradient the kernel does not write binding 3, which still needs a writable
-    // buffer of its own: a one-texel pooled buffer, back in the pool after this submit.
-    let scratch;
-    let g = match grad {
-        Some(g) => {
-            need(op, "grad", g, rows * cols)?;
-            g
+    if let Some(h) = track.hits {
+        need(op, "preds", h.preds, rows * cols)?;
+        need(op, "hits acc", h.acc, 2)?;
+        if h.k == 0 || (h.k != 1 && matches!(targets, Targets::Dense(_))) {
+            return Err(launch_err(
+                op,
+                format!(
+                    "scores hits with k >= 1 (1 for distributions), got k = {}",
+                    h.k
+                ),
+            ));
         }
-        None => {
-            scratch = dev.alloc(16)?;
-            &scratch
-        }
-    };
-    let params = [rows as u32, cols as u32, u32::from(grad.is_some()), 0];
+    }
+    if let Some((acc, _)) = track.loss {
+        need(op, "loss acc", acc, 2)?;
+    }
+    if let Some(g) = grad {
+        need(op, "grad", g, rows * cols)?;
+    }
+    // A binding the params leave unwritten still needs a writable buffer of its own: a
+    // one-texel pooled buffer each, back in the pool after this submit. Unscored preds bind
+    // the logits (read-only, never read).
+    let mut slots: [Option<GpuBuffer>; 3] = [None, None, None];
+    let [s0, s1, s2] = &mut slots;
+    let g = or_scratch(dev, grad, s0)?;
+    let loss_acc = or_scratch(dev, track.loss.map(|(a, _)| a), s1)?;
+    let hits_acc = or_scratch(dev, track.hits.map(|h| h.acc), s2)?;
+    let preds = track.hits.map_or(logits, |h| h.preds);
+    let bits = u32::from(track.loss.is_some()) | (u32::from(track.hits.is_some()) << 1);
+    let weight = track.loss.map_or(0.0, |(_, w)| w);
+    let k = track.hits.map_or(1, |h| h.k) as u32;
+    // WGSL XentMeanParams: rows, cols, grad, track, weight, k, 2 pads.
+    let (r, c, w) = (rows as u32, cols as u32, weight.to_bits());
+    let params = [r, c, u32::from(grad.is_some()), bits, w, k, 0, 0];
     let (kernel, t) = match targets {
         Targets::Sparse(t) => (Kernel::SoftmaxXentMeanSparse, t),
         Targets::Dense(t) => (Kernel::SoftmaxXentMeanDense, t),
     };
-    dev.dispatch(kernel, &params, &[logits, t, g, loss], [1, 1, 1])
+    let buffers = [logits, t, preds, g, loss, loss_acc, hits_acc];
+    dev.dispatch(kernel, &params, &buffers, [1, 1, 1])
+}
+
+/// `b`, or a fresh one-texel buffer kept in `slot` for the launch.
+fn or_scratch<'a>(
+    dev: &Device,
+    b: Option<&'a GpuBuffer>,
+    slot: &'a mut Option<GpuBuffer>,
+) -> Result<&'a GpuBuffer> {
+    Ok(match b {
+        Some(b) => b,
+        None => slot.insert(dev.alloc(16)?),
+    })
 }
 
 /// The upstream gradient of each row loss in `softmax_xent_backward`.

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use kiln_device::ops::reduce::ReduceOp;
 use kiln_device::ops::softmax::{
-    RowGrad, Targets, XENT_MEAN_MAX_VALUES, softmax as launch, softmax_backward as launch_backward,
-    softmax_xent, softmax_xent_backward, softmax_xent_mean,
+    RowGrad, Targets, XENT_MEAN_MAX_VALUES, XentTrack, softmax as launch,
+    softmax_backward as launch_backward, softmax_xent, softmax_xent_backward,
+    softmax_xent_mean_tracked,
 };
 
 use crate::error::{Result, shape_err};
@@ -86,27 +87,44 @@ impl Tensor {
     /// past `XENT_MEAN_MAX_VALUES` logits (one workgroup would be slow on a GPU) take the
     /// general path.
     pub fn softmax_cross_entropy_mean(&self, targets: &Tensor) -> Result<Tensor> {
+        Ok(self
+            .softmax_cross_entropy_mean_tracked(targets, XentTrack::default())?
+            .0)
+    }
+
+    /// `softmax_cross_entropy_mean` whose dispatch also makes `track`'s tracker updates (a
+    /// training step's loss tracker and accuracy). Returns the loss and whether they were made:
+    /// false when the input took the general path, whose caller then updates the trackers
+    /// itself.
+    pub fn softmax_cross_entropy_mean_tracked(
+        &self,
+        targets: &Tensor,
+        track: XentTrack<'_>,
+    ) -> Result<(Tensor, bool)> {
         let op = "softmax_cross_entropy_mean";
         self.expect_dtype(op, DType::F32)?;
         let (rows, cols) = self.rows_cols(op)?;
         if rows == 0 || self.numel() > XENT_MEAN_MAX_VALUES {
-            return self.softmax_cross_entropy(targets)?.mean_all();
+            return Ok((self.softmax_cross_entropy(targets)?.mean_all()?, false));
         }
         let t = xent_targets(op, self, targets)?;
         let dev = self.device();
         let loss = alloc(dev, 1)?;
-        let track = grad_enabled() && self.tracks_grad();
-        let grad = if track {
+        let grad = if grad_enabled() && self.tracks_grad() {
             Some(alloc(dev, self.numel())?)
         } else {
             None
         };
-        softmax_xent_mean(dev, self.buffer(), t, grad.as_deref(), &loss, rows, cols)?;
+        let g = grad.as_deref();
+        softmax_xent_mean_tracked(dev, self.buffer(), t, g, &loss, rows, cols, track)?;
         let op = grad.map(|grad| Op::SoftmaxXentMean {
             logits: self.clone(),
             grad,
         });
-        Ok(Tensor::from_parts(dev, loss, Vec::new(), DType::F32, op))
+        Ok((
+            Tensor::from_parts(dev, loss, Vec::new(), DType::F32, op),
+            true,
+        ))
     }
 }
 

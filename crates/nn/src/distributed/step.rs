@@ -10,8 +10,9 @@ use kiln_graph::Tensor;
 use crate::array::Array;
 use crate::distributed::DataParallel;
 use crate::error::{NnError, Result};
-use crate::fit::{compiled_loss, not_compiled};
+use crate::fit::not_compiled;
 use crate::logs::Logs;
+use crate::losses::compiled_loss;
 use crate::model::Model;
 use crate::trackers::Trackers;
 
@@ -42,7 +43,8 @@ impl Model {
             if let Some((xs, ys)) = batch {
                 local = xs[0].shape()[0];
                 let preds = self.call_many(xs, true)?;
-                let (loss, losses) = compiled_loss(&compiled.outputs, &preds, ys)?;
+                let track = Some((trackers, local as f32));
+                let (loss, losses, fused) = compiled_loss(&compiled.outputs, &preds, ys, track)?;
                 let grads = loss.backward_into(weights.grad_targets())?;
                 if !weights.complete(&grads) {
                     return Err(NnError::Config(
@@ -51,7 +53,7 @@ impl Model {
                             .into(),
                     ));
                 }
-                trackers.update(&loss, &losses, ys, &preds, local as f32)?;
+                trackers.update(&loss, &losses, ys, &preds, local as f32, fused)?;
             }
             // The one wait of the step: MPI reduces host memory.
             let t = Instant::now();
