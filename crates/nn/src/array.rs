@@ -99,18 +99,8 @@ impl Array {
         let mut shape = self.shape.clone();
         shape[0] = indices.len();
         let data = match &self.data {
-            Data::F32(v) => Data::F32(
-                indices
-                    .iter()
-                    .flat_map(|&i| v[i * r..(i + 1) * r].iter().copied())
-                    .collect(),
-            ),
-            Data::U32(v) => Data::U32(
-                indices
-                    .iter()
-                    .flat_map(|&i| v[i * r..(i + 1) * r].iter().copied())
-                    .collect(),
-            ),
+            Data::F32(v) => Data::F32(gather_rows(v, r, indices)),
+            Data::U32(v) => Data::U32(gather_rows(v, r, indices)),
         };
         Array { data, shape }
     }
@@ -177,4 +167,17 @@ impl Array {
             Data::U32(v) => Tensor::from_u32(device, v, &self.shape)?,
         })
     }
+}
+
+/// Rows `indices` of `v` (rows of `r` values), one after another: one allocation of the
+/// exact size and a copy per row. `fit` gathers every host batch with it, on the thread that
+/// competes with a CPU adapter's workers for the cores: the element-wise `flat_map` before it
+/// took 436 of the main thread's 5,546 perf samples over a 60,000-image MLP epoch (about
+/// 0.11 s), the row copies take about 160 (lavapipe, 2026-12-07).
+fn gather_rows<T: Copy>(v: &[T], r: usize, indices: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(indices.len() * r);
+    for &i in indices {
+        out.extend_from_slice(&v[i * r..(i + 1) * r]);
+    }
+    out
 }
