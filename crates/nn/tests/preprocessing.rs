@@ -8,7 +8,6 @@ mod common;
 use common::{array, quiet, tmp};
 use kiln_device::rng::Rng;
 use kiln_device::testing::test_device;
-use kiln_nn::CallCtx;
 use kiln_nn::prelude::*;
 
 fn images(rng: &mut Rng, n: usize) -> Array {
@@ -251,39 +250,4 @@ fn misuse_is_an_error_naming_the_layer() {
         e.contains("RandomFlip") && e.contains("[height, width, channels]"),
         "{e}"
     );
-}
-
-/// A layer called directly (outside a built model, which checks shapes first) on a tensor that
-/// is not a batch of images returns an error naming it, for every image layer.
-#[test]
-fn an_image_layer_called_on_a_non_image_is_an_error() {
-    let Some(dev) = test_device() else { return };
-    let f = || Factor::Symmetric(0.1);
-    let layers: Vec<Box<dyn Layer>> = vec![
-        Box::new(RandomFlip::new(FlipMode::HorizontalAndVertical, None)),
-        Box::new(RandomCrop::new(2, 2, None)),
-        Box::new(RandomTranslation::new(f(), f())),
-        Box::new(RandomRotation::new(f())),
-        Box::new(RandomZoom::new(f(), None)),
-        Box::new(RandomContrast::new(f())),
-        Box::new(Resizing::new(2, 2)),
-        Box::new(CenterCrop::new(2, 2)),
-    ];
-    let flat = Tensor::from_f32(&dev, &[0.5; 12], &[2, 6]).unwrap();
-    let scalar = Tensor::from_f32(&dev, &[0.5], &[]).unwrap();
-    for layer in &layers {
-        for x in [&flat, &scalar] {
-            let e = layer.call(x, &CallCtx::new(true, 1)).err();
-            let e = e.map(|e| e.to_string()).unwrap_or_default();
-            assert!(
-                e.contains(layer.class_name()),
-                "{}: {e}",
-                layer.class_name()
-            );
-        }
-    }
-    let e = Reshape::new(&[1])
-        .call(&scalar, &CallCtx::new(false, 1))
-        .err();
-    assert!(format!("{e:?}").contains("batch axis"), "{e:?}");
 }

@@ -101,7 +101,15 @@ impl Layer for BatchNormalization {
             .w
             .as_ref()
             .ok_or_else(|| not_built("BatchNormalization"))?;
-        let c = *x.shape().last().expect("built with a channel axis");
+        // A built model checks shapes first; a direct call on another shape is an error here.
+        let c = gamma.value.numel();
+        if c == 0 || x.shape().last() != Some(&c) || x.shape().len() < 2 {
+            return Err(NnError::Input(format!(
+                "BatchNormalization: built for {c} channels on the last axis of [batch, ..., \
+                 channels], got shape {:?}",
+                x.shape()
+            )));
+        }
         let flat = x.reshape(&[x.numel() / c, c])?;
         let eps = self.config.epsilon;
         // A frozen layer (or one in a frozen model) runs in inference mode even in training,
