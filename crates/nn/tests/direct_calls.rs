@@ -42,7 +42,7 @@ fn an_image_layer_called_on_a_non_image_is_an_error() {
 }
 
 /// A built BatchNormalization on a tensor without its channel count on the last axis, and a
-/// Reshape on a tensor without a batch axis.
+/// Reshape and Concatenate on tensors without a batch axis.
 #[test]
 fn built_layers_called_on_a_wrong_shape_are_errors() {
     let Some(dev) = test_device() else { return };
@@ -66,4 +66,6 @@ fn built_layers_called_on_a_wrong_shape_are_errors() {
         );
     }
     assert!(err_of(reshape.call(&scalar, &ctx)).contains("batch axis"));
+    let e = err_of(Concatenate::new().call_inputs(&[scalar.clone(), scalar], &ctx));
+    assert!(e.contains("Concatenate"), "{e}");
 }

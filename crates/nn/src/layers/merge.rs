@@ -267,7 +267,7 @@ impl Layer for Concatenate {
     }
 
     fn call_inputs(&self, xs: &[Tensor], _ctx: &CallCtx) -> Result<Tensor> {
-        let rank = xs.first().map_or(1, |x| x.shape().len()) - 1;
+        let rank = xs.first().map_or(0, |x| x.shape().len().saturating_sub(1));
         let axis = self.sample_axis(rank)? + 1;
         Ok(Tensor::concat(xs, axis)?)
     }
