@@ -43,8 +43,9 @@ impl MetricKind {
             MetricKind::SparseCategoricalAccuracy => "sparse_categorical_accuracy".into(),
             MetricKind::CategoricalAccuracy => "categorical_accuracy".into(),
             MetricKind::BinaryAccuracy { .. } => "binary_accuracy".into(),
-            MetricKind::SparseTopKCategoricalAccuracy { k } => {
-                format!("sparse_top_{k}_categorical_accuracy")
+            // Keras's name for every k (SparseTopKCategoricalAccuracy's default).
+            MetricKind::SparseTopKCategoricalAccuracy { .. } => {
+                "sparse_top_k_categorical_accuracy".into()
             }
             MetricKind::Mean => "mean".into(),
         }

@@ -85,7 +85,7 @@ fn fit_and_evaluate_log_the_hosts_loss_and_accuracy() {
             true,
             false,
             vec![top2],
-            "sparse_top_2_categorical_accuracy",
+            "sparse_top_k_categorical_accuracy",
             2,
         ),
         (
