@@ -86,7 +86,6 @@ impl Model {
             true => DeviceDataset::try_new(self.device(), &train_x, &train_y)?,
             false => None,
         };
-        let (sample, sample_y) = (train_x[0].clone(), train_y[0].clone());
         let feed = Feed::Arrays(ArrayFeed {
             x: train_x,
             y: train_y,
@@ -103,7 +102,7 @@ impl Model {
             Some((vx, vy)) => Validation::Arrays(vx, vy),
             None => Validation::None,
         };
-        self.run_fit(feed, val, (Some(&sample), Some(&sample_y)), cfg)
+        self.run_fit(feed, val, (None, None), cfg)
     }
 
     /// `fit` on a `Dataset` of (x, y) batches (Keras's `fit(dataset)`): one pass per epoch, or
@@ -157,8 +156,9 @@ impl Model {
 
     fn run_fit(
         &mut self,
-        mut feed: Feed,
+        mut feed: Feed<'_>,
         val: Validation,
+        // A dataset fit's first batch (TensorBoard shows it); an array fit's come from the feed.
         (sample, sample_y): (Option<&Array>, Option<&Array>),
         mut cfg: FitConfig,
     ) -> Result<History> {
@@ -179,8 +179,14 @@ impl Model {
         let info = TrainInfo {
             epochs: cfg.epochs,
             steps_per_epoch: steps.unwrap_or(0),
-            train_x: sample,
-            train_y: sample_y,
+            train_x: match &feed {
+                Feed::Arrays(a) => a.x.first().map(|x| &**x),
+                Feed::Dataset(_) => sample,
+            },
+            train_y: match &feed {
+                Feed::Arrays(a) => a.y.first().map(|y| &**y),
+                Feed::Dataset(_) => sample_y,
+            },
             validation_data: match &val {
                 Validation::Arrays(vx, vy) => vx.first().zip(vy.first()),
                 _ => None,

@@ -5,6 +5,8 @@
 //! uninterrupted one would be: the array order depends on the epoch alone, and a persistent
 //! stream skips the batches the finished epochs used.
 
+use std::borrow::Cow;
+
 use kiln_graph::{Rng, Tensor};
 
 use crate::array::Array;
@@ -34,10 +36,11 @@ pub(crate) enum Batch {
     Empty,
 }
 
-/// Training data from arrays.
-pub(crate) struct ArrayFeed {
-    pub x: Vec<Array>,
-    pub y: Vec<Array>,
+/// Training data from arrays: the caller's (borrowed), or the training part of a
+/// `validation_split`.
+pub(crate) struct ArrayFeed<'a> {
+    pub x: Vec<Cow<'a, Array>>,
+    pub y: Vec<Cow<'a, Array>>,
     pub resident: Option<DeviceDataset>,
     pub batch_size: usize,
     pub shuffle: bool,
@@ -57,8 +60,8 @@ pub(crate) struct DatasetFeed {
     pub ran_out: bool,
 }
 
-pub(crate) enum Feed {
-    Arrays(ArrayFeed),
+pub(crate) enum Feed<'a> {
+    Arrays(ArrayFeed<'a>),
     Dataset(DatasetFeed),
 }
 
@@ -68,14 +71,14 @@ pub(crate) fn epoch_rng(seed: u64, epoch: usize) -> Rng {
     Rng::new(seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
-impl ArrayFeed {
+impl ArrayFeed<'_> {
     /// Samples per step over all ranks.
     pub fn global_batch(&self) -> usize {
         self.batch_size * self.shard.map_or(1, |(_, w)| w)
     }
 }
 
-impl Feed {
+impl Feed<'_> {
     /// Samples of step `i` of an epoch over all ranks (data-parallel array fits).
     pub fn global_samples(&self, i: usize) -> usize {
         match self {

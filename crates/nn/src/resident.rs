@@ -9,6 +9,8 @@
 //! host gather and copy beats the kernel; see `FitConfig::keep_data_on_gpu`). A gathered batch
 //! holds exactly the host gather's values, so both paths train alike.
 
+use std::borrow::Borrow;
+
 use kiln_graph::{Device, Rng, Rows, Tensor};
 
 use crate::array::Array;
@@ -61,13 +63,17 @@ impl DeviceDataset {
 
     /// Like `new` for one array per model input and per target, but `None` when the data do
     /// not fit.
-    pub(crate) fn try_new(
+    pub(crate) fn try_new<A: Borrow<Array>>(
         dev: &Device,
-        xs: &[Array],
-        ys: &[Array],
+        xs: &[A],
+        ys: &[A],
     ) -> Result<Option<DeviceDataset>> {
-        let n = xs.first().map_or(0, Array::len);
-        let named = |v: &[Array], name: &str| -> Vec<(String, usize)> {
+        let (xs, ys): (Vec<&Array>, Vec<&Array>) = (
+            xs.iter().map(Borrow::borrow).collect(),
+            ys.iter().map(Borrow::borrow).collect(),
+        );
+        let n = xs.first().map_or(0, |a| a.len());
+        let named = |v: &[&Array], name: &str| -> Vec<(String, usize)> {
             v.iter()
                 .enumerate()
                 .map(|(i, a)| match v.len() {
@@ -76,7 +82,7 @@ impl DeviceDataset {
                 })
                 .collect()
         };
-        let all = named(xs, "x").into_iter().chain(named(ys, "y"));
+        let all = named(&xs, "x").into_iter().chain(named(&ys, "y"));
         if let Some((name, len)) = all.into_iter().find(|(_, len)| *len != n) {
             return Err(NnError::Input(format!(
                 "DeviceDataset: x has {n} samples but {name} has {len}"
@@ -85,10 +91,10 @@ impl DeviceDataset {
         if n > u32::MAX as usize {
             return Ok(None);
         }
-        let upload = |v: &[Array]| -> Result<Option<Vec<Rows>>> {
+        let upload = |v: &[&Array]| -> Result<Option<Vec<Rows>>> {
             v.iter().map(|a| upload_rows(dev, a)).collect()
         };
-        let (Some(x), Some(y)) = (upload(xs)?, upload(ys)?) else {
+        let (Some(x), Some(y)) = (upload(&xs)?, upload(&ys)?) else {
             return Ok(None);
         };
         Ok(Some(DeviceDataset {
