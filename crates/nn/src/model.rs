@@ -55,7 +55,8 @@ pub struct OutputSpec {
     pub loss: Loss,
     /// Its weight in the total loss (Keras's `loss_weights`).
     pub weight: f32,
-    /// Metrics of this output ("accuracy" already resolved against its loss).
+    /// Metrics of this output, as requested: "accuracy" is scored as its loss implies (Keras's
+    /// rule, `MetricKind::resolve`) and logged as "accuracy", an explicit kind under its own name.
     pub metrics: Vec<MetricKind>,
 }
 
@@ -251,13 +252,8 @@ impl Model {
                 outputs.len()
             )));
         }
-        let outputs = outputs
-            .into_iter()
-            .map(|o| OutputSpec {
-                metrics: o.metrics.iter().map(|m| m.resolve(&o.loss)).collect(),
-                ..o
-            })
-            .collect();
+        // Metrics stay as requested ("accuracy" is made concrete per loss when the trackers are
+        // made): the requested kind names the log key, as in Keras.
         self.compiled = Some(Compiled { optimizer, outputs });
         Ok(())
     }

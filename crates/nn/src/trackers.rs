@@ -30,17 +30,6 @@ pub struct Trackers {
     pub outputs: Vec<OutputTrackers>,
 }
 
-/// Log key of a metric: Keras logs sparse/categorical/binary accuracy requested as "accuracy"
-/// under "accuracy"; kiln does the same for every accuracy kind.
-fn metric_key(k: &MetricKind) -> String {
-    match k {
-        MetricKind::SparseCategoricalAccuracy
-        | MetricKind::CategoricalAccuracy
-        | MetricKind::BinaryAccuracy { .. } => "accuracy".into(),
-        other => other.name(),
-    }
-}
-
 impl Model {
     /// Fresh trackers for the compiled loss and metrics.
     pub fn trackers(&self) -> Result<Trackers> {
@@ -66,7 +55,9 @@ impl Model {
                 let metrics = spec
                     .metrics
                     .iter()
-                    .map(|m| Metric::new(dev, *m, &key(&metric_key(m))))
+                    // Logged under the requested name, as Keras does: "accuracy" (scored as
+                    // the loss implies) or the explicit kind's own name.
+                    .map(|m| Metric::new(dev, m.resolve(&spec.loss), &key(&m.name())))
                     .collect::<Result<_>>()?;
                 Ok(OutputTrackers { loss, metrics })
             })

@@ -1,7 +1,8 @@
 //! A one-output classifier's loss dispatch also updates the loss tracker and its accuracy
 //! (`Trackers::xent_track`): the logs of `fit` and `evaluate` against the host's cross-entropy
 //! and accuracy of `predict`'s outputs, for labels and one-hot targets, logits and softmax
-//! heads, top-k, a last batch shorter than the others; and what that saves per step.
+//! heads, top-k, a last batch shorter than the others; what that saves per step; and the keys
+//! the metrics are logged under (Keras's: the requested name).
 
 use kiln_device::testing::test_device;
 use kiln_nn::prelude::*;
@@ -92,7 +93,7 @@ fn fit_and_evaluate_log_the_hosts_loss_and_accuracy() {
             false,
             true,
             vec![MetricKind::CategoricalAccuracy],
-            "accuracy",
+            "categorical_accuracy",
             1,
         ),
     ];
@@ -175,4 +176,74 @@ fn the_loss_tracker_and_first_accuracy_cost_no_dispatch() {
     );
     // 3 steps: one scoring dispatch each for the second accuracy.
     assert_eq!(two, one + 3, "a second accuracy");
+}
+
+/// Keras logs a metric under the name it was requested by: "accuracy" for the loss-implied
+/// accuracy, the kind's own name for an explicit one (checked against Keras 3.15:
+/// `metrics=["accuracy", "sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy"]`
+/// logs all three, and their `val_` twins). Both accuracies score alike, and a saved model
+/// keeps the requested names.
+#[test]
+fn metrics_are_logged_under_the_names_they_were_requested_by() {
+    let Some(dev) = test_device() else { return };
+    let (x, labels) = data(48);
+    let sparse = Array::u32(labels.clone(), &[48]).unwrap();
+    let top2 = MetricKind::SparseTopKCategoricalAccuracy { k: 2 };
+    let cases = [
+        (
+            Loss::SparseCategoricalCrossentropy { from_logits: true },
+            sparse,
+            vec![
+                MetricKind::Accuracy,
+                MetricKind::SparseCategoricalAccuracy,
+                top2,
+            ],
+            vec![
+                "accuracy",
+                "loss",
+                "sparse_categorical_accuracy",
+                "sparse_top_k_categorical_accuracy",
+            ],
+        ),
+        (
+            Loss::CategoricalCrossentropy { from_logits: true },
+            one_hot(&labels),
+            vec![MetricKind::Accuracy, MetricKind::CategoricalAccuracy],
+            vec!["accuracy", "categorical_accuracy", "loss"],
+        ),
+    ];
+    for (loss, y, metrics, expected) in cases {
+        let mut m = model(&dev, false, loss, &metrics);
+        let cfg = FitConfig::epochs(1).batch_size(16).validation_split(0.25);
+        let h = m.fit(&x, &y, cfg.verbose(0)).unwrap();
+        // kiln also logs the learning rate (Keras's TensorBoard callback adds it itself).
+        let mut keys: Vec<String> = h
+            .keys()
+            .into_iter()
+            .filter(|k| k != "learning_rate")
+            .collect();
+        keys.sort();
+        let val = expected.iter().map(|k| format!("val_{k}"));
+        let mut want: Vec<String> = expected.iter().map(|k| k.to_string()).chain(val).collect();
+        want.sort();
+        assert_eq!(keys, want, "{loss:?}");
+        let explicit = metrics[1].name();
+        for prefix in ["", "val_"] {
+            assert_eq!(
+                h.get(&format!("{prefix}accuracy")),
+                h.get(&format!("{prefix}{explicit}")),
+                "{loss:?}: \"accuracy\" and {explicit:?} score alike"
+            );
+        }
+        let dir = std::env::temp_dir().join(format!("kiln_metric_names_{}", std::process::id()));
+        let path = dir.join("model.safetensors");
+        m.save(&path).unwrap();
+        let loaded = load_model(&path, &dev).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let spec = &loaded.compiled().unwrap().outputs[0];
+        assert_eq!(
+            spec.metrics, metrics,
+            "a saved model keeps the requested metrics"
+        );
+    }
 }
