@@ -151,3 +151,73 @@ fn autotuned_adam_times_its_paths_on_copies_and_updates_once() {
         "{choices:?}"
     );
 }
+
+/// State that decays below the smallest normal f32 is flushed to zero, never kept as a
+/// denormal (on llvmpipe every operation on one is a microcode assist; TensorFlow's CPU
+/// kernels flush them too). With g = 0 each state value shrinks by its decay factor: 1.2e-38
+/// lands below FLT_MIN, a denormal 1e-40 (from an older checkpoint) stays below it, 1e-30 and 1
+/// are kept as the plain product.
+#[test]
+fn decayed_optimizer_state_is_flushed_to_zero_not_denormal() {
+    let Some((dev, _)) = setup(44) else {
+        return;
+    };
+    let state = [1.2e-38, -1.2e-38, 1e-40, 1e-30, 1.0, 0.0, 1.176e-38, 5e-38];
+    let n = state.len();
+    let zeros = vec![0.0; n];
+    // Each value the kernel must hold after one step with g = 0, given its decay factor.
+    let check = |what: &str, b: &kiln_device::GpuBuffer, decay: f32| {
+        let got = read(&dev, b);
+        for (i, (&x, &s)) in got.iter().zip(&state).enumerate() {
+            let plain = s as f32 * decay;
+            let want = if plain.abs() < f32::MIN_POSITIVE {
+                0.0
+            } else {
+                plain
+            };
+            assert!(
+                x == want || (x - want).abs() <= 2.0 * f32::EPSILON * want.abs(),
+                "{what}[{i}]: {s:e} decayed to {x:e}, want {want:e}"
+            );
+            assert!(!x.is_subnormal(), "{what}[{i}] is a denormal: {x:e}");
+        }
+    };
+    for via in [AdamVia::Buffers, AdamVia::Buffers4, AdamVia::Textures] {
+        let (bm, bv) = (up(&dev, &state), up(&dev, &state));
+        let s = AdamStep {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-7,
+            weight_decay: 0.0,
+            t: 5,
+        };
+        let (g, p) = (up(&dev, &zeros), up(&dev, &[0.5; 8]));
+        adam_step(&dev, &s, &g, &p, &bm, &bv, n, via).unwrap();
+        check(&format!("adam {via:?} m"), &bm, 0.9);
+        check(&format!("adam {via:?} v"), &bv, 0.999);
+    }
+    let s = SgdStep {
+        lr: 0.1,
+        momentum: 0.9,
+        nesterov: false,
+        weight_decay: 0.0,
+    };
+    let bv = up(&dev, &state);
+    sgd_step(&dev, &s, &up(&dev, &zeros), &up(&dev, &[0.5; 8]), &bv, n).unwrap();
+    check("sgd velocity", &bv, 0.9);
+    let s = RmspropStep {
+        lr: 1e-2,
+        rho: 0.9,
+        momentum: 0.5,
+        eps: 1e-7,
+        centered: true,
+        weight_decay: 0.0,
+    };
+    let (bvel, bmom, bavg) = (up(&dev, &state), up(&dev, &state), up(&dev, &state));
+    let p = up(&dev, &[0.5; 8]);
+    rmsprop_step(&dev, &s, &up(&dev, &zeros), &p, &bvel, &bmom, &bavg, n).unwrap();
+    check("rmsprop velocity", &bvel, 0.9);
+    check("rmsprop momentum", &bmom, 0.5);
+    check("rmsprop average_gradient", &bavg, 0.9);
+}
