@@ -20,6 +20,13 @@
 //                                           bindings: 0 params, 1 x, 2 dy, 3 stats, 4 gamma,
 //                                           5 sums, 6 dx
 //     Geometry: as bn_normalize.
+//   bn_moving_update    moving[c] = moving[c] * momentum + batch[c] * (1 - momentum), in place, for
+//                       one statistic (row `row` of stats: 0 the mean, 2 the variance); flushed to
+//                       zero below the smallest normal f32 (a dead channel's moving variance
+//                       decays by 0.99 per step into the denormals otherwise: optim.wgsl says why
+//                       that matters on llvmpipe)
+//                                           bindings: 0 moving params, 1 stats, 2 moving
+//     Geometry: one channel per invocation, 64 per workgroup, grid folded to 2-D.
 //
 // Derivation of dx: y = gamma xhat + beta, xhat_i = (x_i - mean) s, s = (var + eps)^(-1/2),
 // mean = sum x / M, var = sum (x - mean)^2 / M. Then d xhat_j / d x_i = s (delta_ij - 1/M -
@@ -137,4 +144,19 @@ fn bn_backward_dx(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     let xhat = (d_x[i] - d_stats[c]) * inv;
     let m = f32(p.rows);
     d_dx[i] = d_gamma[c] * inv * p.inv_rows * (m * d_dy[i] - d_sums[c] - xhat * d_sums[p.channels + c]);
+}
+
+struct MovingParams { channels: u32, row: u32, momentum: f32, keep: f32 }
+
+@group(0) @binding(0) var<uniform> mp: MovingParams;
+
+const FLT_MIN: f32 = 1.17549435e-38;
+
+@compute @workgroup_size(64)
+fn bn_moving_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_index) lid: u32) {
+    let c = linear_id(wid, nwg, lid);
+    if c >= mp.channels { return; }
+    let m = st_out[c] * mp.momentum + st_x[mp.row * mp.channels + c] * mp.keep;
+    st_out[c] = select(m, 0.0, abs(m) < FLT_MIN);
 }

@@ -185,6 +185,7 @@ pub enum Kernel {
     BnNormalize,
     BnBackwardReduce,
     BnBackwardDx,
+    BnMovingUpdate,
     WarpAffine,
     ActBiasBackward4,
 }
@@ -305,6 +306,7 @@ impl Kernel {
             BnNormalize => (F::Batchnorm, "bn_normalize", (4, 1), S),
             BnBackwardReduce => (F::Batchnorm, "bn_backward_reduce", (3, 1), S),
             BnBackwardDx => (F::Batchnorm, "bn_backward_dx", (5, 1), S),
+            BnMovingUpdate => (F::Batchnorm, "bn_moving_update", (1, 1), S),
             WarpAffine => (F::Image, "warp_affine", (2, 1), S),
             ActBiasBackward4 => (F::BiasGrad, "act_bias_backward4", (2, 2), S),
         };

@@ -2,7 +2,8 @@
 //! training mode — the batch statistics (mean, 1/sqrt(var + eps), var per channel), the
 //! normalization, and the gradient (per-channel sums, then dx). Two passes forward and two
 //! backward, where the same math written with elementwise ops and reductions takes about a
-//! dozen each way.
+//! dozen each way; and the moving statistics' update, one dispatch each (it was two slices,
+//! three elementwise ops and a copy).
 
 use crate::buffer::GpuBuffer;
 use crate::context::Device;
@@ -111,10 +112,63 @@ pub fn bn_backward(
     dev.dispatch(Kernel::BnBackwardDx, &p, &buffers, grid_1d(n))
 }
 
+/// Which of `bn_stats`'s statistics a moving average follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BnStat {
+    /// The batch mean (row 0 of the stats).
+    Mean,
+    /// The biased batch variance (row 2).
+    Variance,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct MovingParams {
+    channels: u32,
+    row: u32,
+    momentum: f32,
+    keep: f32,
+}
+
+/// Keras's moving statistic, in place: moving = moving * momentum + batch * (1 - momentum),
+/// `batch` being `stat` of the `stats` that `bn_stats` wrote; one dispatch, in command order
+/// (a forward recorded before it read the old values). Values below the smallest normal f32
+/// become 0.
+pub fn bn_moving_update(
+    dev: &Device,
+    stats: &GpuBuffer,
+    moving: &GpuBuffer,
+    stat: BnStat,
+    momentum: f32,
+    channels: usize,
+) -> Result<()> {
+    let op = "bn_moving_update";
+    fits_u32(op, channels)?;
+    need(op, "stats", stats, 3 * channels)?;
+    need(op, "moving", moving, channels)?;
+    let p = MovingParams {
+        channels: channels as u32,
+        row: match stat {
+            BnStat::Mean => 0,
+            BnStat::Variance => 2,
+        },
+        momentum,
+        // As Keras (and kiln's elementwise form before this kernel): 1 - momentum in f32.
+        keep: 1.0 - momentum,
+    };
+    dev.dispatch(
+        Kernel::BnMovingUpdate,
+        &p,
+        &[stats, moving],
+        grid_1d(channels),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn params_match_the_wgsl_layout() {
         assert_eq!(std::mem::size_of::<super::BnParams>(), 16);
+        assert_eq!(std::mem::size_of::<super::MovingParams>(), 16);
     }
 }

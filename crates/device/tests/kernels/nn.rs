@@ -258,3 +258,62 @@ fn batch_norm_statistics_and_normalization_match_reference() {
         assert_close(&format!("y {d:?}"), &read(&dev, &y), &want, 1e-4, 1e-4);
     }
 }
+
+/// The moving statistics follow Keras's update, in place, each from its own row of the
+/// stats, and a decayed value below the smallest normal f32 becomes 0 (a dead channel).
+#[test]
+fn batch_norm_moving_statistics_update_in_place_and_flush_denormals() {
+    use kiln_device::ops::batchnorm::{BnStat, bn_moving_update};
+    let Some((dev, mut rng)) = setup(28) else {
+        return;
+    };
+    let c = 70; // past one workgroup
+    let mut stats = rng.vec(3 * c, -2.0, 2.0);
+    stats[2 * c] = 0.0; // a dead channel's batch variance...
+    let mut moving_var = rng.vec(c, 0.5, 1.5);
+    moving_var[0] = 1.18e-38; // ...decays below the smallest normal f32 here
+    let moving_mean = rng.vec(c, -1.0, 1.0);
+    let (bs, bm, bv) = (
+        up(&dev, &stats),
+        up(&dev, &moving_mean),
+        up(&dev, &moving_var),
+    );
+    let momentum = 0.99f32;
+    bn_moving_update(&dev, &bs, &bm, BnStat::Mean, momentum, c).unwrap();
+    bn_moving_update(&dev, &bs, &bv, BnStat::Variance, momentum, c).unwrap();
+    let ema = |moving: &[f64], row: usize| -> Vec<f64> {
+        (0..c)
+            .map(|i| {
+                let keep = f64::from(1.0 - momentum);
+                moving[i] * f64::from(momentum) + stats[row * c + i] * keep
+            })
+            .collect()
+    };
+    assert_close(
+        "moving mean",
+        &read(&dev, &bm),
+        &ema(&moving_mean, 0),
+        1e-6,
+        1e-6,
+    );
+    let got = read(&dev, &bv);
+    assert_eq!(
+        got[0], 0.0,
+        "a decayed variance below FLT_MIN is flushed, not denormal"
+    );
+    assert_close(
+        "moving variance",
+        &got[1..],
+        &ema(&moving_var, 2)[1..],
+        1e-6,
+        1e-6,
+    );
+    assert_eq!(
+        read(&dev, &bs),
+        stats.iter().map(|&v| v as f32).collect::<Vec<_>>()
+    );
+    let e = bn_moving_update(&dev, &bs, &out(&dev, 4), BnStat::Mean, momentum, c)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("moving"), "{e}");
+}

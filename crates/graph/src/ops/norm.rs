@@ -6,19 +6,61 @@
 use std::sync::Arc;
 
 use kiln_device::GpuBuffer;
-use kiln_device::ops::batchnorm::{BnDims, bn_backward, bn_normalize, bn_stats};
+use kiln_device::ops::batchnorm::{
+    BnDims, BnStat, bn_backward, bn_moving_update, bn_normalize, bn_stats,
+};
 
 use crate::error::{Result, shape_err};
 use crate::op::Op;
 use crate::ops::{alloc, alloc_into};
-use crate::tensor::{DType, Tensor};
+use crate::tensor::{DType, Tensor, no_grad};
 
-/// What `batch_norm` measured on the batch, per channel (not differentiated).
+/// What `batch_norm` measured on the batch, per channel (not differentiated): the kernel's
+/// [mean; 1/sqrt(var + eps); var] rows, read in place by `update_moving`.
 pub struct BatchStats {
-    /// Mean, shape [channels].
-    pub mean: Tensor,
-    /// Biased variance, shape [channels].
-    pub var: Tensor,
+    stats: Tensor,
+}
+
+impl BatchStats {
+    /// The batch mean, shape [channels] (a copy of its row).
+    pub fn mean(&self) -> Result<Tensor> {
+        self.row(0)
+    }
+
+    /// The biased batch variance, shape [channels] (a copy of its row).
+    pub fn var(&self) -> Result<Tensor> {
+        self.row(2)
+    }
+
+    fn row(&self, i: usize) -> Result<Tensor> {
+        let c = self.stats.shape()[1];
+        no_grad(|| self.stats.slice(0, i, i + 1)?.reshape(&[c]))
+    }
+
+    /// Keras's moving averages, in place and in command order (a forward recorded before still
+    /// read the old values): moving = moving * momentum + batch * (1 - momentum), one dispatch
+    /// per statistic; values below the smallest normal f32 become 0 (`bn_moving_update`).
+    pub fn update_moving(
+        &self,
+        moving_mean: &Tensor,
+        moving_var: &Tensor,
+        momentum: f32,
+    ) -> Result<()> {
+        let c = self.stats.shape()[1];
+        for (t, stat) in [(moving_mean, BnStat::Mean), (moving_var, BnStat::Variance)] {
+            t.expect_dtype("update_moving", DType::F32)?;
+            if t.shape() != [c] {
+                return Err(shape_err(
+                    "update_moving",
+                    format!("needs moving statistics of shape [{c}]"),
+                    &[t.shape()],
+                ));
+            }
+            let dev = t.device();
+            bn_moving_update(dev, self.stats.buffer(), t.buffer(), stat, momentum, c)?;
+        }
+        Ok(())
+    }
 }
 
 fn dims(x: &Tensor) -> BnDims {
@@ -65,11 +107,8 @@ impl Tensor {
             &y,
             &d,
         )?;
-        let all = Tensor::from_parts(dev, stats.clone(), vec![3, c], DType::F32, None);
-        let row = |i: usize| -> Result<Tensor> { all.slice(0, i, i + 1)?.reshape(&[c]) };
         let batch = BatchStats {
-            mean: row(0)?,
-            var: row(2)?,
+            stats: Tensor::from_parts(dev, stats.clone(), vec![3, c], DType::F32, None),
         };
         let rec = Op::BatchNorm {
             x: self.clone(),

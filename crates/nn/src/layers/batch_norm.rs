@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use kiln_graph::{Tensor, no_grad};
+use kiln_graph::Tensor;
 
 use crate::error::{NnError, Result};
 use crate::init::Initializer;
@@ -120,16 +120,7 @@ impl Layer for BatchNormalization {
             let (y, batch) = flat.batch_norm(&gamma.value, &beta.value, eps)?;
             // moving = momentum * moving + (1 - momentum) * batch, written in place in command
             // order, so this step's forward still read the old values.
-            no_grad(|| -> Result<()> {
-                for (moving, batch) in [(&mm.value, &batch.mean), (&mv.value, &batch.var)] {
-                    let updated = moving
-                        .mul_scalar(self.config.momentum)?
-                        .add(&batch.mul_scalar(1.0 - self.config.momentum)?)?;
-                    x.device()
-                        .copy(updated.buffer(), 0, moving.buffer(), 0, (c * 4) as u64)?;
-                }
-                Ok(())
-            })?;
+            batch.update_moving(&mm.value, &mv.value, self.config.momentum)?;
             y
         } else {
             // y = x * scale + shift with scale = gamma / sqrt(moving_var + eps) and
