@@ -49,7 +49,8 @@ pub const TEXTURE_MIN_WORDS: usize = 4096;
 
 impl DeviceOptions {
     /// Reads `KILN_ADAPTER`, `KILN_ADAPTER_INDEX`, `KILN_BACKEND`, `KILN_TEXTURE_INPUTS`,
-    /// `KILN_AUTOTUNE`, `KILN_AUTOTUNE_CACHE` and `KILN_PIPELINE_CACHE` (a directory, or `off`).
+    /// `KILN_AUTOTUNE`, `KILN_AUTOTUNE_CACHE` (a file, or `off`) and `KILN_PIPELINE_CACHE` (a
+    /// directory, or `off`).
     pub fn from_env() -> Result<Self> {
         let var = |name| std::env::var(name).ok().filter(|s: &String| !s.is_empty());
         let backend = match var("KILN_BACKEND") {
@@ -80,14 +81,19 @@ impl DeviceOptions {
             backend,
             texture_inputs,
             autotune,
-            autotune_cache: var("KILN_AUTOTUNE_CACHE").map(PathBuf::from),
+            autotune_cache: var("KILN_AUTOTUNE_CACHE").and_then(path_unless_off),
             pipeline_cache: match var("KILN_PIPELINE_CACHE") {
-                Some(v) if v.eq_ignore_ascii_case("off") => None,
-                Some(v) => Some(PathBuf::from(v)),
+                Some(v) => path_unless_off(v),
                 None => crate::disk_cache::default_dir(),
             },
         })
     }
+}
+
+/// A cache location from the environment: `off` (any case) keeps nothing, as it does for both
+/// cache variables (a file named `off` was written for the autotune cache before).
+fn path_unless_off(v: String) -> Option<PathBuf> {
+    (!v.eq_ignore_ascii_case("off")).then(|| PathBuf::from(v))
 }
 
 /// 0 for auto (or unset), 1 for always, 2 for never.
@@ -130,5 +136,15 @@ mod tests {
         let e = parse_backend("cuda").unwrap_err().to_string();
         assert!(e.contains("KILN_BACKEND") && e.contains("vulkan"), "{e}");
         assert_eq!(parse_backend("Vulkan").unwrap(), wgpu::Backends::VULKAN);
+    }
+
+    #[test]
+    fn off_keeps_no_cache_and_anything_else_is_a_path() {
+        assert_eq!(path_unless_off("OFF".into()), None);
+        assert_eq!(path_unless_off("off".into()), None);
+        assert_eq!(
+            path_unless_off("/tmp/tune.json".into()),
+            Some(PathBuf::from("/tmp/tune.json"))
+        );
     }
 }
