@@ -150,13 +150,11 @@ struct MovingParams { channels: u32, row: u32, momentum: f32, keep: f32 }
 
 @group(0) @binding(0) var<uniform> mp: MovingParams;
 
-const FLT_MIN: f32 = 1.17549435e-38;
-
 @compute @workgroup_size(64)
 fn bn_moving_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                     @builtin(local_invocation_index) lid: u32) {
     let c = linear_id(wid, nwg, lid);
     if c >= mp.channels { return; }
     let m = st_out[c] * mp.momentum + st_x[mp.row * mp.channels + c] * mp.keep;
-    st_out[c] = select(m, 0.0, abs(m) < FLT_MIN);
+    st_out[c] = ftz(m);
 }

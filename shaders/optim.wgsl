@@ -18,16 +18,8 @@
 // not flush denormals (shaderDenormFlushToZeroFloat32 = false) and every x86 operation on one
 // takes a microcode assist: Adam over the MLP's 101,770 weights ran 790 us per step instead of
 // 300 from then on. TensorFlow's CPU kernels run with FTZ/DAZ set, so Keras's state never holds
-// a denormal either; GPUs flush in shaders anyway.
-const FLT_MIN: f32 = 1.17549435e-38;
-
-fn ftz(x: f32) -> f32 {
-    return select(x, 0.0, abs(x) < FLT_MIN);
-}
-
-fn ftz4(x: vec4<f32>) -> vec4<f32> {
-    return select(x, vec4<f32>(0.0), abs(x) < vec4<f32>(FLT_MIN));
-}
+// a denormal either; GPUs flush in shaders anyway. `ftz` / `ftz4` come from the prelude
+// (crates/device/src/codes.rs), shared with optim_texture.wgsl and batchnorm.wgsl.
 
 fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
     return (wid.y * nwg.x + wid.x) * 64u + lid;

@@ -25,13 +25,8 @@ struct AdamParams { n: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, lr_t: f32
 @group(0) @binding(6) var<storage, read_write> m_out: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> v_out: array<vec4<f32>>;
 
-// m and v are flushed to zero below the smallest normal f32, as in optim.wgsl (why there).
-const FLT_MIN: f32 = 1.17549435e-38;
-
-fn ftz4(x: vec4<f32>) -> vec4<f32> {
-    return select(x, vec4<f32>(0.0), abs(x) < vec4<f32>(FLT_MIN));
-}
-
+// m and v are flushed to zero below the smallest normal f32 (the prelude's `ftz4`), as in
+// optim.wgsl (why there).
 // Keras Adam: m += (g - m)(1 - b1);  v += (g^2 - v)(1 - b2);  p -= lr_t m / (sqrt(v) + eps)
 @compute @workgroup_size(64)
 fn adam_step_texture(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

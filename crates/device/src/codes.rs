@@ -21,12 +21,21 @@ macro_rules! wgsl_codes {
             $(($family, &[$((stringify!($name), $value)),+])),+
         ];
 
-        /// The WGSL prelude: one `const NAME: u32 = valueu;` per code.
+        /// The WGSL prelude: one `const NAME: u32 = valueu;` per code, `poison()`, and the
+        /// flush-to-zero helpers `ftz` / `ftz4`.
         pub const PRELUDE: &str = concat!(
             "// Generated from crates/device/src/codes.rs; do not edit in a shader.\n",
             $($("const ", stringify!($name), ": u32 = ", stringify!($value), "u;\n",)+)+
             "// NaN: what a switch's default arm returns for a code it does not know.\n",
             "fn poison() -> f32 { return bitcast<f32>(0x7fc00000u); }\n",
+            "// Flush to zero below the smallest normal f32, for state that decays step by step\n",
+            "// (optimizer slots, moving statistics): optim.wgsl's header says why.\n",
+            "const FLT_MIN: f32 = 1.17549435e-38;\n",
+            // (Parameter names no shader binds: the texture flavour scans every use of a name.)
+            "fn ftz(ftz_v: f32) -> f32 { return select(ftz_v, 0.0, abs(ftz_v) < FLT_MIN); }\n",
+            "fn ftz4(ftz_v: vec4<f32>) -> vec4<f32> {\n",
+            "    return select(ftz_v, vec4<f32>(0.0), abs(ftz_v) < vec4<f32>(FLT_MIN));\n",
+            "}\n",
         );
     };
 }
