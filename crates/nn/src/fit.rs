@@ -176,17 +176,15 @@ impl Model {
         let steps = feed.steps();
         let mut history = History::default();
         let trackers = self.trackers()?;
+        let (train_x, train_y) = match &feed {
+            Feed::Arrays(a) => (a.x.first().map(|x| &**x), a.y.first().map(|y| &**y)),
+            Feed::Dataset(_) => (sample, sample_y),
+        };
         let info = TrainInfo {
             epochs: cfg.epochs,
             steps_per_epoch: steps.unwrap_or(0),
-            train_x: match &feed {
-                Feed::Arrays(a) => a.x.first().map(|x| &**x),
-                Feed::Dataset(_) => sample,
-            },
-            train_y: match &feed {
-                Feed::Arrays(a) => a.y.first().map(|y| &**y),
-                Feed::Dataset(_) => sample_y,
-            },
+            train_x,
+            train_y,
             validation_data: match &val {
                 Validation::Arrays(vx, vy) => vx.first().zip(vy.first()),
                 _ => None,

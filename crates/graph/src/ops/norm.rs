@@ -13,7 +13,7 @@ use kiln_device::ops::batchnorm::{
 use crate::error::{Result, shape_err};
 use crate::op::Op;
 use crate::ops::{alloc, alloc_into};
-use crate::tensor::{DType, Tensor, no_grad};
+use crate::tensor::{DType, Tensor};
 
 /// What `batch_norm` measured on the batch, per channel (not differentiated): the kernel's
 /// [mean; 1/sqrt(var + eps); var] rows, read in place by `update_moving`.
@@ -22,21 +22,6 @@ pub struct BatchStats {
 }
 
 impl BatchStats {
-    /// The batch mean, shape [channels] (a copy of its row).
-    pub fn mean(&self) -> Result<Tensor> {
-        self.row(0)
-    }
-
-    /// The biased batch variance, shape [channels] (a copy of its row).
-    pub fn var(&self) -> Result<Tensor> {
-        self.row(2)
-    }
-
-    fn row(&self, i: usize) -> Result<Tensor> {
-        let c = self.stats.shape()[1];
-        no_grad(|| self.stats.slice(0, i, i + 1)?.reshape(&[c]))
-    }
-
     /// Keras's moving averages, in place and in command order (a forward recorded before still
     /// read the old values): moving = moving * momentum + batch * (1 - momentum), one dispatch
     /// per statistic; values below the smallest normal f32 become 0 (`bn_moving_update`).
