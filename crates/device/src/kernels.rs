@@ -50,6 +50,8 @@ pub enum ShaderFile {
     Image,
     /// `bias_grad.wgsl`
     BiasGrad,
+    /// `dense_backward.wgsl` (needs subgroups)
+    DenseBackward,
 }
 
 macro_rules! shader {
@@ -97,6 +99,7 @@ impl ShaderFile {
             F::Batchnorm => ("batchnorm.wgsl", shader!("batchnorm.wgsl"), false),
             F::Image => ("image.wgsl", shader!("image.wgsl"), false),
             F::BiasGrad => ("bias_grad.wgsl", shader!("bias_grad.wgsl"), true),
+            F::DenseBackward => ("dense_backward.wgsl", shader!("dense_backward.wgsl"), true),
         }
     }
 
@@ -188,6 +191,7 @@ pub enum Kernel {
     BnMovingUpdate,
     WarpAffine,
     ActBiasBackward4,
+    DenseBackward,
 }
 
 /// Where a kernel lives and what it binds.
@@ -309,6 +313,7 @@ impl Kernel {
             BnMovingUpdate => (F::Batchnorm, "bn_moving_update", (1, 1), S),
             WarpAffine => (F::Image, "warp_affine", (2, 1), S),
             ActBiasBackward4 => (F::BiasGrad, "act_bias_backward4", (2, 2), S),
+            DenseBackward => (F::DenseBackward, "dense_backward", (4, 3), T),
         };
         spec(file, entry, io, form)
     }

@@ -107,21 +107,29 @@ impl Device {
         self.validate(l, &spec)?;
         let inputs = spec.inputs as usize;
         let textures = self.uses_textures(l, &spec)?;
-        // An output bound twice (or also as a storage input) is a write hazard wgpu rejects.
-        // An input staged into a texture is a copy made before the dispatch, so it may alias an
-        // output, but only where it is staged whatever the policy (a texture kernel, or an
-        // explicit `Textures` path): a launch must not be valid on one adapter and not another.
+        // An output that shares its buffer with a storage input, or overlaps another output,
+        // is a write hazard (wgpu rejects the first: read-only and read-write usages conflict).
+        // Outputs that are disjoint views of one packed buffer are allowed, as WebGPU allows
+        // several writable bindings of a buffer in one dispatch. An input staged into a texture
+        // is a copy made before the dispatch, so it may alias an output, but only where it is
+        // staged whatever the policy (a texture kernel, or an explicit `Textures` path): a
+        // launch must not be valid on one adapter and not another.
         let always_staged = spec.texture_inputs || l.path == InputPath::Textures;
         let first = if always_staged { inputs } else { 0 };
+        let span = |b: &GpuBuffer| (b.offset(), b.offset() + b.bound_bytes());
         for (i, out) in l.buffers.iter().enumerate().skip(inputs) {
-            let twin =
-                (first..l.buffers.len()).find(|&j| j != i && l.buffers[j].raw() == out.raw());
+            let (start, end) = span(out);
+            let twin = (first..l.buffers.len()).find(|&j| {
+                let other = l.buffers[j];
+                let (s, e) = span(other);
+                j != i && other.raw() == out.raw() && (j < inputs || (s < end && start < e))
+            });
             if let Some(j) = twin {
                 return Err(launch_err(
                     spec.entry_point,
                     format!(
-                        "output buffer {i} is also bound as buffer {j} (views of one packed \
-                         buffer count as one buffer)"
+                        "output buffer {i} is also bound as buffer {j} (an output may share a \
+                         packed buffer only with other outputs, in disjoint views)"
                     ),
                 ));
             }

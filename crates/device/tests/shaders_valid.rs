@@ -9,8 +9,9 @@ fn parse(file: ShaderFile) -> naga::Module {
         .unwrap_or_else(|e| panic!("{}: {}", file.file_name(), e.emit_to_string(&src)))
 }
 
-/// What wgpu validates against on an adapter with subgroups (`matmul_texture.wgsl` needs them;
-/// no other file may use them, which `only_the_texture_matmul_uses_subgroups` checks).
+/// What wgpu validates against on an adapter with subgroups (`matmul_texture.wgsl` and
+/// `dense_backward.wgsl`, the CPU-adapter designs, need them; no other file may use them, which
+/// `only_the_cpu_adapter_designs_use_subgroups` checks).
 fn validator() -> naga::valid::Validator {
     let mut v = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
@@ -22,13 +23,14 @@ fn validator() -> naga::valid::Validator {
 }
 
 #[test]
-fn only_the_texture_matmul_uses_subgroups() {
+fn only_the_cpu_adapter_designs_use_subgroups() {
     for &file in ShaderFile::ALL {
         let uses = file.source().contains("subgroup");
         assert_eq!(
             uses,
-            file == ShaderFile::MatmulTexture,
-            "{}: kernels outside matmul_texture.wgsl must run without subgroups",
+            matches!(file, ShaderFile::MatmulTexture | ShaderFile::DenseBackward),
+            "{}: kernels outside matmul_texture.wgsl and dense_backward.wgsl must run without \
+             subgroups",
             file.file_name()
         );
     }

@@ -215,8 +215,16 @@ fn node_backward(
         }
         Op::Linear { x, w, bias, act } => {
             // y = act(z), z = x w + b: dz = g act'(z); then dx, dw as for matmul, db = sum dz
-            // (in dz's pass where the kernel applies).
+            // (in dz's pass where the kernel applies). A narrow layer on a CPU adapter has all
+            // of it from one dispatch.
             let b = bias.as_ref().filter(|b| tracked(b));
+            if let Some(b) = b.filter(|_| tracked(x) && tracked(w))
+                && let Some((dx, dw, db)) =
+                    matmul::linear_backward_fused((x, w, b), node, *act, g, into)?
+            {
+                out.extend([(x.clone(), dx), (w.clone(), dw), (b.clone(), db)]);
+                return Ok(out);
+            }
             let (dz, db) = dz_and_db(node, *act, g, b, into, matmul::bias_backward)?;
             let plain = (false, false);
             if tracked(x) {

@@ -10,6 +10,7 @@ pub mod conv2d;
 pub mod conv2d_dims;
 mod conv2d_gemm;
 mod conv2d_via;
+pub mod dense_backward;
 pub mod elementwise;
 pub mod fill;
 pub mod image;

@@ -6,6 +6,7 @@
 mod bias_grad;
 mod conv;
 mod conv_gemm;
+mod dense_backward;
 mod elementwise;
 mod image;
 mod matmul;

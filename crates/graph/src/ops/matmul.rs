@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use kiln_device::Activation;
 use kiln_device::GpuBuffer;
+use kiln_device::ops::dense_backward::{DenseDims, applies, dense_backward};
 use kiln_device::ops::matmul::{MatmulDims, MatmulOptions, matmul};
 use kiln_device::ops::reduce::{AxisView, ReduceOp, reduce};
 
@@ -141,6 +142,47 @@ impl Tensor {
         };
         Ok(Tensor::output(dev, out, shape, rec))
     }
+}
+
+/// (dx, dw, db) of a linear layer y = act(x w + b) in one dispatch (`dense_backward.wgsl`),
+/// where that kernel is the design: a narrow layer (a classifier head) on a CPU adapter, with
+/// x, w and b all tracked; `None` otherwise (the caller then takes the general path). dw and db
+/// are written into their gradient targets when given.
+pub(crate) fn linear_backward_fused(
+    (x, w, b): (&Tensor, &Tensor, &Tensor),
+    y: &Tensor,
+    act: Activation,
+    g: &Tensor,
+    into: &dyn Fn(&Tensor) -> Option<Arc<GpuBuffer>>,
+) -> Result<Option<(Tensor, Tensor, Tensor)>> {
+    let ([k, n], Some(&n_out)) = (w.shape(), y.shape().last()) else {
+        return Ok(None);
+    };
+    let (k, n) = (*k, *n);
+    let d = DenseDims {
+        rows: x.numel() / k.max(1),
+        k,
+        n,
+    };
+    let dev = x.device();
+    if n_out != n || x.shape().last() != Some(&k) || !applies(dev, &d) {
+        return Ok(None);
+    }
+    let dx = alloc(dev, x.numel())?;
+    let dw = alloc_into(dev, k * n, into(w))?;
+    let db = alloc_into(dev, n, into(b))?;
+    dense_backward(
+        dev,
+        act,
+        (x.buffer(), w.buffer(), y.buffer(), g.buffer()),
+        (&dw, &db, &dx),
+        &d,
+    )?;
+    Ok(Some((
+        Tensor::from_buffer(dev, dx, x.shape())?,
+        Tensor::from_buffer(dev, dw, &[k, n])?,
+        Tensor::from_buffer(dev, db, &[n])?,
+    )))
 }
 
 /// Bias gradient of a linear layer: dz summed over every row (all leading dims), written into

@@ -43,9 +43,11 @@ fn fused_linear_gradients_for_every_activation_with_and_without_bias() {
         (Act::Sigmoid, |z| 1.0 / (1.0 + (-z).exp())),
         (Act::Tanh, f64::tanh),
     ];
-    // [2, 3, 4] x [4, n] + [n]: rows fold, as a Dense layer on a rank-3 input. With n = 8 the
-    // activation and bias gradients come from one pass (bias_grad.wgsl), with n = 5 apart.
-    for n in [5, 8] {
+    // [2, 3, 4] x [4, n] + [n]: rows fold, as a Dense layer on a rank-3 input. On a CPU adapter
+    // with subgroups a layer of up to 16 units with a bias has its whole backward from one
+    // dispatch (dense_backward.wgsl). Wider, or elsewhere: with n a multiple of 4 the activation
+    // and bias gradients come from one pass (bias_grad.wgsl), with n = 5 apart.
+    for n in [5, 8, 16, 20] {
         let d = MatmulDims::new(6, n, 4, false, false);
         for (act, f) in acts {
             for with_bias in [true, false] {

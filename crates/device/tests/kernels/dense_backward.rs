@@ -1,0 +1,95 @@
+//! dense_backward.wgsl: a narrow Dense layer's dx, dw and db (through every epilogue
+//! activation) from one dispatch, against f64 on the host, for widths 1 to 16, a bias lane
+//! alone in its workgroup, folded rows, and dw and db written as adjacent views of one packed
+//! buffer (as the optimizer's gradient targets are).
+
+use kiln_device::Activation as Act;
+use kiln_device::ops::dense_backward::{DenseDims, MAX_N, dense_backward, support};
+use kiln_device::testing::assert_close;
+
+use crate::{out, read, setup, up};
+
+/// act'(z) from y = act(z), as activation.wgsl's activate_grad.
+fn grad(act: Act, y: f64) -> f64 {
+    match act {
+        Act::Relu => f64::from(u8::from(y > 0.0)),
+        Act::Sigmoid => y * (1.0 - y),
+        Act::Tanh => 1.0 - y * y,
+        _ => 1.0,
+    }
+}
+
+#[test]
+fn input_kernel_and_bias_gradients_match_the_host() {
+    let Some((dev, mut rng)) = setup(53) else {
+        return;
+    };
+    let cases = [
+        (1, 1, 1),
+        (7, 5, 3),
+        (32, 128, 10),
+        (65, 7, 16),
+        (33, 16, 8),
+        (3, 9, 13),
+    ];
+    for (i, &(rows, k, n)) in cases.iter().enumerate() {
+        let d = DenseDims { rows, k, n };
+        if let Some(why) = support(&dev, &d) {
+            // Adapters without subgroups take the separate kernels; the refusal names why.
+            assert!(why.contains("subgroups"), "{why}");
+            return;
+        }
+        let act = [Act::Linear, Act::Relu, Act::Sigmoid, Act::Tanh][i % 4];
+        let x = rng.vec(rows * k, -1.0, 1.0);
+        let w = rng.vec(k * n, -1.0, 1.0);
+        let y = rng.vec(rows * n, -1.0, 1.0);
+        let g = rng.vec(rows * n, -1.0, 1.0);
+        let packed = dev.pack(&[k * n, n]).unwrap();
+        let (dw, db) = (&packed.parts()[0], &packed.parts()[1]);
+        let dx = out(&dev, rows * k);
+        let (xb, wb, yb, gb) = (up(&dev, &x), up(&dev, &w), up(&dev, &y), up(&dev, &g));
+        dense_backward(&dev, act, (&xb, &wb, &yb, &gb), (dw, db, &dx), &d).unwrap();
+        let dz: Vec<f64> = y.iter().zip(&g).map(|(&y, &g)| g * grad(act, y)).collect();
+        let want_dw: Vec<f64> = (0..k * n)
+            .map(|e| {
+                (0..rows)
+                    .map(|r| x[r * k + e / n] * dz[r * n + e % n])
+                    .sum()
+            })
+            .collect();
+        let want_db: Vec<f64> = (0..n)
+            .map(|c| (0..rows).map(|r| dz[r * n + c]).sum())
+            .collect();
+        let want_dx: Vec<f64> = (0..rows * k)
+            .map(|e| (0..n).map(|c| dz[e / k * n + c] * w[e % k * n + c]).sum())
+            .collect();
+        let what = format!("{act:?} rows {rows} k {k} n {n}");
+        assert_close(&format!("dw {what}"), &read(&dev, dw), &want_dw, 1e-5, 1e-5);
+        assert_close(&format!("db {what}"), &read(&dev, db), &want_db, 1e-5, 1e-5);
+        assert_close(
+            &format!("dx {what}"),
+            &read(&dev, &dx),
+            &want_dx,
+            1e-5,
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn layers_wider_than_the_design_are_refused_by_name() {
+    let Some((dev, _)) = setup(54) else {
+        return;
+    };
+    let d = DenseDims {
+        rows: 2,
+        k: 3,
+        n: MAX_N + 1,
+    };
+    let b = out(&dev, 64);
+    let err = dense_backward(&dev, Act::Linear, (&b, &b, &b, &b), (&b, &b, &b), &d)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("dense_backward"), "{err}");
+    assert_eq!(dev.counters().dispatches, 0);
+}
