@@ -69,6 +69,28 @@ pub(crate) fn choose_adapter(
     }
 }
 
+/// What to tell a user whose machine offered kiln only a GL adapter (none was asked for): GL has
+/// no subgroups, so the designs kiln picks for CPU adapters (texture matmul, im2col convolution,
+/// the one-dispatch Dense backward) cannot run, and a training step is several times slower
+/// (README: GL against Vulkan). `None` when the adapter is native or GL was asked for.
+pub(crate) fn gl_fallback_notice(info: &wgpu::AdapterInfo, asked: bool) -> Option<String> {
+    if asked || info.backend != wgpu::Backend::Gl {
+        return None;
+    }
+    let driver = if info.device_type == wgpu::DeviceType::Cpu {
+        "Mesa's Vulkan driver (lavapipe): apt-get install -y mesa-vulkan-drivers libvulkan1"
+    } else {
+        "the GPU's Vulkan driver (on Debian and Ubuntu, Mesa's: apt-get install -y \
+         mesa-vulkan-drivers libvulkan1)"
+    };
+    Some(format!(
+        "kiln: no Vulkan, Metal or DX12 adapter found; running on '{}' through OpenGL, which \
+         has no subgroups, so kiln falls back to slower kernels (several times slower per \
+         training step). Install {driver}, or set KILN_BACKEND=gl to choose GL and silence this.",
+        info.name
+    ))
+}
+
 /// Finds and opens the adapter `options` asks for.
 pub(crate) fn open(options: &DeviceOptions) -> Result<Opened> {
     // Native APIs first; GL only when asked for or when no native adapter exists (probing
@@ -112,6 +134,11 @@ pub(crate) fn open(options: &DeviceOptions) -> Result<Opened> {
     )?;
     let adapter = &adapters[idx];
     let a_info = &infos[idx];
+    if let Some(notice) = gl_fallback_notice(a_info, options.backend.is_some()) {
+        // Once per process: tests and tools open many devices.
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| eprintln!("{notice}"));
+    }
     let limits = adapter.limits();
     let offered = adapter.features();
     let subgroups = offered.contains(wgpu::Features::SUBGROUP) && a_info.subgroup_min_size >= 8;
@@ -204,6 +231,22 @@ mod tests {
         ];
         assert_eq!(choose_adapter(&infos, None, None), Ok(2));
         assert_eq!(choose_adapter(&infos[..1], None, None), Ok(0));
+    }
+
+    #[test]
+    fn falling_back_to_gl_names_the_vulkan_driver_to_install_unless_gl_was_asked_for() {
+        use wgpu::{Backend as B, DeviceType as T};
+        let gl = info("llvmpipe (LLVM 15.0.6, 256 bits)", T::Cpu, B::Gl);
+        let notice = gl_fallback_notice(&gl, false).expect("a GL fallback is told");
+        assert!(
+            notice.contains("llvmpipe") && notice.contains("mesa-vulkan-drivers"),
+            "{notice}"
+        );
+        assert_eq!(gl_fallback_notice(&gl, true), None);
+        let vk = info("llvmpipe (LLVM 15.0.6, 256 bits)", T::Cpu, B::Vulkan);
+        assert_eq!(gl_fallback_notice(&vk, false), None);
+        let gpu = info("Intel Iris (GL)", T::IntegratedGpu, B::Gl);
+        assert!(gl_fallback_notice(&gpu, false).is_some_and(|n| n.contains("GPU's Vulkan driver")));
     }
 
     #[test]
