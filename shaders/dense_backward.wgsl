@@ -21,12 +21,20 @@
 // Inputs are staged textures read element by element (texel i / 4, component i % 4), so no row
 // needs to start on a texel.
 //
-//   dense_backward   0 params, 1 x, 2 w, 3 y, 4 g (textures), 5 dw [k, n], 6 db [n], 7 dx [rows, k]
+// Where x is itself the output of a Dense layer x = act_p(z_p), z_p = x_p w_p + b_p, used by
+// nothing else (a hidden layer before the head; `fold` set), the lane also takes that layer's
+// activation and bias gradients, from the x values it already holds:
+//   dz_p[r, i] = dx[r, i] act_p'(z_p[r, i])    (stored in dx's place)
+//   db_p[i]    = sum over r of dz_p[r, i]
+// which saves that layer its own activation-and-bias pass (bias_grad.wgsl).
+//
+//   dense_backward   0 params, 1 x, 2 w, 3 y, 4 g (textures), 5 dw [k, n], 6 db [n],
+//                    7 dx (or dz_p) [rows, k], 8 db_p [k] (written only when fold is set)
 //     y may be g itself when act is linear (then never read).
 // Grid: (ceil((k + 1) / 8), 1, 1); a workgroup is one subgroup of 8 (the launcher checks the
 // adapter's subgroups). Launcher: crates/device/src/ops/dense_backward.rs.
 
-struct DenseBackwardParams { rows: u32, k: u32, n: u32, act: u32 }
+struct DenseBackwardParams { rows: u32, k: u32, n: u32, act: u32, prev_act: u32, fold: u32, _p0: u32, _p1: u32 }
 
 @group(0) @binding(0) var<uniform> dbp: DenseBackwardParams;
 @group(0) @binding(1) var dbx_tex: texture_2d<f32>;
@@ -36,6 +44,7 @@ struct DenseBackwardParams { rows: u32, k: u32, n: u32, act: u32 }
 @group(0) @binding(5) var<storage, read_write> db_dw: array<f32>;
 @group(0) @binding(6) var<storage, read_write> db_db: array<f32>;
 @group(0) @binding(7) var<storage, read_write> db_dx: array<f32>;
+@group(0) @binding(8) var<storage, read_write> db_dbp: array<f32>;
 
 const DB_WIDTH: u32 = 256u;
 
@@ -72,8 +81,10 @@ fn dense_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invoc
     let c0 = 2u * lane;
     let c1 = 2u * lane + 1u;
     var acc: array<vec4<f32>, 4>;
+    var prev_sum = 0.0;
     for (var r = 0u; r < dbp.rows; r++) {
-        let xv = vec4<f32>(select(db_elem(dbx_tex, r * k + f), 1.0, is_bias));
+        let xr = db_elem(dbx_tex, r * k + f);
+        let xv = vec4<f32>(select(xr, 1.0, is_bias));
         var d0 = 0.0;
         var d1 = 0.0;
         if c0 < n {
@@ -90,8 +101,15 @@ fn dense_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invoc
             dxv += dot(dv, w[j]);
         }
         if i < k {
+            if dbp.fold != 0u {
+                dxv *= activate_grad(xr, xr, dbp.prev_act);
+                prev_sum += dxv;
+            }
             db_dx[r * k + i] = dxv;
         }
+    }
+    if dbp.fold != 0u && i < k {
+        db_dbp[i] = prev_sum;
     }
     for (var c = 0u; c < 16u; c++) {
         if c < n {

@@ -313,7 +313,7 @@ impl Kernel {
             BnMovingUpdate => (F::Batchnorm, "bn_moving_update", (1, 1), S),
             WarpAffine => (F::Image, "warp_affine", (2, 1), S),
             ActBiasBackward4 => (F::BiasGrad, "act_bias_backward4", (2, 2), S),
-            DenseBackward => (F::DenseBackward, "dense_backward", (4, 3), T),
+            DenseBackward => (F::DenseBackward, "dense_backward", (4, 4), T),
         };
         spec(file, entry, io, form)
     }

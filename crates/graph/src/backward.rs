@@ -10,9 +10,16 @@ use kiln_device::ops::softmax::RowGrad;
 use kiln_device::{Activation, GpuBuffer};
 
 use crate::error::{GraphError, Result};
+use crate::linear::{self, PreActivation};
 use crate::op::Op;
 use crate::ops::{arith, conv, loss, matmul, norm, pad, reduce, shape};
 use crate::tensor::{Tensor, no_grad};
+
+/// Where an input's gradient may be written directly (a gradient target), by input.
+pub(crate) type GradInto<'a> = &'a dyn Fn(&Tensor) -> Option<Arc<GpuBuffer>>;
+
+/// Whether a tensor is read by one op only in the pass.
+pub(crate) type Once<'a> = &'a dyn Fn(&Tensor) -> bool;
 
 /// Gradients of one backward pass, by tensor id. Only tensors that were marked
 /// `requires_grad` (the leaves: parameters) are kept.
@@ -131,12 +138,12 @@ fn accumulate(grads: &mut HashMap<u64, Tensor>, t: &Tensor, g: Tensor) -> Result
 /// dz = g act'(z) for a layer's output `y`, and, when the bias `b` is tracked, its gradient db:
 /// from dz's own pass where the kernel applies (`arith::act_bias_backward`), else from
 /// `reduce_bias(dz, into(b))` (the layer's reduction of dz).
-fn dz_and_db(
+pub(crate) fn dz_and_db(
     y: &Tensor,
     act: Activation,
     g: &Tensor,
     b: Option<&Tensor>,
-    into: &dyn Fn(&Tensor) -> Option<Arc<GpuBuffer>>,
+    into: GradInto<'_>,
     reduce_bias: impl FnOnce(&Tensor, Option<Arc<GpuBuffer>>) -> Result<Tensor>,
 ) -> Result<(Tensor, Option<Tensor>)> {
     let Some(b) = b else {
@@ -152,12 +159,14 @@ fn dz_and_db(
 
 /// Input gradients of one recorded node, given the node (its output) and its gradient. `into`
 /// gives the buffer an input's gradient may be written into directly (weights and biases of
-/// matmul, linear and conv2d take it).
+/// matmul, linear and conv2d take it); `once` says whether a tensor is read by one op only; a
+/// narrow linear node may leave its input's pre-activation gradients in `pre`.
 fn node_backward(
     node: &Tensor,
     op: &Op,
     g: &Tensor,
-    into: &dyn Fn(&Tensor) -> Option<Arc<GpuBuffer>>,
+    (into, once): (GradInto<'_>, Once<'_>),
+    pre: &mut PreActivation,
 ) -> Result<Vec<(Tensor, Tensor)>> {
     let tracked = |t: &Tensor| t.tracks_grad();
     let mut out = Vec::new();
@@ -214,28 +223,8 @@ fn node_backward(
             out.push((logits.clone(), loss::saved_grad(logits, grad).mul(g)?))
         }
         Op::Linear { x, w, bias, act } => {
-            // y = act(z), z = x w + b: dz = g act'(z); then dx, dw as for matmul, db = sum dz
-            // (in dz's pass where the kernel applies). A narrow layer on a CPU adapter has all
-            // of it from one dispatch.
-            let b = bias.as_ref().filter(|b| tracked(b));
-            if let Some(b) = b.filter(|_| tracked(x) && tracked(w))
-                && let Some((dx, dw, db)) =
-                    matmul::linear_backward_fused((x, w, b), node, *act, g, into)?
-            {
-                out.extend([(x.clone(), dx), (w.clone(), dw), (b.clone(), db)]);
-                return Ok(out);
-            }
-            let (dz, db) = dz_and_db(node, *act, g, b, into, matmul::bias_backward)?;
-            let plain = (false, false);
-            if tracked(x) {
-                let dx = matmul::matmul_backward(x, w, plain, &dz, false, None)?;
-                out.push((x.clone(), dx));
-            }
-            if tracked(w) {
-                let dw = matmul::matmul_backward(x, w, plain, &dz, true, into(w))?;
-                out.push((w.clone(), dw));
-            }
-            out.extend(b.cloned().zip(db));
+            let layer = (x, w, bias.as_ref(), *act);
+            out.extend(linear::node_backward(node, layer, g, (into, once), pre)?);
         }
         Op::Conv2d {
             x,
@@ -333,14 +322,26 @@ impl Tensor {
                 Some((logits, g)) => grads.insert(logits.id(), g),
                 None => grads.insert(self.id(), Tensor::full(self.device(), self.shape(), 1.0)?),
             };
+            let once = |t: &Tensor| uses.get(&t.id()) == Some(&1);
+            let mut pre = PreActivation::new();
             let mut leaves = Gradients::default();
             for node in order.iter().rev() {
+                // A linear node whose one consumer already made its dz and db.
+                if let (Some((dz, db)), Some(Op::Linear { x, w, bias, .. })) =
+                    (pre.remove(&node.id()), node.op())
+                {
+                    let b = bias.as_ref().map(|b| (b, db));
+                    for (input, gi) in linear::from_dz((x, w), b, &dz, &into)? {
+                        accumulate(&mut grads, &input, gi)?;
+                    }
+                    continue;
+                }
                 let Some(g) = grads.remove(&node.id()) else {
                     continue;
                 };
                 match node.op() {
                     Some(op) => {
-                        for (input, gi) in node_backward(node, op, &g, &into)? {
+                        for (input, gi) in node_backward(node, op, &g, (&into, &once), &mut pre)? {
                             accumulate(&mut grads, &input, gi)?;
                         }
                     }

@@ -22,6 +22,7 @@
 
 mod backward;
 mod error;
+mod linear;
 mod op;
 pub mod ops;
 mod rows;

@@ -72,3 +72,73 @@ fn a_narrow_head_backward_is_one_dispatch_with_the_separate_ops_gradients() {
         }
     }
 }
+
+/// Before a narrow head, a Dense layer whose output only the head reads gets its activation and
+/// bias gradients from the head's dispatch: two layers' backward is two dispatches (that and
+/// the first layer's weight gradient). Its output read twice keeps them apart. Both match the
+/// layers written as separate ops.
+#[test]
+fn the_layer_before_a_narrow_head_takes_its_gradients_from_the_heads_dispatch() {
+    let Some(dev) = test_device() else { return };
+    let (rows, k0, k, n) = (32, 64, 128, 10);
+    let v = |len: usize, m: usize| -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * m) % 23) as f32 / 23.0 - 0.5)
+            .collect()
+    };
+    let x = Tensor::from_f32(&dev, &v(rows * k0, 7), &[rows, k0]).unwrap();
+    let leaf = |len: usize, m: usize, shape: &[usize]| {
+        Tensor::from_f32(&dev, &v(len, m), shape)
+            .unwrap()
+            .requires_grad()
+    };
+    let (w1, b1) = (leaf(k0 * k, 5, &[k0, k]), leaf(k, 3, &[k]));
+    let (w2, b2) = (leaf(k * n, 11, &[k, n]), leaf(n, 13, &[n]));
+    let labels: Vec<u32> = (0..rows as u32).map(|i| (i * 3) % n as u32).collect();
+    let labels = Tensor::from_u32(&dev, &labels, &[rows]).unwrap();
+    let one_kernel = dev.info().is_cpu() && dev.info().subgroups;
+    for act in [Act::Relu, Act::Sigmoid, Act::Tanh, Act::Linear] {
+        for read_twice in [false, true] {
+            let h = x.linear(&w1, Some(&b1), act).unwrap();
+            let mut loss = h
+                .linear(&w2, Some(&b2), Act::Linear)
+                .unwrap()
+                .softmax_cross_entropy_mean(&labels)
+                .unwrap();
+            if read_twice {
+                loss = loss.add(&h.mean_all().unwrap()).unwrap();
+            }
+            let before = dev.counters();
+            let gf = loss.backward().unwrap();
+            let dispatches = dev.counters().since(&before).dispatches;
+            let hs = x
+                .matmul(&w1)
+                .unwrap()
+                .add(&b1)
+                .unwrap()
+                .activation(act)
+                .unwrap();
+            let mut separate = hs
+                .matmul(&w2)
+                .unwrap()
+                .add(&b2)
+                .unwrap()
+                .softmax_cross_entropy_mean(&labels)
+                .unwrap();
+            if read_twice {
+                separate = separate.add(&hs.mean_all().unwrap()).unwrap();
+            }
+            let gs = separate.backward().unwrap();
+            for (name, t) in [("dw1", &w1), ("db1", &b1), ("dw2", &w2), ("db2", &b2)] {
+                close(
+                    &format!("{name} {act:?} read twice {read_twice}"),
+                    &gf.get(t).unwrap().to_vec().unwrap(),
+                    &gs.get(t).unwrap().to_vec().unwrap(),
+                );
+            }
+            if one_kernel && !read_twice {
+                assert_eq!(dispatches, 2, "{act:?}");
+            }
+        }
+    }
+}

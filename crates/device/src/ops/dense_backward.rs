@@ -28,6 +28,9 @@ struct DenseBackwardParams {
     k: u32,
     n: u32,
     act: u32,
+    prev_act: u32,
+    fold: u32,
+    _pad: [u32; 2],
 }
 
 /// The layer's shape: `rows` input rows (every leading dimension folded), `k` inputs, `n` units.
@@ -82,11 +85,16 @@ pub fn applies(dev: &Device, d: &DenseDims) -> bool {
 /// upstream gradient g [rows, n]: dw = x^T dz [k, n], db = column sums of dz [n] and
 /// dx = dz w^T [rows, k], where dz = g act'(y). `act` is one of the epilogue activations (its
 /// derivative from y alone); with `Linear`, y is not read and may be g.
+///
+/// With `prev` = (act_p, db_p), x is the output act_p(z_p) of a Dense layer used by nothing
+/// else: dx then receives that layer's dz_p = dx act_p'(z_p) instead, and db_p [k] its bias
+/// gradient (the shader has the derivation).
 pub fn dense_backward(
     dev: &Device,
     act: Activation,
     (x, w, y, g): (&GpuBuffer, &GpuBuffer, &GpuBuffer, &GpuBuffer),
     (dw, db, dx): (&GpuBuffer, &GpuBuffer, &GpuBuffer),
+    prev: Option<(Activation, &GpuBuffer)>,
     d: &DenseDims,
 ) -> Result<()> {
     let op = "dense_backward";
@@ -107,14 +115,29 @@ pub fn dense_backward(
     ] {
         need(op, name, b, words)?;
     }
+    // Without a layer to fold in, binding 8 is never written: a small pooled stand-in.
+    let scratch;
+    let (prev_act, db_prev) = match prev {
+        Some((a, b)) => {
+            need(op, "db_prev", b, d.k)?;
+            (epilogue_code(op, a)?, b)
+        }
+        None => {
+            scratch = dev.alloc(16)?;
+            (0, &scratch)
+        }
+    };
     let p = DenseBackwardParams {
         rows: d.rows as u32,
         k: d.k as u32,
         n: d.n as u32,
         act: code,
+        prev_act,
+        fold: u32::from(prev.is_some()),
+        _pad: [0; 2],
     };
     let groups = [(d.k + 1).div_ceil(WORKGROUP) as u32, 1, 1];
-    let buffers = [x, w, y, g, dw, db, dx];
+    let buffers = [x, w, y, g, dw, db, dx, db_prev];
     let launch = Launch::new(Kernel::DenseBackward, &p, &buffers, groups);
     dev.launch(&launch.input_words(&[rows_k, d.k * d.n, rows_n, rows_n]))
 }

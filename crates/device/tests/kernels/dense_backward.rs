@@ -1,7 +1,8 @@
 //! dense_backward.wgsl: a narrow Dense layer's dx, dw and db (through every epilogue
 //! activation) from one dispatch, against f64 on the host, for widths 1 to 16, a bias lane
 //! alone in its workgroup, folded rows, and dw and db written as adjacent views of one packed
-//! buffer (as the optimizer's gradient targets are).
+//! buffer (as the optimizer's gradient targets are); with and without the input's own Dense
+//! layer folded in (its pre-activation and bias gradients).
 
 use kiln_device::Activation as Act;
 use kiln_device::ops::dense_backward::{DenseDims, MAX_N, dense_backward, support};
@@ -40,15 +41,26 @@ fn input_kernel_and_bias_gradients_match_the_host() {
             return;
         }
         let act = [Act::Linear, Act::Relu, Act::Sigmoid, Act::Tanh][i % 4];
-        let x = rng.vec(rows * k, -1.0, 1.0);
+        // x as the output of the layer before: relu keeps it >= 0, sigmoid in (0, 1).
+        let prev = [None, Some(Act::Relu), Some(Act::Sigmoid), Some(Act::Tanh)][(i + 1) % 4];
+        let x: Vec<f64> = rng
+            .vec(rows * k, -1.0, 1.0)
+            .into_iter()
+            .map(|v| match prev {
+                Some(Act::Relu) => v.max(0.0),
+                Some(Act::Sigmoid) => 0.5 + 0.4 * v,
+                _ => v,
+            })
+            .collect();
         let w = rng.vec(k * n, -1.0, 1.0);
         let y = rng.vec(rows * n, -1.0, 1.0);
         let g = rng.vec(rows * n, -1.0, 1.0);
-        let packed = dev.pack(&[k * n, n]).unwrap();
-        let (dw, db) = (&packed.parts()[0], &packed.parts()[1]);
+        let packed = dev.pack(&[k * n, n, k]).unwrap();
+        let (dw, db, db_prev) = (&packed.parts()[0], &packed.parts()[1], &packed.parts()[2]);
         let dx = out(&dev, rows * k);
         let (xb, wb, yb, gb) = (up(&dev, &x), up(&dev, &w), up(&dev, &y), up(&dev, &g));
-        dense_backward(&dev, act, (&xb, &wb, &yb, &gb), (dw, db, &dx), &d).unwrap();
+        let fold = prev.map(|a| (a, &**db_prev));
+        dense_backward(&dev, act, (&xb, &wb, &yb, &gb), (dw, db, &dx), fold, &d).unwrap();
         let dz: Vec<f64> = y.iter().zip(&g).map(|(&y, &g)| g * grad(act, y)).collect();
         let want_dw: Vec<f64> = (0..k * n)
             .map(|e| {
@@ -60,10 +72,14 @@ fn input_kernel_and_bias_gradients_match_the_host() {
         let want_db: Vec<f64> = (0..n)
             .map(|c| (0..rows).map(|r| dz[r * n + c]).sum())
             .collect();
+        // dx, then the folded layer's dz_p = dx act_p'(x) and db_p = its column sums.
         let want_dx: Vec<f64> = (0..rows * k)
-            .map(|e| (0..n).map(|c| dz[e / k * n + c] * w[e % k * n + c]).sum())
+            .map(|e| {
+                let dx: f64 = (0..n).map(|c| dz[e / k * n + c] * w[e % k * n + c]).sum();
+                dx * prev.map_or(1.0, |a| grad(a, x[e]))
+            })
             .collect();
-        let what = format!("{act:?} rows {rows} k {k} n {n}");
+        let what = format!("{act:?} after {prev:?}, rows {rows} k {k} n {n}");
         assert_close(&format!("dw {what}"), &read(&dev, dw), &want_dw, 1e-5, 1e-5);
         assert_close(&format!("db {what}"), &read(&dev, db), &want_db, 1e-5, 1e-5);
         assert_close(
@@ -73,6 +89,18 @@ fn input_kernel_and_bias_gradients_match_the_host() {
             1e-5,
             1e-5,
         );
+        if prev.is_some() {
+            let want: Vec<f64> = (0..k)
+                .map(|c| (0..rows).map(|r| want_dx[r * k + c]).sum())
+                .collect();
+            assert_close(
+                &format!("db_p {what}"),
+                &read(&dev, db_prev),
+                &want,
+                1e-5,
+                1e-5,
+            );
+        }
     }
 }
 
@@ -87,7 +115,7 @@ fn layers_wider_than_the_design_are_refused_by_name() {
         n: MAX_N + 1,
     };
     let b = out(&dev, 64);
-    let err = dense_backward(&dev, Act::Linear, (&b, &b, &b, &b), (&b, &b, &b), &d)
+    let err = dense_backward(&dev, Act::Linear, (&b, &b, &b, &b), (&b, &b, &b), None, &d)
         .unwrap_err()
         .to_string();
     assert!(err.contains("dense_backward"), "{err}");

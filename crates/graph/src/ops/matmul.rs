@@ -144,17 +144,32 @@ impl Tensor {
     }
 }
 
-/// (dx, dw, db) of a linear layer y = act(x w + b) in one dispatch (`dense_backward.wgsl`),
+/// The gradients `linear_backward_fused` makes.
+pub(crate) struct FusedLinearGrads {
+    /// d loss / dx; with a folded producer, d loss / dz_p, its pre-activation gradient.
+    pub dx: Tensor,
+    /// d loss / dw.
+    pub dw: Tensor,
+    /// d loss / db.
+    pub db: Tensor,
+    /// The folded producer's bias gradient.
+    pub db_prev: Option<Tensor>,
+}
+
+/// The gradients of a linear layer y = act(x w + b) from one dispatch (`dense_backward.wgsl`),
 /// where that kernel is the design: a narrow layer (a classifier head) on a CPU adapter, with
-/// x, w and b all tracked; `None` otherwise (the caller then takes the general path). dw and db
-/// are written into their gradient targets when given.
+/// x, w and b all tracked; `None` otherwise (the caller then takes the general path). With
+/// `prev` = (act_p, b_p), x is act_p(x_p w_p + b_p), a Dense layer's output that only this layer
+/// reads: the same dispatch then makes that layer's pre-activation and bias gradients (dx holds
+/// the first). dw, db and db_p are written into their gradient targets when given.
 pub(crate) fn linear_backward_fused(
     (x, w, b): (&Tensor, &Tensor, &Tensor),
     y: &Tensor,
     act: Activation,
     g: &Tensor,
-    into: &dyn Fn(&Tensor) -> Option<Arc<GpuBuffer>>,
-) -> Result<Option<(Tensor, Tensor, Tensor)>> {
+    into: crate::backward::GradInto<'_>,
+    prev: Option<(Activation, &Tensor)>,
+) -> Result<Option<FusedLinearGrads>> {
     let ([k, n], Some(&n_out)) = (w.shape(), y.shape().last()) else {
         return Ok(None);
     };
@@ -171,18 +186,27 @@ pub(crate) fn linear_backward_fused(
     let dx = alloc(dev, x.numel())?;
     let dw = alloc_into(dev, k * n, into(w))?;
     let db = alloc_into(dev, n, into(b))?;
+    let db_prev = match prev {
+        Some((_, bp)) if bp.shape() == [k] => Some(alloc_into(dev, k, into(bp))?),
+        _ => None,
+    };
+    let fold = prev.zip(db_prev.as_deref()).map(|((a, _), buf)| (a, buf));
     dense_backward(
         dev,
         act,
         (x.buffer(), w.buffer(), y.buffer(), g.buffer()),
         (&dw, &db, &dx),
+        fold,
         &d,
     )?;
-    Ok(Some((
-        Tensor::from_buffer(dev, dx, x.shape())?,
-        Tensor::from_buffer(dev, dw, &[k, n])?,
-        Tensor::from_buffer(dev, db, &[n])?,
-    )))
+    Ok(Some(FusedLinearGrads {
+        dx: Tensor::from_buffer(dev, dx, x.shape())?,
+        dw: Tensor::from_buffer(dev, dw, &[k, n])?,
+        db: Tensor::from_buffer(dev, db, &[n])?,
+        db_prev: db_prev
+            .map(|b| Tensor::from_buffer(dev, b, &[k]))
+            .transpose()?,
+    }))
 }
 
 /// Bias gradient of a linear layer: dz summed over every row (all leading dims), written into

@@ -75,6 +75,57 @@ fn fused_linear_gradients_for_every_activation_with_and_without_bias() {
     }
 }
 
+/// Two stacked linear layers, the second narrow: on a CPU adapter with subgroups the second's
+/// dispatch also makes the first's activation and bias gradients (dense_backward.wgsl's fold).
+#[test]
+fn stacked_linear_gradients_when_the_narrow_head_folds_in_the_layer_before() {
+    let Some((dev, mut rng)) = setup(113) else {
+        return;
+    };
+    let acts: [ActCase; 4] = [
+        (Act::Linear, |z| z),
+        (Act::Relu, |z| z.max(0.0)),
+        (Act::Sigmoid, |z| 1.0 / (1.0 + (-z).exp())),
+        (Act::Tanh, f64::tanh),
+    ];
+    let (d1, d2) = (
+        MatmulDims::new(3, 6, 4, false, false),
+        MatmulDims::new(3, 5, 6, false, false),
+    );
+    for (act, f) in acts {
+        let inputs = vec![
+            input(&mut rng, &[3, 4], -1.0, 1.0),
+            input(&mut rng, &[4, 6], -1.0, 1.0),
+            input(&mut rng, &[6], -0.5, 0.5),
+            input(&mut rng, &[6, 5], -1.0, 1.0),
+            input(&mut rng, &[5], -0.5, 0.5),
+        ];
+        check(
+            &dev,
+            &mut rng,
+            &format!("linear {act:?} then a narrow linear"),
+            &inputs,
+            |t| {
+                t[0].linear(&t[1], Some(&t[2]), act)?
+                    .linear(&t[3], Some(&t[4]), Act::Linear)
+            },
+            |v| {
+                let z = reference::matmul(&v[0], &v[1], &d1);
+                let h: Vec<f64> = z
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &z)| f(z + v[2][i % 6]))
+                    .collect();
+                let y = reference::matmul(&h, &v[3], &d2);
+                y.iter()
+                    .enumerate()
+                    .map(|(i, &y)| y + v[4][i % 5])
+                    .collect()
+            },
+        );
+    }
+}
+
 #[test]
 fn matmul_gradients_when_rows_fold_and_when_batched() {
     let Some((dev, mut rng)) = setup(111) else {
