@@ -6,17 +6,7 @@ use kiln_device::Activation as Act;
 use kiln_device::ops::bias_grad::{CHUNK, act_bias_backward};
 use kiln_device::testing::assert_close;
 
-use crate::{out, read, setup, up};
-
-/// act'(z) from y = act(z), as activation.wgsl's activate_grad.
-fn grad(act: Act, y: f64) -> f64 {
-    match act {
-        Act::Relu => f64::from(u8::from(y > 0.0)),
-        Act::Sigmoid => y * (1.0 - y),
-        Act::Tanh => 1.0 - y * y,
-        _ => 1.0,
-    }
-}
+use crate::{act_grad as grad, out, read, setup, up};
 
 #[test]
 fn activation_and_bias_gradients_match_the_host() {

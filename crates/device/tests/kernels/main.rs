@@ -53,6 +53,17 @@ pub fn mm(
     matmul(dev, a, b, c, d, &o)
 }
 
+/// act'(z) from y = act(z), as activation.wgsl's activate_grad.
+pub fn act_grad(act: kiln_device::Activation, y: f64) -> f64 {
+    use kiln_device::Activation as Act;
+    match act {
+        Act::Relu => f64::from(u8::from(y > 0.0)),
+        Act::Sigmoid => y * (1.0 - y),
+        Act::Tanh => 1.0 - y * y,
+        _ => 1.0,
+    }
+}
+
 pub fn setup(seed: u64) -> Option<(Device, Rng)> {
     test_device().map(|d| (d, Rng::new(seed)))
 }

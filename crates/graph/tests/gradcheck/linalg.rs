@@ -11,6 +11,14 @@ use kiln_graph::Tensor;
 
 use crate::{ActCase, check, input, setup};
 
+/// Every epilogue activation with its f64 form.
+const EPILOGUE_ACTS: [ActCase; 4] = [
+    (Act::Linear, |z| z),
+    (Act::Relu, |z| z.max(0.0)),
+    (Act::Sigmoid, |z| 1.0 / (1.0 + (-z).exp())),
+    (Act::Tanh, f64::tanh),
+];
+
 #[test]
 fn matmul_gradients_for_every_transpose_combination() {
     let Some((dev, mut rng)) = setup(110) else {
@@ -37,19 +45,13 @@ fn fused_linear_gradients_for_every_activation_with_and_without_bias() {
     let Some((dev, mut rng)) = setup(112) else {
         return;
     };
-    let acts: [ActCase; 4] = [
-        (Act::Linear, |z| z),
-        (Act::Relu, |z| z.max(0.0)),
-        (Act::Sigmoid, |z| 1.0 / (1.0 + (-z).exp())),
-        (Act::Tanh, f64::tanh),
-    ];
     // [2, 3, 4] x [4, n] + [n]: rows fold, as a Dense layer on a rank-3 input. On a CPU adapter
     // with subgroups a layer of up to 16 units with a bias has its whole backward from one
     // dispatch (dense_backward.wgsl). Wider, or elsewhere: with n a multiple of 4 the activation
     // and bias gradients come from one pass (bias_grad.wgsl), with n = 5 apart.
     for n in [5, 8, 16, 20] {
         let d = MatmulDims::new(6, n, 4, false, false);
-        for (act, f) in acts {
+        for (act, f) in EPILOGUE_ACTS {
             for with_bias in [true, false] {
                 let mut inputs = vec![
                     input(&mut rng, &[2, 3, 4], -1.0, 1.0),
@@ -82,17 +84,11 @@ fn stacked_linear_gradients_when_the_narrow_head_folds_in_the_layer_before() {
     let Some((dev, mut rng)) = setup(113) else {
         return;
     };
-    let acts: [ActCase; 4] = [
-        (Act::Linear, |z| z),
-        (Act::Relu, |z| z.max(0.0)),
-        (Act::Sigmoid, |z| 1.0 / (1.0 + (-z).exp())),
-        (Act::Tanh, f64::tanh),
-    ];
     let (d1, d2) = (
         MatmulDims::new(3, 6, 4, false, false),
         MatmulDims::new(3, 5, 6, false, false),
     );
-    for (act, f) in acts {
+    for (act, f) in EPILOGUE_ACTS {
         let inputs = vec![
             input(&mut rng, &[3, 4], -1.0, 1.0),
             input(&mut rng, &[4, 6], -1.0, 1.0),
