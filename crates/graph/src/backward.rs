@@ -308,10 +308,10 @@ impl Tensor {
         }
         no_grad(|| {
             let (order, uses) = topo_order(self);
+            let once = |t: &Tensor| uses.get(&t.id()) == Some(&1);
             // Only a leaf with one use: a second contribution would overwrite the first.
             let into = |t: &Tensor| {
-                let single = t.op().is_none() && uses.get(&t.id()) == Some(&1);
-                single
+                (t.op().is_none() && once(t))
                     .then(|| targets.by_id.get(&t.id()).cloned())
                     .flatten()
             };
@@ -322,7 +322,6 @@ impl Tensor {
                 Some((logits, g)) => grads.insert(logits.id(), g),
                 None => grads.insert(self.id(), Tensor::full(self.device(), self.shape(), 1.0)?),
             };
-            let once = |t: &Tensor| uses.get(&t.id()) == Some(&1);
             let mut pre = PreActivation::new();
             let mut leaves = Gradients::default();
             for node in order.iter().rev() {

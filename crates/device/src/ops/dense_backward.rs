@@ -9,11 +9,9 @@ use crate::activation::Activation;
 use crate::buffer::GpuBuffer;
 use crate::context::Device;
 use crate::error::{Result, launch_err};
-use crate::grid::groups_2d;
 use crate::kernels::Kernel;
 use crate::launch::Launch;
-use crate::ops::{epilogue_code, fits_u32, need};
-use crate::staging::rows_for;
+use crate::ops::{epilogue_code, exceeds_texture, fits_u32, need, no_subgroups};
 
 /// Widest layer the kernel takes (the sums it keeps per invocation).
 pub const MAX_N: usize = 16;
@@ -48,9 +46,8 @@ pub struct DenseDims {
 /// needs subgroups of at least 8 invocations (`DeviceInfo::subgroups`), 1 to `MAX_N` units, at
 /// least one input, and inputs that fit a staging texture.
 pub fn support(dev: &Device, d: &DenseDims) -> Option<String> {
-    let info = dev.info();
-    if !info.subgroups {
-        return Some("the adapter offers no subgroups of at least 8 invocations".into());
+    if let Some(why) = no_subgroups(dev) {
+        return Some(why);
     }
     if d.n == 0 || d.n > MAX_N || d.k == 0 {
         return Some(format!(
@@ -58,16 +55,13 @@ pub fn support(dev: &Device, d: &DenseDims) -> Option<String> {
             d.n, d.k
         ));
     }
-    let words = (d.rows * d.k).max(d.rows * d.n).max(d.k * d.n);
-    let max = info.max_texture_dimension_2d as usize;
-    if rows_for(words) > max {
-        return Some(format!(
-            "an input of {words} values needs more than the adapter's {max} texture rows"
-        ));
+    if let Some(why) = exceeds_texture(dev, (d.rows * d.k).max(d.rows * d.n).max(d.k * d.n)) {
+        return Some(why);
     }
-    if groups_2d((d.k + 1).div_ceil(WORKGROUP))[1] > 1 {
+    let max = dev.info().max_compute_workgroups_per_dimension as usize;
+    if (d.k + 1).div_ceil(WORKGROUP) > max {
         return Some(format!(
-            "{} inputs need more than one row of workgroups",
+            "{} inputs need more than the adapter's {max} workgroups",
             d.k
         ));
     }

@@ -13,8 +13,7 @@ use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::kernels::Kernel;
 use crate::launch::{InputPath, Launch};
-use crate::ops::{epilogue_code, fits_u32, need};
-use crate::staging::rows_for;
+use crate::ops::{epilogue_code, exceeds_texture, fits_u32, need, no_subgroups};
 
 /// The product to compute. Operands are stored row-major: A as [m, k] (or [k, m] when
 /// `trans_a`), B as [k, n] (or [n, k] when `trans_b`), C as [m, n]; batch `i` starts at
@@ -137,24 +136,11 @@ pub fn texture_support(dev: &Device, d: &MatmulDims) -> Option<String> {
     texture_rows_fit(dev, d)
 }
 
-/// Why the subgroup designs (texture, narrow) cannot run on `dev`, or `None` when they can.
-fn no_subgroups(dev: &Device) -> Option<String> {
-    (!dev.info().subgroups)
-        .then(|| "the adapter offers no subgroups of at least 8 invocations".into())
-}
-
 /// Why an operand of `d` would not fit a staging texture, or `None` when both do.
 fn texture_rows_fit(dev: &Device, d: &MatmulDims) -> Option<String> {
-    let max = dev.info().max_texture_dimension_2d as usize;
     let words = |stride: usize, size: usize| (d.batch.max(1) - 1) * stride + size;
-    let rows = rows_for(words(d.a_batch_stride, d.m * d.k))
-        .max(rows_for(words(d.b_batch_stride, d.k * d.n)));
-    if rows > max {
-        return Some(format!(
-            "an operand needs {rows} texture rows, more than the adapter's {max}"
-        ));
-    }
-    None
+    let largest = words(d.a_batch_stride, d.m * d.k).max(words(d.b_batch_stride, d.k * d.n));
+    exceeds_texture(dev, largest)
 }
 
 /// Widest result the narrow design takes.

@@ -26,6 +26,7 @@ pub mod window;
 
 use crate::activation::Activation;
 use crate::buffer::GpuBuffer;
+use crate::context::Device;
 use crate::error::{DeviceError, Result, launch_err};
 
 /// The WGSL code of an activation a kernel applies elementwise (an epilogue, the unary
@@ -52,6 +53,24 @@ pub(crate) fn pack8(v: &[usize], fill: u32) -> [[u32; 4]; 2] {
         out[i / 4][i % 4] = x as u32;
     }
     out
+}
+
+/// Why the subgroup designs (texture and narrow matmul, dense_backward) cannot run on `dev`, or
+/// `None` when they can.
+pub(crate) fn no_subgroups(dev: &Device) -> Option<String> {
+    (!dev.info().subgroups)
+        .then(|| "the adapter offers no subgroups of at least 8 invocations".into())
+}
+
+/// Why an operand of `words` words would not fit a staging texture on `dev`, or `None` when it
+/// does.
+pub(crate) fn exceeds_texture(dev: &Device, words: usize) -> Option<String> {
+    let (rows, max) = (
+        crate::staging::rows_for(words),
+        dev.info().max_texture_dimension_2d as usize,
+    );
+    (rows > max)
+        .then(|| format!("an operand needs {rows} texture rows, more than the adapter's {max}"))
 }
 
 /// Checks that `buf` holds at least `words` 32-bit words.
