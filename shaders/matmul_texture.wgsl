@@ -29,18 +29,21 @@
 // Stored layouts as in matmul.wgsl: A [M, K] (or [K, M] when transposed), B [K, N] (or [N, K]),
 // C [M, N]; batch b adds b * stride (in words, a multiple of 4) to an operand.
 // Grid: (ceil(N / 64), ceil(M / 32), batch). Launcher: crates/device/src/ops/matmul.rs.
-// The last entry, matmul_texture_narrow, is its own design for results of at most 16 columns
-// (see its comment).
+// matmul_texture_tn_adam is the tn entry with Adam applied to the result instead of storing it;
+// the last entry, matmul_texture_narrow, is its own design for results of at most 16 columns
+// (see their comments).
 // Bindings (every entry): 0 params, 1 a (texture), 2 b (texture), 3 bias (texture, any one when
 // has_bias = 0), 4 c.
 // Epilogue (every entry): C = act(op(A) x op(B) + bias) with bias[N] added when has_bias = 1
 // and act one of activation.wgsl's codes (appended to this file): a Dense layer in one dispatch
 // instead of three (matmul, bias add, activation), so its output is written once.
 
+// `adam`: the update matmul_texture_tn_adam applies (adam.wgsl, appended); unused elsewhere.
 struct MatmulParams {
     m: u32, n: u32, k: u32, batch: u32,
     trans_a: u32, trans_b: u32, a_batch_stride: u32, b_batch_stride: u32,
     c_batch_stride: u32, has_bias: u32, act: u32, _p2: u32,
+    adam: AdamScalars,
 }
 
 @group(0) @binding(0) var<uniform> p: MatmulParams;
@@ -306,6 +309,38 @@ fn matmul_texture_tt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_in
         epilogue(&acc, wid, lane);
     }
     store(acc, wid, lane);
+}
+
+// matmul_texture_tn_adam: a Dense kernel's gradient dW = x^T dz (the tn product, batch 1, N % 4
+// == 0) updated by Adam where it is made: each lane applies adam4 to its tile's vec4s instead of
+// storing them, so dW is never written to memory nor read back by the optimizer, whose packed
+// update then skips this weight (crates/device/src/ops/matmul_adam.rs). On llvmpipe, where every
+// storage access is a per-lane loop, that is 2 of the 8 vec4 accesses per 4 weights. The gradient
+// is the same tile as matmul_texture_tn's, and adam4 the same code as adam_step4's, so the result
+// is the same bits as the two dispatches. Bindings: 0 params (with `adam`), 1 x (texture), 2 dz
+// (texture), 3 the weight, 4 m, 5 v (each [K_in, N] as vec4s).
+@group(0) @binding(3) var<storage, read_write> w4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> m4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> v4: array<vec4<f32>>;
+
+@compute @workgroup_size(8, 1, 1)
+fn matmul_texture_tn_adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    let acc = product(true, false, wid, lane);
+    let row0 = row0_of(wid);
+    let col0 = col0_of(wid, lane);
+    for (var i = 0u; i < ROWS; i++) {
+        let r = row0 + i;
+        for (var j = 0u; j < VECS; j++) {
+            let col = col0 + 4u * j;
+            if r < p.m && col < p.n {
+                let e = (r * p.n + col) / 4u;
+                let u = adam4(p.adam, acc[i][j], w4[e], m4[e], v4[e]);
+                m4[e] = u.m;
+                v4[e] = u.v;
+                w4[e] = u.p;
+            }
+        }
+    }
 }
 
 // matmul_texture_narrow: C with at most 16 columns (a classifier head, its weight gradient), any

@@ -78,9 +78,9 @@ fn adam_step(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     param[i] = w - ap.lr_t * m / (sqrt(v) + ap.eps);
 }
 
-// adam_step on vec4s: on llvmpipe every storage access is a per-lane loop (see
-// matmul_texture.wgsl), so 4 loads and 3 stores of vec4 replace 16 and 12 scalar ones, with no
-// staging copies (adam_step_texture's cost). The last vec4 may run past n: every pool buffer
+// adam_step on vec4s, its arithmetic in adam.wgsl (appended to this file): on llvmpipe every
+// storage access is a per-lane loop (see matmul_texture.wgsl), so 4 loads and 3 stores of vec4
+// replace 16 and 12 scalar ones, with no staging copies (adam_step_texture's cost). The last vec4 may run past n: every pool buffer
 // is a power of two of at least 16 bytes (or a multiple of 16 MiB) and bound whole, and the
 // launcher checks that each binding holds ceil(n / 4) vec4s, so it stays in padding nothing
 // reads.
@@ -94,16 +94,11 @@ fn adam_step4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
               @builtin(local_invocation_index) lid: u32) {
     let t = linear_id(wid, nwg, lid);
     if 4u * t >= ap.n { return; }
-    let gi = g4[t];
-    var w = p4[t];
-    w -= ap.lr * ap.weight_decay * w;
-    let m0 = m4[t];
-    let v0 = v4[t];
-    let m = ftz4(m0 + (gi - m0) * (1.0 - ap.beta1));
-    let v = ftz4(v0 + (gi * gi - v0) * (1.0 - ap.beta2));
-    m4[t] = m;
-    v4[t] = v;
-    p4[t] = w - ap.lr_t * m / (sqrt(v) + ap.eps);
+    let s = AdamScalars(ap.lr, ap.beta1, ap.beta2, ap.eps, ap.lr_t, ap.weight_decay, 0u, 0u);
+    let u = adam4(s, g4[t], p4[t], m4[t], v4[t]);
+    m4[t] = u.m;
+    v4[t] = u.v;
+    p4[t] = u.p;
 }
 
 struct RmspropParams { n: u32, lr: f32, rho: f32, momentum: f32, eps: f32, centered: u32, weight_decay: f32, _p0: u32 }

@@ -6,8 +6,9 @@
 //! the enums (`strum::VariantArray`), so they list every variant by construction.
 //!
 //! `ShaderFile::source` is the one place shader text is assembled: the constants prelude of
-//! `codes.rs`, the file, and `activation.wgsl` for the files whose kernels apply activations
-//! (WGSL has no includes; module-scope order does not matter).
+//! `codes.rs`, the file, and the shared files it uses: `activation.wgsl` for the files whose
+//! kernels apply activations, `adam.wgsl` for those that make Adam updates (WGSL has no
+//! includes; module-scope order does not matter).
 
 use strum::VariantArray;
 
@@ -68,6 +69,9 @@ macro_rules! shader {
 /// use them.
 const ACTIVATION: &str = shader!("activation.wgsl");
 
+/// `adam.wgsl`: `adam4`, Keras Adam on 4 elements, appended to the files that use it.
+const ADAM: &str = shader!("adam.wgsl");
+
 impl ShaderFile {
     /// Every shader file.
     pub const ALL: &'static [ShaderFile] = ShaderFile::VARIANTS;
@@ -77,29 +81,45 @@ impl ShaderFile {
         self.parts().0
     }
 
-    /// The file's own text and whether it needs `activation.wgsl`.
-    fn parts(self) -> (&'static str, &'static str, bool) {
+    /// The file's name, its own text and the shared files appended to it.
+    fn parts(self) -> (&'static str, &'static str, &'static [&'static str]) {
         use ShaderFile as F;
         match self {
-            F::Elementwise => ("elementwise.wgsl", shader!("elementwise.wgsl"), true),
-            F::Matmul => ("matmul.wgsl", shader!("matmul.wgsl"), true),
-            F::MatmulTexture => ("matmul_texture.wgsl", shader!("matmul_texture.wgsl"), true),
-            F::Reduce => ("reduce.wgsl", shader!("reduce.wgsl"), false),
-            F::Softmax => ("softmax.wgsl", shader!("softmax.wgsl"), false),
-            F::Conv2d => ("conv2d.wgsl", shader!("conv2d.wgsl"), true),
-            F::Conv2dTexture => ("conv2d_texture.wgsl", shader!("conv2d_texture.wgsl"), true),
-            F::Im2col => ("im2col.wgsl", shader!("im2col.wgsl"), false),
-            F::Pool2d => ("pool2d.wgsl", shader!("pool2d.wgsl"), false),
-            F::Shape => ("shape.wgsl", shader!("shape.wgsl"), false),
-            F::Random => ("random.wgsl", shader!("random.wgsl"), false),
-            F::Fill => ("fill.wgsl", shader!("fill.wgsl"), false),
-            F::Optim => ("optim.wgsl", shader!("optim.wgsl"), false),
-            F::OptimTexture => ("optim_texture.wgsl", shader!("optim_texture.wgsl"), false),
-            F::Metrics => ("metrics.wgsl", shader!("metrics.wgsl"), false),
-            F::Batchnorm => ("batchnorm.wgsl", shader!("batchnorm.wgsl"), false),
-            F::Image => ("image.wgsl", shader!("image.wgsl"), false),
-            F::BiasGrad => ("bias_grad.wgsl", shader!("bias_grad.wgsl"), true),
-            F::DenseBackward => ("dense_backward.wgsl", shader!("dense_backward.wgsl"), true),
+            F::Elementwise => (
+                "elementwise.wgsl",
+                shader!("elementwise.wgsl"),
+                &[ACTIVATION],
+            ),
+            F::Matmul => ("matmul.wgsl", shader!("matmul.wgsl"), &[ACTIVATION]),
+            F::MatmulTexture => (
+                "matmul_texture.wgsl",
+                shader!("matmul_texture.wgsl"),
+                &[ACTIVATION, ADAM],
+            ),
+            F::Reduce => ("reduce.wgsl", shader!("reduce.wgsl"), &[]),
+            F::Softmax => ("softmax.wgsl", shader!("softmax.wgsl"), &[]),
+            F::Conv2d => ("conv2d.wgsl", shader!("conv2d.wgsl"), &[ACTIVATION]),
+            F::Conv2dTexture => (
+                "conv2d_texture.wgsl",
+                shader!("conv2d_texture.wgsl"),
+                &[ACTIVATION],
+            ),
+            F::Im2col => ("im2col.wgsl", shader!("im2col.wgsl"), &[]),
+            F::Pool2d => ("pool2d.wgsl", shader!("pool2d.wgsl"), &[]),
+            F::Shape => ("shape.wgsl", shader!("shape.wgsl"), &[]),
+            F::Random => ("random.wgsl", shader!("random.wgsl"), &[]),
+            F::Fill => ("fill.wgsl", shader!("fill.wgsl"), &[]),
+            F::Optim => ("optim.wgsl", shader!("optim.wgsl"), &[ADAM]),
+            F::OptimTexture => ("optim_texture.wgsl", shader!("optim_texture.wgsl"), &[]),
+            F::Metrics => ("metrics.wgsl", shader!("metrics.wgsl"), &[]),
+            F::Batchnorm => ("batchnorm.wgsl", shader!("batchnorm.wgsl"), &[]),
+            F::Image => ("image.wgsl", shader!("image.wgsl"), &[]),
+            F::BiasGrad => ("bias_grad.wgsl", shader!("bias_grad.wgsl"), &[ACTIVATION]),
+            F::DenseBackward => (
+                "dense_backward.wgsl",
+                shader!("dense_backward.wgsl"),
+                &[ACTIVATION],
+            ),
         }
     }
 
@@ -108,16 +128,16 @@ impl ShaderFile {
         self.parts().1
     }
 
-    /// The WGSL module as compiled: the `codes.rs` prelude, the file, and `activation.wgsl`
-    /// where its kernels apply activations.
+    /// The WGSL module as compiled: the `codes.rs` prelude, the file, and the shared files its
+    /// kernels use (`activation.wgsl`, `adam.wgsl`).
     pub fn source(self) -> String {
-        let (_, text, activation) = self.parts();
-        let mut s = String::with_capacity(crate::codes::PRELUDE.len() + text.len() + 2048);
+        let (_, text, shared) = self.parts();
+        let mut s = String::with_capacity(crate::codes::PRELUDE.len() + text.len() + 4096);
         s.push_str(crate::codes::PRELUDE);
         s.push_str(text);
-        if activation {
+        for file in shared {
             s.push('\n');
-            s.push_str(ACTIVATION);
+            s.push_str(file);
         }
         s
     }
@@ -138,6 +158,7 @@ pub enum Kernel {
     MatmulTiled,
     MatmulTextureNn,
     MatmulTextureTn,
+    MatmulTextureTnAdam,
     MatmulTextureNt,
     MatmulTextureTt,
     MatmulTextureNarrow,
@@ -255,6 +276,7 @@ impl Kernel {
             MatmulTiled => (F::Matmul, "matmul_tiled", (3, 1), S),
             MatmulTextureNn => (F::MatmulTexture, "matmul_texture_nn", (3, 1), T),
             MatmulTextureTn => (F::MatmulTexture, "matmul_texture_tn", (3, 1), T),
+            MatmulTextureTnAdam => (F::MatmulTexture, "matmul_texture_tn_adam", (2, 3), T),
             MatmulTextureNt => (F::MatmulTexture, "matmul_texture_nt", (3, 1), T),
             MatmulTextureTt => (F::MatmulTexture, "matmul_texture_tt", (3, 1), T),
             MatmulTextureNarrow => (F::MatmulTexture, "matmul_texture_narrow", (3, 1), T),

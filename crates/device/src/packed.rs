@@ -45,6 +45,20 @@ impl Packed {
     pub fn part_words(&self) -> &[usize] {
         &self.words
     }
+
+    /// One view over the parts `range` (from the first part's start to the last one's end, the
+    /// padding between them included), so one elementwise update covers those parts only; the
+    /// same parts of two packs with one layout span the same words. `None` for an empty or
+    /// out-of-range `range`.
+    pub fn span(&self, range: std::ops::Range<usize>) -> Option<GpuBuffer> {
+        if range.is_empty() || range.end > self.parts.len() {
+            return None;
+        }
+        let start = self.parts[range.start].offset() - self.whole.offset();
+        let last = &self.parts[range.end - 1];
+        let end = last.offset() - self.whole.offset() + last.bytes();
+        Some(GpuBuffer::view(&self.whole, start, end - start))
+    }
 }
 
 /// Byte offset of each part and the total size, for parts of `words` words.

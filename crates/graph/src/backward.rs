@@ -10,6 +10,7 @@ use kiln_device::ops::softmax::RowGrad;
 use kiln_device::{Activation, GpuBuffer};
 
 use crate::error::{GraphError, Result};
+use crate::gradients::{GradTargets, Gradients, InPlaceAdam};
 use crate::linear::{self, PreActivation};
 use crate::op::Op;
 use crate::ops::{arith, conv, loss, matmul, norm, pad, reduce, shape};
@@ -21,68 +22,15 @@ pub(crate) type GradInto<'a> = &'a dyn Fn(&Tensor) -> Option<Arc<GpuBuffer>>;
 /// Whether a tensor is read by one op only in the pass.
 pub(crate) type Once<'a> = &'a dyn Fn(&Tensor) -> bool;
 
-/// Gradients of one backward pass, by tensor id. Only tensors that were marked
-/// `requires_grad` (the leaves: parameters) are kept.
+/// The Adam step a leaf's gradient-making kernel may apply in place (`GradTargets::adam_in_place`).
+pub(crate) type AdamOf<'a> = &'a dyn Fn(&Tensor) -> Option<InPlaceAdam>;
+
+/// What the pass carries between nodes besides gradients: pre-activation gradients a consumer
+/// made ahead of their node's turn (`linear.rs`), and the leaves whose Adam step was applied.
 #[derive(Default)]
-pub struct Gradients {
-    grads: HashMap<u64, Tensor>,
-}
-
-impl Gradients {
-    /// The gradient of `t`, if it took part in the pass.
-    pub fn get(&self, t: &Tensor) -> Option<&Tensor> {
-        self.grads.get(&t.id())
-    }
-
-    /// Removes and returns the gradient of `t`.
-    pub fn remove(&mut self, t: &Tensor) -> Option<Tensor> {
-        self.grads.remove(&t.id())
-    }
-
-    /// Number of gradients held.
-    pub fn len(&self) -> usize {
-        self.grads.len()
-    }
-
-    /// Whether no gradient is held.
-    pub fn is_empty(&self) -> bool {
-        self.grads.is_empty()
-    }
-}
-
-/// Where leaf gradients should land, by leaf: typically views of one packed gradient buffer
-/// (`Device::pack`), so one optimizer dispatch can update every parameter. A leaf used by one
-/// op gets its gradient written there by that op's backward kernel; a leaf used more than once
-/// gets its summed gradient copied there at the end of the pass. The buffers are overwritten by
-/// every pass that reaches their leaf (a gradient returned earlier then shows the new values).
-#[derive(Clone, Default)]
-pub struct GradTargets {
-    by_id: HashMap<u64, Arc<GpuBuffer>>,
-}
-
-impl GradTargets {
-    /// Routes the gradient of `leaf` into `buffer`, which must hold exactly its element count.
-    pub fn insert(&mut self, leaf: &Tensor, buffer: Arc<GpuBuffer>) -> Result<()> {
-        if buffer.words() != leaf.numel() {
-            return Err(GraphError::Backward(format!(
-                "gradient target of {} words for {leaf:?}, which has {} elements",
-                buffer.words(),
-                leaf.numel()
-            )));
-        }
-        self.by_id.insert(leaf.id(), buffer);
-        Ok(())
-    }
-
-    /// Number of targets.
-    pub fn len(&self) -> usize {
-        self.by_id.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
-    }
+pub(crate) struct Carry {
+    pub pre: PreActivation,
+    pub applied: HashSet<u64>,
 }
 
 /// Recorded nodes reachable from `root`, each after all of its inputs (post-order), and how
@@ -159,14 +107,15 @@ pub(crate) fn dz_and_db(
 
 /// Input gradients of one recorded node, given the node (its output) and its gradient. `into`
 /// gives the buffer an input's gradient may be written into directly (weights and biases of
-/// matmul, linear and conv2d take it); `once` says whether a tensor is read by one op only; a
-/// narrow linear node may leave its input's pre-activation gradients in `pre`.
+/// matmul, linear and conv2d take it); `once` says whether a tensor is read by one op only;
+/// `adam` gives a linear kernel's in-place Adam step. A narrow linear node may leave its input's
+/// pre-activation gradients in `carry`, and a linear node records there the kernels it updated.
 fn node_backward(
     node: &Tensor,
     op: &Op,
     g: &Tensor,
-    (into, once): (GradInto<'_>, Once<'_>),
-    pre: &mut PreActivation,
+    (into, once, adam): (GradInto<'_>, Once<'_>, AdamOf<'_>),
+    carry: &mut Carry,
 ) -> Result<Vec<(Tensor, Tensor)>> {
     let tracked = |t: &Tensor| t.tracks_grad();
     let mut out = Vec::new();
@@ -224,7 +173,13 @@ fn node_backward(
         }
         Op::Linear { x, w, bias, act } => {
             let layer = (x, w, bias.as_ref(), *act);
-            out.extend(linear::node_backward(node, layer, g, (into, once), pre)?);
+            out.extend(linear::node_backward(
+                node,
+                layer,
+                g,
+                (into, once, adam),
+                carry,
+            )?);
         }
         Op::Conv2d {
             x,
@@ -312,9 +267,11 @@ impl Tensor {
             // Only a leaf with one use: a second contribution would overwrite the first.
             let into = |t: &Tensor| {
                 (t.op().is_none() && once(t))
-                    .then(|| targets.by_id.get(&t.id()).cloned())
+                    .then(|| targets.target(t).cloned())
                     .flatten()
             };
+            // The same leaves may take their Adam step where their gradient is made.
+            let adam = |t: &Tensor| into(t).and_then(|_| targets.adam_of(t));
             let mut grads: HashMap<u64, Tensor> = HashMap::new();
             // A classifier's mean cross-entropy starts at its logits (loss.rs); the nodes
             // between get no gradient and are skipped below.
@@ -322,15 +279,16 @@ impl Tensor {
                 Some((logits, g)) => grads.insert(logits.id(), g),
                 None => grads.insert(self.id(), Tensor::full(self.device(), self.shape(), 1.0)?),
             };
-            let mut pre = PreActivation::new();
+            let mut carry = Carry::default();
             let mut leaves = Gradients::default();
             for node in order.iter().rev() {
                 // A linear node whose one consumer already made its dz and db.
                 if let (Some((dz, db)), Some(Op::Linear { x, w, bias, .. })) =
-                    (pre.remove(&node.id()), node.op())
+                    (carry.pre.remove(&node.id()), node.op())
                 {
                     let b = bias.as_ref().map(|b| (b, db));
-                    for (input, gi) in linear::from_dz((x, w), b, &dz, &into)? {
+                    let sinks = (&into as GradInto<'_>, &adam as AdamOf<'_>);
+                    for (input, gi) in linear::from_dz((x, w), b, &dz, sinks, &mut carry.applied)? {
                         accumulate(&mut grads, &input, gi)?;
                     }
                     continue;
@@ -340,7 +298,12 @@ impl Tensor {
                 };
                 match node.op() {
                     Some(op) => {
-                        for (input, gi) in node_backward(node, op, &g, (&into, &once), &mut pre)? {
+                        let sinks = (
+                            &into as GradInto<'_>,
+                            &once as Once<'_>,
+                            &adam as AdamOf<'_>,
+                        );
+                        for (input, gi) in node_backward(node, op, &g, sinks, &mut carry)? {
                             accumulate(&mut grads, &input, gi)?;
                         }
                     }
@@ -353,8 +316,9 @@ impl Tensor {
             for (id, g) in grads {
                 leaves.grads.entry(id).or_insert(g);
             }
+            leaves.applied = carry.applied;
             for (id, g) in leaves.grads.iter_mut() {
-                if let Some(target) = targets.by_id.get(id)
+                if let Some(target) = targets.target_of(*id)
                     && !Arc::ptr_eq(target, g.shared_buffer())
                 {
                     // Summed over several uses (or from an op without an in-place path).

@@ -22,6 +22,7 @@
 
 mod backward;
 mod error;
+mod gradients;
 mod linear;
 mod op;
 pub mod ops;
@@ -29,8 +30,8 @@ mod rows;
 pub mod shape_rules;
 mod tensor;
 
-pub use backward::{GradTargets, Gradients};
 pub use error::{GraphError, Result};
+pub use gradients::{GradTargets, Gradients};
 pub use op::Op;
 pub use rows::Rows;
 pub use tensor::{DType, Tensor, grad_enabled, no_grad};

@@ -47,7 +47,8 @@ impl Model {
             let opt = &mut compiled.optimizer;
             match packed {
                 Some(w) => {
-                    let grads = loss.backward_into(w.grad_targets())?;
+                    // With Adam, a Dense kernel may take its update in its gradient's dispatch.
+                    let grads = loss.backward_into(opt.step_targets(self.device(), &w)?)?;
                     opt.apply_packed(self.device(), &grads, &w)?
                 }
                 None => {

@@ -48,6 +48,7 @@ pub mod metrics;
 mod model;
 mod model_build;
 mod model_layer;
+mod optimizer_packed;
 pub mod optimizers;
 mod packing;
 mod progress;

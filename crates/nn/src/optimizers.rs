@@ -1,18 +1,17 @@
 //! Optimizers with Keras 3's defaults and update rules (SGD with momentum / Nesterov, Adam,
 //! AdamW, RMSprop). Slot variables (moments, velocities) live on the GPU for the whole run.
-//! `apply_gradients` records one in-place kernel per parameter; `apply_packed` updates a
-//! model's packed weights (`packing.rs`) with one kernel over the whole buffer, its slots
-//! packed with the same layout (each parameter's slots are views of those packs, so both paths
-//! and checkpoints see the same state).
+//! `apply_gradients` records one in-place kernel per parameter; `apply_packed`
+//! (`optimizer_packed.rs`) updates a model's packed weights with one kernel over the whole
+//! buffer.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use kiln_device::ops::optim::{
     AdamStep, AdamVia, RmspropStep, SgdStep, adam_step, rmsprop_step, sgd_step,
 };
 use kiln_device::{GpuBuffer, Packed};
-use kiln_graph::{Device, Gradients, Tensor};
+use kiln_graph::{Device, GradTargets, Gradients, Tensor};
 
 use crate::error::{NnError, Result};
 use crate::packing::PackedWeights;
@@ -59,7 +58,10 @@ pub struct Optimizer {
     pub(crate) iterations: u64,
     pub(crate) slots: HashMap<String, Vec<Arc<GpuBuffer>>>,
     /// Slots packed like the weights `apply_packed` last saw: (names, one pack per slot).
-    packed_slots: Option<(Vec<String>, Vec<Packed>)>,
+    pub(crate) packed_slots: Option<(Vec<String>, Vec<Packed>)>,
+    /// Gradient targets with Adam applied in place (`step_targets`), for the packed weights
+    /// they were made for.
+    pub(crate) in_place: Option<(Weak<PackedWeights>, GradTargets)>,
 }
 
 impl Optimizer {
@@ -71,6 +73,7 @@ impl Optimizer {
             iterations: 0,
             slots: HashMap::new(),
             packed_slots: None,
+            in_place: None,
         }
     }
 
@@ -198,61 +201,8 @@ impl Optimizer {
         Ok(())
     }
 
-    /// `apply_gradients` for a model's packed weights, whose gradients `backward_into` wrote
-    /// into `weights.grad_targets()`: one kernel over the whole packed buffer updates them all.
-    /// Falls back to one kernel per weight when a gradient is missing or elsewhere.
-    pub fn apply_packed(
-        &mut self,
-        device: &Device,
-        grads: &Gradients,
-        weights: &PackedWeights,
-    ) -> Result<()> {
-        if !weights.complete(grads) {
-            return self.apply_gradients(device, grads, &weights.pairs());
-        }
-        self.step_packed(device, weights)
-    }
-
-    /// One update of every packed weight from the packed gradient buffer as it stands (a
-    /// data-parallel step writes the all-reduced gradients there).
-    pub(crate) fn step_packed(&mut self, device: &Device, weights: &PackedWeights) -> Result<()> {
-        self.pack_slots(device, weights)?;
-        let lr = self.current_learning_rate();
-        self.iterations += 1;
-        let (_, packs) = self.packed_slots.as_ref().expect("packed above");
-        let s: Vec<&GpuBuffer> = packs.iter().map(|p| &**p.whole()).collect();
-        let (g, p) = (weights.grads(), weights.params());
-        // Padding between parts is zero in all four buffers and the update keeps it zero.
-        self.update(device, lr, g, p, &s, p.words())
-    }
-
-    /// Packs the slots like `weights` (unless already so), carrying over existing values (from
-    /// earlier per-weight steps or a loaded checkpoint); each weight's slots become views.
-    fn pack_slots(&mut self, device: &Device, weights: &PackedWeights) -> Result<()> {
-        let names = weights.names();
-        if self.packed_slots.as_ref().is_some_and(|(n, packs)| {
-            n == names && packs.iter().all(|p| p.part_words() == weights.part_words())
-        }) {
-            return Ok(());
-        }
-        let packs = (0..self.slot_count())
-            .map(|_| device.pack(weights.part_words()))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        for (i, name) in names.iter().enumerate() {
-            let views: Vec<Arc<GpuBuffer>> = packs.iter().map(|p| p.parts()[i].clone()).collect();
-            if let Some(old) = self.slots.get(name) {
-                for (o, v) in old.iter().zip(&views) {
-                    device.copy(o, 0, v, 0, v.bytes().min(o.bytes()))?;
-                }
-            }
-            self.slots.insert(name.clone(), views);
-        }
-        self.packed_slots = Some((names.to_vec(), packs));
-        Ok(())
-    }
-
     /// Records the rule's in-place kernel over `n` words of g, p and the slots `s`.
-    fn update(
+    pub(crate) fn update(
         &self,
         device: &Device,
         lr: f32,

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use kiln_device::{GpuBuffer, Packed};
+use kiln_device::Packed;
 use kiln_graph::{GradTargets, Gradients, Tensor};
 
 use crate::error::{NnError, Result};
@@ -58,27 +58,34 @@ impl PackedWeights {
         self.params.part_words()
     }
 
-    /// The buffer holding every weight (padding between them included).
-    pub(crate) fn params(&self) -> &Arc<GpuBuffer> {
-        self.params.whole()
+    /// Every weight, packed (padding between them included).
+    pub(crate) fn params(&self) -> &Packed {
+        &self.params
     }
 
-    /// The buffer holding every gradient, same layout.
-    pub(crate) fn grads(&self) -> &Arc<GpuBuffer> {
-        self.grads.whole()
+    /// Every gradient, same layout.
+    pub(crate) fn grads(&self) -> &Packed {
+        &self.grads
     }
 
-    /// Whether `grads` holds every weight's gradient, each in its target view (then one update
-    /// over the whole buffers is exactly the per-weight updates).
+    /// Whether `grads` holds every weight's gradient, each in its target view, or reports its
+    /// update as applied by the pass (then updating the rest of the packed buffers is exactly
+    /// the per-weight updates).
     pub(crate) fn complete(&self, grads: &Gradients) -> bool {
         self.tensors
             .iter()
             .zip(self.grads.parts())
             .all(|(t, target)| {
-                grads
-                    .get(t)
-                    .is_some_and(|g| Arc::ptr_eq(g.shared_buffer(), target))
+                grads.applied(t)
+                    || grads
+                        .get(t)
+                        .is_some_and(|g| Arc::ptr_eq(g.shared_buffer(), target))
             })
+    }
+
+    /// Which weights the backward pass already updated (`Gradients::applied`), in order.
+    pub(crate) fn applied(&self, grads: &Gradients) -> Vec<bool> {
+        self.tensors.iter().map(|t| grads.applied(t)).collect()
     }
 
     /// Whether these are exactly the model's current trainable weights, in order.

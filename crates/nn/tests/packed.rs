@@ -1,7 +1,8 @@
 //! Packed weights (`Sequential::packed_weights`, `Optimizer::apply_packed`): one optimizer
 //! dispatch over the packed buffer trains exactly as one dispatch per weight does, for every
-//! rule; freezing repacks; optimizer state carries over between the two paths; a layer that
-//! hides its weights from `weights_mut` falls back to per-weight updates.
+//! rule; so does Adam applied in the Dense kernels' gradient dispatches (`step_targets`) with
+//! the rest updated in runs; freezing repacks; optimizer state carries over between the two
+//! paths; a layer that hides its weights from `weights_mut` falls back to per-weight updates.
 
 use kiln_device::testing::test_device;
 use kiln_nn::prelude::*;
@@ -18,11 +19,15 @@ fn model(dev: &Device) -> Sequential {
 }
 
 fn batch(dev: &Device, step: u64) -> (Tensor, Tensor) {
+    batch_of(dev, step, 4)
+}
+
+fn batch_of(dev: &Device, step: u64, inputs: usize) -> (Tensor, Tensor) {
     let mut rng = kiln_device::rng::Rng::new(100 + step);
-    let x: Vec<f32> = (0..8 * 4).map(|_| rng.normal() as f32).collect();
+    let x: Vec<f32> = (0..8 * inputs).map(|_| rng.normal() as f32).collect();
     let y: Vec<u32> = (0..8).map(|i| (i + step as u32) % 3).collect();
     (
-        Tensor::from_f32(dev, &x, &[8, 4]).unwrap(),
+        Tensor::from_f32(dev, &x, &[8, inputs]).unwrap(),
         Tensor::from_u32(dev, &y, &[8]).unwrap(),
     )
 }
@@ -149,6 +154,62 @@ fn freezing_repacks_and_state_carries_over_between_paths() {
     step_each(&a, &mut oa, 5);
     step_each(&b, &mut ob, 5);
     assert_eq!(a.get_weights().unwrap(), b.get_weights().unwrap());
+}
+
+#[test]
+fn adam_in_the_gradient_dispatches_trains_exactly_as_one_update_per_weight() {
+    let Some(dev) = test_device() else { return };
+    // Both hidden kernels (36x20, 20x24) suit the fused design on CPU adapters; the head's
+    // backward is one dispatch that folds the second layer's activation and bias.
+    let wide = |seed| {
+        let mut m = Sequential::with_seed(&dev, seed);
+        m.add(Dense::new(20).activation("relu").unwrap()).unwrap();
+        m.add(Dense::new(24).activation("tanh").unwrap()).unwrap();
+        m.add(Dense::new(3)).unwrap();
+        m.build(&[36]).unwrap();
+        m
+    };
+    let fused_on = dev.info().is_cpu() && dev.info().subgroups;
+    let makes: [MakeOptimizer; 3] = [
+        || Optimizer::adam(0.01),
+        || Optimizer::adamw(0.01, 0.05),
+        || Optimizer::sgd_momentum(0.05, 0.9, false),
+    ];
+    for (i, make) in makes.into_iter().enumerate() {
+        let (a, mut b) = (wide(4), wide(4));
+        let (mut oa, mut ob) = (make(), make());
+        for step in 0..4 {
+            let (x, y) = batch_of(&dev, step, 36);
+            let g = LOSS.call(&a.call(&x, true).unwrap(), &y).unwrap();
+            oa.apply_gradients(&dev, &g.backward().unwrap(), &a.trainable_weights())
+                .unwrap();
+            let w = b.packed_weights().unwrap();
+            let loss = LOSS.call(&b.call(&x, true).unwrap(), &y).unwrap();
+            let g = loss
+                .backward_into(ob.step_targets(&dev, &w).unwrap())
+                .unwrap();
+            let applied: Vec<bool> = w.pairs().iter().map(|(_, t)| g.applied(t)).collect();
+            let adam = i < 2 && fused_on;
+            assert_eq!(
+                applied,
+                [adam, false, adam, false, false, false],
+                "rule {i}"
+            );
+            let before = dev.counters().dispatches;
+            ob.apply_packed(&dev, &g, &w).unwrap();
+            // The bias alone, then the head's weights: one dispatch per run of weights left.
+            let runs = if adam { 2 } else { 1 };
+            assert_eq!(dev.counters().dispatches - before, runs, "rule {i}");
+            dev.submit();
+        }
+        assert_eq!(
+            a.get_weights().unwrap(),
+            b.get_weights().unwrap(),
+            "rule {i}"
+        );
+        assert_eq!(slots(&a, &oa), slots(&b, &ob), "rule {i}: optimizer slots");
+        assert_eq!(oa.iterations(), ob.iterations());
+    }
 }
 
 /// A layer whose `weights_mut` hides its weights (allowed, but it cannot be packed).

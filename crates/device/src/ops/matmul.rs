@@ -13,6 +13,7 @@ use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::kernels::Kernel;
 use crate::launch::{InputPath, Launch};
+use crate::ops::optim::AdamScalars;
 use crate::ops::{epilogue_code, exceeds_texture, fits_u32, need, no_subgroups};
 
 /// The product to compute. Operands are stored row-major: A as [m, k] (or [k, m] when
@@ -96,9 +97,11 @@ impl MatmulVariant {
     }
 }
 
+/// WGSL `MatmulParams`; `adam` is read only by the fused weight-gradient update
+/// (`matmul_adam.rs`).
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct MatmulParams {
+pub(crate) struct MatmulParams {
     m: u32,
     n: u32,
     k: u32,
@@ -111,6 +114,28 @@ struct MatmulParams {
     has_bias: u32,
     act: u32,
     _pad: u32,
+    pub(crate) adam: AdamScalars,
+}
+
+impl MatmulParams {
+    /// The params of product `d` with an epilogue of `act` (a code) and a bias when `has_bias`.
+    pub(crate) fn new(d: &MatmulDims, has_bias: bool, act: u32) -> Self {
+        MatmulParams {
+            m: d.m as u32,
+            n: d.n as u32,
+            k: d.k as u32,
+            batch: d.batch as u32,
+            trans_a: u32::from(d.trans_a),
+            trans_b: u32::from(d.trans_b),
+            a_batch_stride: d.a_batch_stride as u32,
+            b_batch_stride: d.b_batch_stride as u32,
+            c_batch_stride: (d.m * d.n) as u32,
+            has_bias: u32::from(has_bias),
+            act,
+            _pad: 0,
+            adam: AdamScalars::default(),
+        }
+    }
 }
 
 /// Why the texture design cannot run this product on `dev`, or `None` when it can: it needs
@@ -137,7 +162,7 @@ pub fn texture_support(dev: &Device, d: &MatmulDims) -> Option<String> {
 }
 
 /// Why an operand of `d` would not fit a staging texture, or `None` when both do.
-fn texture_rows_fit(dev: &Device, d: &MatmulDims) -> Option<String> {
+pub(crate) fn texture_rows_fit(dev: &Device, d: &MatmulDims) -> Option<String> {
     let words = |stride: usize, size: usize| (d.batch.max(1) - 1) * stride + size;
     let largest = words(d.a_batch_stride, d.m * d.k).max(words(d.b_batch_stride, d.k * d.n));
     exceeds_texture(dev, largest)
@@ -213,20 +238,7 @@ pub fn matmul(
         // An empty inner dimension: C is all zeros.
         return dev.clear(c);
     }
-    let p = MatmulParams {
-        m: d.m as u32,
-        n: d.n as u32,
-        k: d.k as u32,
-        batch: d.batch as u32,
-        trans_a: u32::from(d.trans_a),
-        trans_b: u32::from(d.trans_b),
-        a_batch_stride: d.a_batch_stride as u32,
-        b_batch_stride: d.b_batch_stride as u32,
-        c_batch_stride: (d.m * d.n) as u32,
-        has_bias: u32::from(o.bias.is_some()),
-        act,
-        _pad: 0,
-    };
+    let p = MatmulParams::new(d, o.bias.is_some(), act);
     let variant = match o.variant {
         MatmulVariant::Auto => auto_variant(dev, a, b, c, d, o)?,
         MatmulVariant::Texture => match texture_support(dev, d) {
@@ -347,6 +359,6 @@ fn auto_variant(
 mod tests {
     #[test]
     fn params_match_the_wgsl_layout() {
-        assert_eq!(std::mem::size_of::<super::MatmulParams>(), 48);
+        assert_eq!(std::mem::size_of::<super::MatmulParams>(), 80);
     }
 }

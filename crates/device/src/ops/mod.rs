@@ -15,6 +15,7 @@ pub mod elementwise;
 pub mod fill;
 pub mod image;
 pub mod matmul;
+pub mod matmul_adam;
 pub mod metrics;
 pub mod optim;
 pub mod pool2d;

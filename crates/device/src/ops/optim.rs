@@ -56,6 +56,38 @@ pub struct RmspropStep {
     pub weight_decay: f32,
 }
 
+/// WGSL `AdamScalars` (adam.wgsl): one step's hyper-parameters as the kernels read them.
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct AdamScalars {
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    lr_t: f32,
+    weight_decay: f32,
+    _pad: [u32; 2],
+}
+
+impl AdamStep {
+    /// The kernels' form of this step, with the bias correction
+    /// lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) computed here in f64.
+    pub(crate) fn scalars(&self) -> AdamScalars {
+        let t = self.t.max(1) as f64;
+        let (b1, b2) = (self.beta1 as f64, self.beta2 as f64);
+        let lr_t = self.lr as f64 * (1.0 - b2.powf(t)).sqrt() / (1.0 - b1.powf(t));
+        AdamScalars {
+            lr: self.lr,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            lr_t: lr_t as f32,
+            weight_decay: self.weight_decay,
+            _pad: [0; 2],
+        }
+    }
+}
+
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params8 {
@@ -105,12 +137,10 @@ pub fn adam_step(
     via: AdamVia,
 ) -> Result<()> {
     check("adam_step", n, &[("g", g), ("p", p), ("m", m), ("v", v)])?;
-    let t = s.t.max(1) as f64;
-    let lr_t =
-        s.lr as f64 * (1.0 - (s.beta2 as f64).powf(t)).sqrt() / (1.0 - (s.beta1 as f64).powf(t));
+    let a = s.scalars();
     let params = Params8 {
         n: n as u32,
-        f: [s.lr, s.beta1, s.beta2, s.eps, lr_t as f32, s.weight_decay],
+        f: [a.lr, a.beta1, a.beta2, a.eps, a.lr_t, a.weight_decay],
         u: 0,
     };
     // An explicit `Buffers` reads storage buffers; `Auto` resolving to it follows the policy.

@@ -10,6 +10,7 @@ mod dense_backward;
 mod elementwise;
 mod image;
 mod matmul;
+mod matmul_adam;
 mod matmul_narrow;
 mod metrics;
 mod nn;

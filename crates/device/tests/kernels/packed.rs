@@ -129,3 +129,31 @@ fn a_pack_larger_than_a_binding_is_an_error_that_says_so() {
         "{err}"
     );
 }
+
+#[test]
+fn a_span_covers_its_parts_and_the_padding_between_only() {
+    let Some((dev, _)) = setup(43) else {
+        return;
+    };
+    let words = [3, 70, 1, 5];
+    let (pack, out) = (dev.pack(&words).unwrap(), dev.pack(&words).unwrap());
+    let values =
+        |i: usize| -> Vec<f32> { (0..words[i]).map(|j| (10 * i + j) as f32 - 30.0).collect() };
+    for (i, part) in pack.parts().iter().enumerate() {
+        dev.write(part, &values(i)).unwrap();
+    }
+    assert!(pack.span(2..2).is_none() && pack.span(3..5).is_none());
+    let (src, dst) = (pack.span(1..3).unwrap(), out.span(1..3).unwrap());
+    // From part 1's start to part 2's end: 70 words, padding to the next 256 bytes, 1 word.
+    assert_eq!(
+        src.words(),
+        part_offset(&words, 2) / 4 - part_offset(&words, 1) / 4 + 1
+    );
+    let n = src.words();
+    unary(&dev, UnaryOp::Neg, &src, &dst, n).unwrap();
+    let neg = |v: Vec<f32>| v.into_iter().map(|x: f32| -x).collect::<Vec<_>>();
+    assert_eq!(read(&dev, &out.parts()[1]), neg(values(1)));
+    assert_eq!(read(&dev, &out.parts()[2]), neg(values(2)));
+    assert_eq!(read(&dev, &out.parts()[0]), vec![0.0; 3]);
+    assert_eq!(read(&dev, &out.parts()[3]), vec![0.0; 5]);
+}

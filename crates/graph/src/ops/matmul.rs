@@ -8,9 +8,11 @@ use kiln_device::Activation;
 use kiln_device::GpuBuffer;
 use kiln_device::ops::dense_backward::{DenseDims, applies, dense_backward};
 use kiln_device::ops::matmul::{MatmulDims, MatmulOptions, matmul};
+use kiln_device::ops::matmul_adam::{applies as adam_applies, matmul_adam};
 use kiln_device::ops::reduce::{AxisView, ReduceOp, reduce};
 
 use crate::error::{Result, shape_err};
+use crate::gradients::InPlaceAdam;
 use crate::op::Op;
 use crate::ops::{alloc, alloc_into};
 use crate::tensor::{DType, Tensor};
@@ -254,6 +256,43 @@ pub(crate) fn matmul_backward(
         a2.matmul_into(&g2, !ta, false, into)?
     };
     Ok(r)
+}
+
+/// A Dense kernel's Adam step `a` applied from its gradient x^T dz in one dispatch, where the
+/// fused design is the rule (`kiln_device::ops::matmul_adam::applies`): w [k, n] is updated in
+/// place and true is returned; false (nothing recorded) elsewhere, and the caller makes dW.
+pub(crate) fn weight_grad_adam(
+    x: &Tensor,
+    w: &Tensor,
+    dz: &Tensor,
+    a: &InPlaceAdam,
+) -> Result<bool> {
+    let x2 = if x.shape().len() > 2 {
+        flatten_rows(x)?
+    } else {
+        x.clone()
+    };
+    let dz2 = if dz.shape().len() > 2 {
+        flatten_rows(dz)?
+    } else {
+        dz.clone()
+    };
+    let Some((d, _)) = dims(x2.shape(), dz2.shape(), true, false) else {
+        return Ok(false);
+    };
+    let dev = x.device();
+    if d.m * d.n != w.numel() || !adam_applies(dev, &d) {
+        return Ok(false);
+    }
+    let slots = (&*a.m, &*a.v);
+    matmul_adam(
+        dev,
+        (x2.buffer(), dz2.buffer()),
+        &d,
+        &a.step,
+        (w.buffer(), slots),
+    )?;
+    Ok(true)
 }
 
 fn flatten_rows(t: &Tensor) -> Result<Tensor> {

@@ -58,14 +58,14 @@ impl Model {
             // The one wait of the step: MPI reduces host memory.
             let t = Instant::now();
             let mut g = if batch.is_some() {
-                self.device().read_f32(weights.grads())?
+                self.device().read_f32(weights.grads().whole())?
             } else {
-                vec![0.0; weights.grads().words()]
+                vec![0.0; weights.grads().whole().words()]
             };
             strategy.add_readback(t.elapsed());
             strategy.reduce_gradients(&mut g, local, global)?;
-            self.device().write(weights.grads(), &g)?;
-            compiled.optimizer.step_packed(self.device(), &weights)
+            self.device().write(weights.grads().whole(), &g)?;
+            compiled.optimizer.step_packed(self.device(), &weights, &[])
         })();
         self.compiled = Some(compiled);
         self.device().submit();

@@ -1,0 +1,94 @@
+//! Launcher for `matmul_texture_tn_adam` (`shaders/matmul_texture.wgsl`): a Dense layer's
+//! kernel gradient dW = x^T dz and its Adam update in one dispatch, so dW is never stored nor
+//! read back. On CPU adapters every storage access is a per-lane loop, and the weight gradient's
+//! store and the optimizer's reload of it are 2 of the 8 vec4 accesses per 4 weights, besides
+//! the gradient buffer's traffic. The caller (the graph's backward pass, for a weight the
+//! optimizer hands over) leaves that weight out of the optimizer's own update.
+//!
+//! The product is `matmul_texture_tn`'s and the update `adam_step4`'s code (`adam.wgsl`), so
+//! the weight and moments come out bit for bit as from `matmul` then `adam_step` (a test pins
+//! it).
+
+use crate::buffer::GpuBuffer;
+use crate::context::Device;
+use crate::error::{Result, launch_err};
+use crate::kernels::Kernel;
+use crate::launch::Launch;
+use crate::ops::matmul::{MatmulDims, MatmulParams, NARROW_MAX_N, texture_support};
+use crate::ops::optim::AdamStep;
+use crate::ops::{fits_u32, need};
+
+/// Why the fused update cannot run the weight gradient `d` on `dev`, or `None` when it can:
+/// `d` must be x^T dz for one matrix (A transposed, B not, batch 1) with N a multiple of 4 (the
+/// update works on vec4s), and the texture design must support it (`texture_support`).
+pub fn support(dev: &Device, d: &MatmulDims) -> Option<String> {
+    if !d.trans_a || d.trans_b || d.batch != 1 || d.k == 0 {
+        return Some(
+            "needs a weight gradient x^T dz: A transposed, B not, one product, k > 0".into(),
+        );
+    }
+    if d.n % 4 != 0 {
+        return Some(format!("{} columns, not a multiple of 4", d.n));
+    }
+    texture_support(dev, d)
+}
+
+/// Largest weight (in values) the fused update is the design for. Measured on lavapipe
+/// (2026-12-07, 2-core EPYC VM with 32 MB of L3, the product then `adam_step4` against the fused
+/// dispatch, 5 alternating rounds of chained steps): 256x128 (32k values) 254-325 against
+/// 323-439 us, 784x128 (100k) 780-811 against 929-957 us, 2048x256 (524k) 2.98-4.26 against
+/// 3.18-4.30 ms (even), 5408x256 (1.38M) 9.4-9.9 against 8.6-9.8 ms (slower). Past the caches
+/// the separate update's linear sweep over the weight and its moments beats the fused kernel's
+/// 32-row blocks.
+pub const MAX_WEIGHTS: usize = 1 << 18;
+
+/// Whether the fused update is the design for weight gradient `d` on `dev`: a CPU adapter where
+/// it can run (`support`), for a weight of at most `MAX_WEIGHTS` values that the plain product
+/// would give the texture design (more than `NARROW_MAX_N` columns: narrower layers have
+/// `dense_backward`). On GPUs the gradient's round trip through memory is cheap next to
+/// everything else, and the texture design is not theirs.
+pub fn applies(dev: &Device, d: &MatmulDims) -> bool {
+    dev.info().is_cpu()
+        && d.n > NARROW_MAX_N
+        && d.m * d.n <= MAX_WEIGHTS
+        && support(dev, d).is_none()
+}
+
+/// One Adam step `s` of weight `w` [m, n] (with moments `mom` = (m, v), same shape) from the
+/// gradient x^T dz, where `d` is that product: x is [k, m] (k rows of a batch), dz [k, n].
+/// The weight and moments are updated in place; nothing else is written.
+pub fn matmul_adam(
+    dev: &Device,
+    (x, dz): (&GpuBuffer, &GpuBuffer),
+    d: &MatmulDims,
+    s: &AdamStep,
+    (w, mom): (&GpuBuffer, (&GpuBuffer, &GpuBuffer)),
+) -> Result<()> {
+    let op = "matmul_adam";
+    if let Some(why) = support(dev, d) {
+        return Err(launch_err(op, why));
+    }
+    let (x_words, dz_words, w_words) = (d.k * d.m, d.k * d.n, d.m * d.n);
+    fits_u32(op, x_words.max(dz_words).max(w_words))?;
+    need(op, "x", x, x_words)?;
+    need(op, "dz", dz, dz_words)?;
+    for (name, b) in [("w", w), ("m", mom.0), ("v", mom.1)] {
+        need(op, name, b, w_words)?;
+    }
+    if d.m == 0 || d.n == 0 {
+        return Ok(());
+    }
+    let mut p = MatmulParams::new(d, false, 0);
+    p.adam = s.scalars();
+    let groups = [d.n.div_ceil(64) as u32, d.m.div_ceil(32) as u32, 1];
+    let max = dev.info().max_compute_workgroups_per_dimension;
+    if groups.iter().any(|&g| g > max) {
+        return Err(launch_err(
+            op,
+            format!("a {}x{} weight needs more than {max} workgroups", d.m, d.n),
+        ));
+    }
+    let buffers = [x, dz, w, mom.0, mom.1];
+    let launch = Launch::new(Kernel::MatmulTextureTnAdam, &p, &buffers, groups);
+    dev.launch(&launch.input_words(&[x_words, dz_words]))
+}

@@ -1,0 +1,135 @@
+//! matmul_texture_tn_adam: a weight gradient x^T dz and its Adam step in one dispatch, against
+//! the two dispatches it replaces (the tn product, then `adam_step4`) bit for bit over several
+//! steps, for shapes that miss the 32x64 block and the 4-step k loop, with and without weight
+//! decay, on views of packed buffers (as the optimizer's slots are); and the refusals.
+
+use kiln_device::ops::matmul::{MatmulDims, MatmulVariant};
+use kiln_device::ops::matmul_adam::{MAX_WEIGHTS, applies, matmul_adam, support};
+use kiln_device::ops::optim::{AdamStep, AdamVia, adam_step};
+
+use crate::{mm, out, read, setup, up};
+
+fn step(t: u64, weight_decay: f32) -> AdamStep {
+    AdamStep {
+        lr: 1e-2,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-7,
+        weight_decay,
+        t,
+    }
+}
+
+#[test]
+fn fused_update_is_the_product_then_adam_bit_for_bit() {
+    let Some((dev, mut rng)) = setup(61) else {
+        return;
+    };
+    // (rows k, inputs m, units n): a whole block, partial blocks in both directions with a k
+    // tail of 1 and 3 steps, the MLP's first layer.
+    for (i, &(k, m, n)) in [(32, 64, 64), (5, 36, 20), (7, 100, 132), (32, 784, 128)]
+        .iter()
+        .enumerate()
+    {
+        let d = MatmulDims::new(m, n, k, true, false);
+        if let Some(why) = support(&dev, &d) {
+            // Adapters without subgroups keep the two dispatches; the refusal says why.
+            assert!(why.contains("subgroups"), "{why}");
+            return;
+        }
+        let wd = [0.0, 0.004][i % 2];
+        // Packed like a model's weights: another part before this one.
+        let packs: Vec<_> = (0..6).map(|_| dev.pack(&[3, m * n]).unwrap()).collect();
+        let [(w1, m1, v1), (w2, m2, v2)] = [0, 3].map(|j| {
+            let part = |p: usize| packs[j + p].parts()[1].clone();
+            (part(0), part(1), part(2))
+        });
+        let w0 = up(&dev, &rng.vec(m * n, -1.0, 1.0));
+        for w in [&w1, &w2] {
+            dev.copy(&w0, 0, w, 0, (m * n * 4) as u64).unwrap();
+        }
+        let g = out(&dev, m * n);
+        for t in 1..=3 {
+            let x = up(&dev, &rng.vec(k * m, -1.0, 1.0));
+            // Some gradients exactly zero (a dead unit), so m and v meet the flush to zero.
+            let dz: Vec<f64> = rng
+                .vec(k * n, -1.0, 1.0)
+                .into_iter()
+                .enumerate()
+                .map(|(e, v)| if e % n == 1 { 0.0 } else { v })
+                .collect();
+            let dz = up(&dev, &dz);
+            let s = step(t, wd);
+            mm(&dev, MatmulVariant::Texture, &x, &dz, &g, &d).unwrap();
+            adam_step(&dev, &s, &g, &w1, &m1, &v1, m * n, AdamVia::Buffers4).unwrap();
+            matmul_adam(&dev, (&x, &dz), &d, &s, (&w2, (&m2, &v2))).unwrap();
+        }
+        for (what, a, b) in [("w", &w1, &w2), ("m", &m1, &m2), ("v", &v1, &v2)] {
+            let (a, b) = (read(&dev, a), read(&dev, b));
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert!(
+                bits(&a) == bits(&b),
+                "{what} of {k}x{m}x{n}, wd {wd}: fused differs from product + adam_step4"
+            );
+        }
+        // The part before is untouched.
+        assert_eq!(read(&dev, &packs[3].parts()[0]), vec![0.0; 3]);
+    }
+}
+
+#[test]
+fn fused_update_refuses_what_it_does_not_compute() {
+    let Some((dev, _)) = setup(62) else {
+        return;
+    };
+    let cases = [
+        (MatmulDims::new(64, 64, 32, false, false), "transposed"),
+        (MatmulDims::new(64, 64, 32, true, true), "transposed"),
+        (MatmulDims::new(64, 66, 32, true, false), "multiple of 4"),
+        (MatmulDims::new(64, 64, 0, true, false), "k > 0"),
+    ];
+    for (d, why) in cases {
+        let said = support(&dev, &d).expect("refused");
+        assert!(said.contains(why) || said.contains("subgroups"), "{said}");
+        assert!(!applies(&dev, &d));
+        let b = out(&dev, 64 * 66);
+        let err = matmul_adam(&dev, (&b, &b), &d, &step(1, 0.0), (&b, (&b, &b))).unwrap_err();
+        assert!(err.to_string().contains("matmul_adam"), "{err}");
+    }
+    // A narrow weight (a classifier head) has dense_backward, not this design.
+    let head = MatmulDims::new(128, 10, 32, true, false);
+    assert!(!applies(&dev, &head));
+    let wide = MatmulDims::new(784, 128, 32, true, false);
+    assert_eq!(
+        applies(&dev, &wide),
+        dev.info().is_cpu() && support(&dev, &wide).is_none()
+    );
+    // Past MAX_WEIGHTS the separate update is faster (its doc has the figures).
+    let large = MatmulDims::new(5408, 256, 32, true, false);
+    assert!(5408 * 256 > MAX_WEIGHTS && !applies(&dev, &large));
+}
+
+#[test]
+fn fused_update_checks_buffer_sizes() {
+    let Some((dev, _)) = setup(63) else {
+        return;
+    };
+    let d = MatmulDims::new(64, 64, 32, true, false);
+    if support(&dev, &d).is_some() {
+        return;
+    }
+    let (x, dz, full, short) = (
+        out(&dev, 32 * 64),
+        out(&dev, 32 * 64),
+        out(&dev, 4096),
+        out(&dev, 4000),
+    );
+    for (w, m, v, name) in [
+        (&short, &full, &full, "w"),
+        (&full, &short, &full, "m"),
+        (&full, &full, &short, "v"),
+    ] {
+        let err = matmul_adam(&dev, (&x, &dz), &d, &step(1, 0.0), (w, (m, v))).unwrap_err();
+        assert!(err.to_string().contains(name), "{err}");
+    }
+}

@@ -1,0 +1,22 @@
+// adam.wgsl — Keras Adam's update of 4 elements, appended to optim.wgsl (adam_step4) and to
+// matmul_texture.wgsl (matmul_texture_tn_adam, a weight gradient updated where it is made), so
+// that both compute the same bits from the same gradient (crates/device/src/kernels.rs).
+//
+// Keras Adam: p -= lr wd p (decoupled weight decay, AdamW, first); m += (g - m)(1 - b1);
+// v += (g^2 - v)(1 - b2); p -= lr_t m / (sqrt(v) + eps), where the host computes the bias
+// correction lr_t = lr sqrt(1 - b2^t) / (1 - b1^t). m and v are flushed to zero below the
+// smallest normal f32 (optim.wgsl says why).
+
+struct AdamScalars { lr: f32, beta1: f32, beta2: f32, eps: f32, lr_t: f32, weight_decay: f32, _p0: u32, _p1: u32 }
+
+// The updated weight, first and second moment.
+struct Adam4 { p: vec4<f32>, m: vec4<f32>, v: vec4<f32> }
+
+// (`grad`, not `g`: optim.wgsl's texture flavour rewrites its input `g` wherever it is named.)
+fn adam4(s: AdamScalars, grad: vec4<f32>, p0: vec4<f32>, m0: vec4<f32>, v0: vec4<f32>) -> Adam4 {
+    var w = p0;
+    w -= s.lr * s.weight_decay * w;
+    let m = ftz4(m0 + (grad - m0) * (1.0 - s.beta1));
+    let v = ftz4(v0 + (grad * grad - v0) * (1.0 - s.beta2));
+    return Adam4(w - s.lr_t * m / (sqrt(v) + s.eps), m, v);
+}
