@@ -1,6 +1,7 @@
-// adam.wgsl — Keras Adam's update of 4 elements, appended to optim.wgsl (adam_step4) and to
-// matmul_texture.wgsl (matmul_texture_tn_adam, a weight gradient updated where it is made), so
-// that both compute the same bits from the same gradient (crates/device/src/kernels.rs).
+// adam.wgsl — Keras Adam's update of 4 elements (and of 1), appended to optim.wgsl (adam_step4),
+// matmul_texture.wgsl (matmul_texture_tn_adam) and dense_backward.wgsl (its in-place mode), the
+// last two updating weights where their gradients are made, so that all compute the same bits
+// from the same gradient (crates/device/src/kernels.rs).
 //
 // Keras Adam: p -= lr wd p (decoupled weight decay, AdamW, first); m += (g - m)(1 - b1);
 // v += (g^2 - v)(1 - b2); p -= lr_t m / (sqrt(v) + eps), where the host computes the bias
@@ -19,4 +20,13 @@ fn adam4(s: AdamScalars, grad: vec4<f32>, p0: vec4<f32>, m0: vec4<f32>, v0: vec4
     let m = ftz4(m0 + (grad - m0) * (1.0 - s.beta1));
     let v = ftz4(v0 + (grad * grad - v0) * (1.0 - s.beta2));
     return Adam4(w - s.lr_t * m / (sqrt(v) + s.eps), m, v);
+}
+
+// The same update of one element (dense_backward.wgsl's in-place mode): adam4 on splats, so
+// the value is the same bits as that element's in a vec4 update.
+struct Adam1 { p: f32, m: f32, v: f32 }
+
+fn adam1(s: AdamScalars, grad: f32, p0: f32, m0: f32, v0: f32) -> Adam1 {
+    let u = adam4(s, vec4<f32>(grad), vec4<f32>(p0), vec4<f32>(m0), vec4<f32>(v0));
+    return Adam1(u.p.x, u.m.x, u.v.x);
 }

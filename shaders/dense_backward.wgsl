@@ -31,10 +31,21 @@
 //   dense_backward   0 params, 1 x, 2 w, 3 y, 4 g (textures), 5 dw [k, n], 6 db [n],
 //                    7 dx (or dz_p) [rows, k], 8 db_p [k] (written only when fold is set)
 //     y may be g itself when act is linear (then never read).
+//
+// In-place mode (`adam` set, crates/device/src/ops/dense_backward.rs): instead of storing dw,
+// db and db_p, the kernel applies Keras Adam (adam.wgsl's adam1) to w, b and b_p with them, so
+// the optimizer's own dispatch skips those weights. Bindings 5, 6 and 8 are then one view each
+// of the packed weights, Adam's m and Adam's v covering the three (one layout, so one word
+// offset each: w_at, b_at, bp_at); 7 is dx as before. w is read from its staged texture, the
+// value before the update.
 // Grid: (ceil((k + 1) / 8), 1, 1); a workgroup is one subgroup of 8 (the launcher checks the
 // adapter's subgroups). Launcher: crates/device/src/ops/dense_backward.rs.
 
-struct DenseBackwardParams { rows: u32, k: u32, n: u32, act: u32, prev_act: u32, fold: u32, _p0: u32, _p1: u32 }
+struct DenseBackwardParams {
+    rows: u32, k: u32, n: u32, act: u32, prev_act: u32, fold: u32, adam: u32, w_at: u32,
+    b_at: u32, bp_at: u32, _p0: u32, _p1: u32,
+    step: AdamScalars,
+}
 
 @group(0) @binding(0) var<uniform> dbp: DenseBackwardParams;
 @group(0) @binding(1) var dbx_tex: texture_2d<f32>;
@@ -62,6 +73,15 @@ fn db_dz(r: u32, c: u32) -> f32 {
         dz *= activate_grad(y, y, dbp.act);
     }
     return dz;
+}
+
+// Parameter word j's gradient gr: in in-place mode its Adam step (weight, m, v in bindings 5, 6
+// and 8 at word j); the callers store gr plainly otherwise.
+fn db_adam(j: u32, gr: f32) {
+    let u = adam1(dbp.step, gr, db_dw[j], db_db[j], db_dbp[j]);
+    db_dw[j] = u.p;
+    db_db[j] = u.m;
+    db_dbp[j] = u.v;
 }
 
 @compute @workgroup_size(8, 1, 1)
@@ -109,12 +129,22 @@ fn dense_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invoc
         }
     }
     if dbp.fold != 0u && i < k {
-        db_dbp[i] = prev_sum;
+        if dbp.adam != 0u {
+            db_adam(dbp.bp_at + i, prev_sum);
+        } else {
+            db_dbp[i] = prev_sum;
+        }
     }
     for (var c = 0u; c < 16u; c++) {
         if c < n {
             let v = acc[c / 4u][c % 4u];
-            if is_bias {
+            if dbp.adam != 0u {
+                if is_bias {
+                    db_adam(dbp.b_at + c, v);
+                } else if i < k {
+                    db_adam(dbp.w_at + i * n + c, v);
+                }
+            } else if is_bias {
                 db_db[c] = v;
             } else if i < k {
                 db_dw[i * n + c] = v;

@@ -61,6 +61,29 @@ impl GpuBuffer {
         }
     }
 
+    /// One view of the buffer that every one of `views` is a view of, from the lowest start to
+    /// the highest end among them, and the word offset of each in it; `None` unless all are
+    /// views of one packed buffer (`Device::pack`, `Packed::span`), whose parts start on
+    /// binding-aligned offsets. A kernel can then reach several parts through one binding.
+    pub fn covering(views: &[&GpuBuffer]) -> Option<(GpuBuffer, Vec<usize>)> {
+        let parent = match &views.first()?.owner {
+            Owner::View(p) => p,
+            Owner::Pool { .. } => return None,
+        };
+        let same = |b: &GpuBuffer| matches!(&b.owner, Owner::View(p) if Arc::ptr_eq(p, parent));
+        if !views.iter().all(|b| same(b)) {
+            return None;
+        }
+        let start = views.iter().map(|b| b.offset).min()?;
+        let end = views.iter().map(|b| b.offset + b.bytes).max()?;
+        if (start - parent.offset) % 256 != 0 {
+            return None;
+        }
+        let words = views.iter().map(|b| ((b.offset - start) / 4) as usize);
+        let view = GpuBuffer::view(parent, start - parent.offset, end - start);
+        Some((view, words.collect()))
+    }
+
     /// Requested size in bytes.
     pub fn bytes(&self) -> u64 {
         self.bytes

@@ -118,7 +118,7 @@ impl ShaderFile {
             F::DenseBackward => (
                 "dense_backward.wgsl",
                 shader!("dense_backward.wgsl"),
-                &[ACTIVATION],
+                &[ACTIVATION, ADAM],
             ),
         }
     }

@@ -286,7 +286,8 @@ impl Tensor {
                 if let (Some((dz, db)), Some(Op::Linear { x, w, bias, .. })) =
                     (carry.pre.remove(&node.id()), node.op())
                 {
-                    let b = bias.as_ref().map(|b| (b, db));
+                    // No db: the head's dispatch took the bias's Adam step (`applied`).
+                    let b = bias.as_ref().zip(db);
                     let sinks = (&into as GradInto<'_>, &adam as AdamOf<'_>);
                     for (input, gi) in linear::from_dz((x, w), b, &dz, sinks, &mut carry.applied)? {
                         accumulate(&mut grads, &input, gi)?;

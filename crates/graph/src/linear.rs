@@ -16,8 +16,9 @@ use crate::ops::matmul;
 use crate::tensor::Tensor;
 
 /// Gradients a consumer computed for a linear node ahead of its turn, by node id: d loss / dz
-/// of its pre-activation z and its bias gradient (made by `node_backward` below).
-pub(crate) type PreActivation = HashMap<u64, (Tensor, Tensor)>;
+/// of its pre-activation z and its bias gradient (made by `node_backward` below; `None` where
+/// that dispatch took the bias's Adam step instead).
+pub(crate) type PreActivation = HashMap<u64, (Tensor, Option<Tensor>)>;
 
 /// dx, dw (and db when given) of a linear node y = act(x w + b) from dz = d loss / dz. Where
 /// `adam` gives w's in-place Adam step and the fused design takes x^T dz, w is updated by that
@@ -73,13 +74,21 @@ pub(crate) fn node_backward(
             }) if tracked(bp) && once(x) => Some((*ap, bp)),
             _ => None,
         };
-        if let Some(f) = matmul::linear_backward_fused((x, w, b), node, act, g, into, prev)? {
-            let mut out = vec![(w.clone(), f.dw), (b.clone(), f.db)];
-            match f.db_prev {
-                Some(db_prev) => {
-                    carry.pre.insert(x.id(), (f.dx, db_prev));
+        let sinks = (into, adam);
+        if let Some(f) = matmul::linear_backward_fused((x, w, b), node, act, g, sinks, prev)? {
+            if f.applied {
+                carry.applied.extend([w.id(), b.id()]);
+                carry.applied.extend(prev.map(|(_, bp)| bp.id()));
+            }
+            let mut out: Vec<(Tensor, Tensor)> = [(w, f.dw), (b, f.db)]
+                .into_iter()
+                .filter_map(|(t, g)| g.map(|g| (t.clone(), g)))
+                .collect();
+            match f.folded {
+                true => {
+                    carry.pre.insert(x.id(), (f.dx, f.db_prev));
                 }
-                None => out.push((x.clone(), f.dx)),
+                false => out.push((x.clone(), f.dx)),
             }
             return Ok(out);
         }

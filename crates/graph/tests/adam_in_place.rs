@@ -1,8 +1,8 @@
 //! `GradTargets::adam_in_place`: on a CPU adapter with subgroups the backward pass applies a
-//! Dense kernel's Adam step in the dispatch that makes its gradient (`matmul_adam`). The kernel,
-//! its moments and the other gradients come out bit for bit as from the gradient written to
-//! its target and then `adam_step`; the leaf is reported as applied, with no gradient and its
-//! target untouched. A kernel read twice, a head too narrow for the fused design, and a pass
+//! Dense kernel's Adam step in the dispatch that makes its gradient (`matmul_adam`), and a
+//! narrow head's kernel, bias and folded bias in its one backward dispatch. Weights and moments
+//! come out bit for bit as from the gradients written to their targets and then `adam_step`;
+//! the leaves are reported as applied, with no gradient and their targets untouched. A kernel read twice, a head too narrow for the fused design, and a pass
 //! without a step keep the usual path.
 
 use std::sync::Arc;
@@ -28,7 +28,8 @@ fn bits(t: &GpuBuffer, dev: &Device) -> Vec<u32> {
         .collect()
 }
 
-/// A two-layer MLP's weights, their gradient targets and Adam moments, packed.
+/// A two-layer MLP's weights, their gradient targets and Adam moments, each packed as a model's
+/// are (the head's in-place steps need its weights and moments as views of packs).
 struct Net {
     ws: Vec<Tensor>,
     targets: GradTargets,
@@ -38,7 +39,8 @@ struct Net {
 
 fn net(dev: &Device, shapes: &[Vec<usize>]) -> Net {
     let words: Vec<usize> = shapes.iter().map(|s| s.iter().product()).collect();
-    let (g, m, v) = (
+    let (p, g, m, v) = (
+        dev.pack(&words).unwrap(),
         dev.pack(&words).unwrap(),
         dev.pack(&words).unwrap(),
         dev.pack(&words).unwrap(),
@@ -46,7 +48,8 @@ fn net(dev: &Device, shapes: &[Vec<usize>]) -> Net {
     let mut targets = GradTargets::default();
     let mut ws = Vec::new();
     for (i, s) in shapes.iter().enumerate() {
-        let w = Tensor::from_f32(dev, &values(words[i], 5 + i), s)
+        dev.write(&p.parts()[i], &values(words[i], 5 + i)).unwrap();
+        let w = Tensor::from_buffer(dev, p.parts()[i].clone(), s)
             .unwrap()
             .requires_grad();
         targets.insert(&w, g.parts()[i].clone()).unwrap();
@@ -122,7 +125,11 @@ fn a_dense_kernel_takes_its_adam_step_in_its_gradient_dispatch_bit_for_bit() {
         dev.write(&b.grads[0], &vec![7.0f32; k * h]).unwrap();
         b.targets.set_adam_step(Some(step(t)));
         let gb = loss(&b).backward_into(&b.targets).unwrap();
-        assert_eq!(gb.applied(&b.ws[0]), fused_on);
+        // The first kernel in its gradient product; the head's kernel and bias and the first
+        // bias (folded) in the head's backward dispatch.
+        for w in &b.ws {
+            assert_eq!(gb.applied(w), fused_on);
+        }
         for (i, w) in b.ws.iter().enumerate() {
             if gb.applied(w) {
                 assert!(gb.get(w).is_none());

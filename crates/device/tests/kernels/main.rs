@@ -7,6 +7,7 @@ mod bias_grad;
 mod conv;
 mod conv_gemm;
 mod dense_backward;
+mod dense_backward_adam;
 mod elementwise;
 mod image;
 mod matmul;

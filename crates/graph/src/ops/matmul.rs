@@ -6,11 +6,14 @@ use std::sync::Arc;
 
 use kiln_device::Activation;
 use kiln_device::GpuBuffer;
-use kiln_device::ops::dense_backward::{DenseDims, applies, dense_backward};
+use kiln_device::ops::dense_backward::{
+    DenseAdam, DenseDims, applies, dense_backward, dense_backward_adam,
+};
 use kiln_device::ops::matmul::{MatmulDims, MatmulOptions, matmul};
 use kiln_device::ops::matmul_adam::{applies as adam_applies, matmul_adam};
 use kiln_device::ops::reduce::{AxisView, ReduceOp, reduce};
 
+use crate::backward::{AdamOf, GradInto};
 use crate::error::{Result, shape_err};
 use crate::gradients::InPlaceAdam;
 use crate::op::Op;
@@ -150,12 +153,17 @@ impl Tensor {
 pub(crate) struct FusedLinearGrads {
     /// d loss / dx; with a folded producer, d loss / dz_p, its pre-activation gradient.
     pub dx: Tensor,
-    /// d loss / dw.
-    pub dw: Tensor,
+    /// d loss / dw, d loss / db and the folded producer's bias gradient; `None` where the
+    /// dispatch applied their Adam steps instead (`applied`).
+    pub dw: Option<Tensor>,
     /// d loss / db.
-    pub db: Tensor,
+    pub db: Option<Tensor>,
     /// The folded producer's bias gradient.
     pub db_prev: Option<Tensor>,
+    /// Whether the producer was folded (dx holds its dz_p).
+    pub folded: bool,
+    /// Whether the dispatch took the Adam steps of w, b (and b_p) in place.
+    pub applied: bool,
 }
 
 /// The gradients of a linear layer y = act(x w + b) from one dispatch (`dense_backward.wgsl`),
@@ -163,13 +171,14 @@ pub(crate) struct FusedLinearGrads {
 /// x, w and b all tracked; `None` otherwise (the caller then takes the general path). With
 /// `prev` = (act_p, b_p), x is act_p(x_p w_p + b_p), a Dense layer's output that only this layer
 /// reads: the same dispatch then makes that layer's pre-activation and bias gradients (dx holds
-/// the first). dw, db and db_p are written into their gradient targets when given.
+/// the first). dw, db and db_p are written into their gradient targets when given; where `adam`
+/// gives all of their in-place Adam steps, the dispatch takes those steps instead.
 pub(crate) fn linear_backward_fused(
     (x, w, b): (&Tensor, &Tensor, &Tensor),
     y: &Tensor,
     act: Activation,
     g: &Tensor,
-    into: crate::backward::GradInto<'_>,
+    (into, adam): (GradInto<'_>, AdamOf<'_>),
     prev: Option<(Activation, &Tensor)>,
 ) -> Result<Option<FusedLinearGrads>> {
     let ([k, n], Some(&n_out)) = (w.shape(), y.shape().last()) else {
@@ -185,29 +194,54 @@ pub(crate) fn linear_backward_fused(
     if n_out != n || x.shape().last() != Some(&k) || !applies(dev, &d) {
         return Ok(None);
     }
+    let prev = prev.filter(|(_, bp)| bp.shape() == [k]);
     let dx = alloc(dev, x.numel())?;
+    let inputs = (x.buffer(), w.buffer(), y.buffer(), g.buffer());
+    let dx_tensor = |dx| Tensor::from_buffer(dev, dx, x.shape());
+    // The in-place Adam steps, when every weight the dispatch updates has one.
+    let steps = (adam(w), adam(b), prev.map(|(_, bp)| adam(bp)));
+    if let (Some(aw), Some(ab), None | Some(Some(_))) = &steps {
+        let state =
+            |t: &Tensor, a: &InPlaceAdam| [t.shared_buffer().clone(), a.m.clone(), a.v.clone()];
+        let (tw, tb) = (state(w, aw), state(b, ab));
+        let tp = match (&steps.2, prev) {
+            (Some(Some(ap)), Some((_, bp))) => Some(state(bp, ap)),
+            _ => None,
+        };
+        let da = DenseAdam {
+            step: &aw.step,
+            w: refs(&tw),
+            b: refs(&tb),
+            b_prev: tp.as_ref().map(refs),
+        };
+        let prev_act = prev.map(|(a, _)| a);
+        if dense_backward_adam(dev, act, inputs, &dx, prev_act, &da, &d)? {
+            return Ok(Some(FusedLinearGrads {
+                dx: dx_tensor(dx)?,
+                dw: None,
+                db: None,
+                db_prev: None,
+                folded: prev.is_some(),
+                applied: true,
+            }));
+        }
+    }
     let dw = alloc_into(dev, k * n, into(w))?;
     let db = alloc_into(dev, n, into(b))?;
-    let db_prev = match prev {
-        Some((_, bp)) if bp.shape() == [k] => Some(alloc_into(dev, k, into(bp))?),
-        _ => None,
-    };
+    let db_prev = prev
+        .map(|(_, bp)| alloc_into(dev, k, into(bp)))
+        .transpose()?;
     let fold = prev.zip(db_prev.as_deref()).map(|((a, _), buf)| (a, buf));
-    dense_backward(
-        dev,
-        act,
-        (x.buffer(), w.buffer(), y.buffer(), g.buffer()),
-        (&dw, &db, &dx),
-        fold,
-        &d,
-    )?;
+    dense_backward(dev, act, inputs, (&dw, &db, &dx), fold, &d)?;
     Ok(Some(FusedLinearGrads {
-        dx: Tensor::from_buffer(dev, dx, x.shape())?,
-        dw: Tensor::from_buffer(dev, dw, &[k, n])?,
-        db: Tensor::from_buffer(dev, db, &[n])?,
+        dx: dx_tensor(dx)?,
+        dw: Some(Tensor::from_buffer(dev, dw, &[k, n])?),
+        db: Some(Tensor::from_buffer(dev, db, &[n])?),
         db_prev: db_prev
             .map(|b| Tensor::from_buffer(dev, b, &[k]))
             .transpose()?,
+        folded: prev.is_some(),
+        applied: false,
     }))
 }
 
@@ -293,6 +327,11 @@ pub(crate) fn weight_grad_adam(
         (w.buffer(), slots),
     )?;
     Ok(true)
+}
+
+/// The buffers of a (weight, m, v) triple, borrowed.
+fn refs(t: &[Arc<GpuBuffer>; 3]) -> [&GpuBuffer; 3] {
+    [&*t[0], &*t[1], &*t[2]]
 }
 
 fn flatten_rows(t: &Tensor) -> Result<Tensor> {
