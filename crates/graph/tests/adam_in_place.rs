@@ -12,7 +12,7 @@ use kiln_device::ops::matmul_adam::applies;
 use kiln_device::ops::optim::{AdamStep, AdamVia, adam_step};
 use kiln_device::testing::test_device;
 use kiln_device::{Activation, Device, GpuBuffer};
-use kiln_graph::{GradTargets, Tensor};
+use kiln_graph::{GradTargets, Gradients, Tensor};
 
 fn values(len: usize, m: usize) -> Vec<f32> {
     (0..len)
@@ -65,6 +65,18 @@ fn net(dev: &Device, shapes: &[Vec<usize>]) -> Net {
     }
 }
 
+impl Net {
+    /// Adam step t of every weight the pass did not update itself, from its gradient.
+    fn adam_rest(&self, dev: &Device, grads: &Gradients, t: u64) {
+        for (w, (m, v)) in self.ws.iter().zip(&self.moments) {
+            if let Some(g) = grads.get(w) {
+                let (g, p) = (g.buffer(), w.buffer());
+                adam_step(dev, &step(t), g, p, m, v, w.numel(), AdamVia::Buffers4).unwrap();
+            }
+        }
+    }
+}
+
 fn step(t: u64) -> AdamStep {
     AdamStep {
         lr: 1e-2,
@@ -105,22 +117,8 @@ fn a_dense_kernel_takes_its_adam_step_in_its_gradient_dispatch_bit_for_bit() {
         };
         // a: gradients into their targets, then Adam per weight.
         let ga = loss(&a).backward_into(&a.targets).unwrap();
-        for (i, w) in a.ws.iter().enumerate() {
-            assert!(!ga.applied(w) && ga.get(w).is_some());
-            let (m, v) = &a.moments[i];
-            let g = ga.get(w).unwrap().buffer();
-            adam_step(
-                &dev,
-                &step(t),
-                g,
-                w.buffer(),
-                m,
-                v,
-                w.numel(),
-                AdamVia::Buffers4,
-            )
-            .unwrap();
-        }
+        assert!(a.ws.iter().all(|w| !ga.applied(w)));
+        a.adam_rest(&dev, &ga, t);
         // b: the first kernel's step inside the pass, the rest as in a.
         dev.write(&b.grads[0], &vec![7.0f32; k * h]).unwrap();
         b.targets.set_adam_step(Some(step(t)));
@@ -129,26 +127,9 @@ fn a_dense_kernel_takes_its_adam_step_in_its_gradient_dispatch_bit_for_bit() {
         // bias (folded) in the head's backward dispatch.
         for w in &b.ws {
             assert_eq!(gb.applied(w), fused_on);
+            assert_eq!(gb.get(w).is_none(), fused_on);
         }
-        for (i, w) in b.ws.iter().enumerate() {
-            if gb.applied(w) {
-                assert!(gb.get(w).is_none());
-                continue;
-            }
-            let (m, v) = &b.moments[i];
-            let g = gb.get(w).unwrap().buffer();
-            adam_step(
-                &dev,
-                &step(t),
-                g,
-                w.buffer(),
-                m,
-                v,
-                w.numel(),
-                AdamVia::Buffers4,
-            )
-            .unwrap();
-        }
+        b.adam_rest(&dev, &gb, t);
         if fused_on {
             // The applied kernel's target was not written.
             assert_eq!(dev.read_f32(&b.grads[0]).unwrap(), vec![7.0; k * h]);

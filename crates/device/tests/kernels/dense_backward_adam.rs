@@ -8,20 +8,9 @@ use kiln_device::GpuBuffer;
 use kiln_device::ops::dense_backward::{
     DenseAdam, DenseDims, dense_backward, dense_backward_adam, support,
 };
-use kiln_device::ops::optim::{AdamStep, AdamVia, adam_step};
+use kiln_device::ops::optim::{AdamVia, adam_step};
 
-use crate::{out, read, setup, up};
-
-fn step(t: u64, weight_decay: f32) -> AdamStep {
-    AdamStep {
-        lr: 1e-2,
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-7,
-        weight_decay,
-        t,
-    }
-}
+use crate::{adam_at, out, read, setup, up};
 
 fn bits(dev: &kiln_device::Device, b: &GpuBuffer) -> Vec<u32> {
     read(dev, b).iter().map(|v| v.to_bits()).collect()
@@ -63,7 +52,7 @@ fn in_place_adam_is_the_gradients_then_adam_bit_for_bit() {
                 up(&dev, &rng.vec(rows * n, -1.0, 1.0)),
                 up(&dev, &rng.vec(rows * n, -1.0, 1.0)),
             );
-            let s = step(t, wd);
+            let s = adam_at(t, wd);
             let (dx_a, dx_b) = (out(&dev, rows * k), out(&dev, rows * k));
             let part = |p: &kiln_device::Packed, i: usize| p.parts()[i].clone();
             let fold_a = prev.map(|a| (a, &*ga.parts()[1]));
@@ -129,7 +118,7 @@ fn weights_outside_one_pack_are_declined() {
     let dx = out(&dev, 32);
     let pack = dev.pack(&[24, 3]).unwrap();
     let loose = out(&dev, 24);
-    let s = step(1, 0.0);
+    let s = adam_at(1, 0.0);
     let (pw, pb) = (&*pack.parts()[0], &*pack.parts()[1]);
     let a = DenseAdam {
         step: &s,

@@ -66,6 +66,18 @@ pub fn act_grad(act: kiln_device::Activation, y: f64) -> f64 {
     }
 }
 
+/// Keras Adam's step t with lr 0.01 and weight decay `wd` (the fused-update tests).
+pub fn adam_at(t: u64, weight_decay: f32) -> kiln_device::ops::optim::AdamStep {
+    kiln_device::ops::optim::AdamStep {
+        lr: 1e-2,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-7,
+        weight_decay,
+        t,
+    }
+}
+
 pub fn setup(seed: u64) -> Option<(Device, Rng)> {
     test_device().map(|d| (d, Rng::new(seed)))
 }

@@ -5,20 +5,9 @@
 
 use kiln_device::ops::matmul::{MatmulDims, MatmulVariant};
 use kiln_device::ops::matmul_adam::{MAX_WEIGHTS, applies, matmul_adam, support};
-use kiln_device::ops::optim::{AdamStep, AdamVia, adam_step};
+use kiln_device::ops::optim::{AdamVia, adam_step};
 
-use crate::{mm, out, read, setup, up};
-
-fn step(t: u64, weight_decay: f32) -> AdamStep {
-    AdamStep {
-        lr: 1e-2,
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-7,
-        weight_decay,
-        t,
-    }
-}
+use crate::{adam_at, mm, out, read, setup, up};
 
 #[test]
 fn fused_update_is_the_product_then_adam_bit_for_bit() {
@@ -59,7 +48,7 @@ fn fused_update_is_the_product_then_adam_bit_for_bit() {
                 .map(|(e, v)| if e % n == 1 { 0.0 } else { v })
                 .collect();
             let dz = up(&dev, &dz);
-            let s = step(t, wd);
+            let s = adam_at(t, wd);
             mm(&dev, MatmulVariant::Texture, &x, &dz, &g, &d).unwrap();
             adam_step(&dev, &s, &g, &w1, &m1, &v1, m * n, AdamVia::Buffers4).unwrap();
             matmul_adam(&dev, (&x, &dz), &d, &s, (&w2, (&m2, &v2))).unwrap();
@@ -93,7 +82,7 @@ fn fused_update_refuses_what_it_does_not_compute() {
         assert!(said.contains(why) || said.contains("subgroups"), "{said}");
         assert!(!applies(&dev, &d));
         let b = out(&dev, 64 * 66);
-        let err = matmul_adam(&dev, (&b, &b), &d, &step(1, 0.0), (&b, (&b, &b))).unwrap_err();
+        let err = matmul_adam(&dev, (&b, &b), &d, &adam_at(1, 0.0), (&b, (&b, &b))).unwrap_err();
         assert!(err.to_string().contains("matmul_adam"), "{err}");
     }
     // A narrow weight (a classifier head) has dense_backward, not this design.
@@ -129,7 +118,7 @@ fn fused_update_checks_buffer_sizes() {
         (&full, &short, &full, "m"),
         (&full, &full, &short, "v"),
     ] {
-        let err = matmul_adam(&dev, (&x, &dz), &d, &step(1, 0.0), (w, (m, v))).unwrap_err();
+        let err = matmul_adam(&dev, (&x, &dz), &d, &adam_at(1, 0.0), (w, (m, v))).unwrap_err();
         assert!(err.to_string().contains(name), "{err}");
     }
 }
