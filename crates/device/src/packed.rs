@@ -51,13 +51,8 @@ impl Packed {
     /// same parts of two packs with one layout span the same words. `None` for an empty or
     /// out-of-range `range`.
     pub fn span(&self, range: std::ops::Range<usize>) -> Option<GpuBuffer> {
-        if range.is_empty() || range.end > self.parts.len() {
-            return None;
-        }
-        let start = self.parts[range.start].offset() - self.whole.offset();
-        let last = &self.parts[range.end - 1];
-        let end = last.offset() - self.whole.offset() + last.bytes();
-        Some(GpuBuffer::view(&self.whole, start, end - start))
+        let parts: Vec<&GpuBuffer> = self.parts.get(range)?.iter().map(|p| &**p).collect();
+        GpuBuffer::covering(&parts).map(|(view, _)| view)
     }
 }
 

@@ -267,7 +267,7 @@ impl Tensor {
             // Only a leaf with one use: a second contribution would overwrite the first.
             let into = |t: &Tensor| {
                 (t.op().is_none() && once(t))
-                    .then(|| targets.target(t).cloned())
+                    .then(|| targets.target_of(t.id()).cloned())
                     .flatten()
             };
             // The same leaves may take their Adam step where their gradient is made.

@@ -116,10 +116,6 @@ impl GradTargets {
         self.by_id.is_empty()
     }
 
-    pub(crate) fn target(&self, leaf: &Tensor) -> Option<&Arc<GpuBuffer>> {
-        self.by_id.get(&leaf.id())
-    }
-
     pub(crate) fn target_of(&self, id: u64) -> Option<&Arc<GpuBuffer>> {
         self.by_id.get(&id)
     }

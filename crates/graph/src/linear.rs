@@ -84,11 +84,10 @@ pub(crate) fn node_backward(
                 .into_iter()
                 .filter_map(|(t, g)| g.map(|g| (t.clone(), g)))
                 .collect();
-            match f.folded {
-                true => {
-                    carry.pre.insert(x.id(), (f.dx, f.db_prev));
-                }
-                false => out.push((x.clone(), f.dx)),
+            if f.folded {
+                carry.pre.insert(x.id(), (f.dx, f.db_prev));
+            } else {
+                out.push((x.clone(), f.dx));
             }
             return Ok(out);
         }

@@ -199,20 +199,17 @@ pub(crate) fn linear_backward_fused(
     let inputs = (x.buffer(), w.buffer(), y.buffer(), g.buffer());
     let dx_tensor = |dx| Tensor::from_buffer(dev, dx, x.shape());
     // The in-place Adam steps, when every weight the dispatch updates has one.
-    let steps = (adam(w), adam(b), prev.map(|(_, bp)| adam(bp)));
-    if let (Some(aw), Some(ab), None | Some(Some(_))) = &steps {
-        let state =
-            |t: &Tensor, a: &InPlaceAdam| [t.shared_buffer().clone(), a.m.clone(), a.v.clone()];
-        let (tw, tb) = (state(w, aw), state(b, ab));
-        let tp = match (&steps.2, prev) {
-            (Some(Some(ap)), Some((_, bp))) => Some(state(bp, ap)),
-            _ => None,
-        };
+    let state = |t: &Tensor| adam(t).map(|a| (a.step, [t.shared_buffer().clone(), a.m, a.v]));
+    let prev_state = match prev {
+        Some((_, bp)) => state(bp).map(Some),
+        None => Some(None),
+    };
+    if let (Some((step, tw)), Some((_, tb)), Some(tp)) = (state(w), state(b), prev_state) {
         let da = DenseAdam {
-            step: &aw.step,
+            step: &step,
             w: refs(&tw),
             b: refs(&tb),
-            b_prev: tp.as_ref().map(refs),
+            b_prev: tp.as_ref().map(|(_, t)| refs(t)),
         };
         let prev_act = prev.map(|(a, _)| a);
         if dense_backward_adam(dev, act, inputs, &dx, prev_act, &da, &d)? {
@@ -301,27 +298,20 @@ pub(crate) fn weight_grad_adam(
     dz: &Tensor,
     a: &InPlaceAdam,
 ) -> Result<bool> {
-    let x2 = if x.shape().len() > 2 {
-        flatten_rows(x)?
-    } else {
-        x.clone()
-    };
-    let dz2 = if dz.shape().len() > 2 {
-        flatten_rows(dz)?
-    } else {
-        dz.clone()
-    };
-    let Some((d, _)) = dims(x2.shape(), dz2.shape(), true, false) else {
+    // x [.., k] and dz [.., n] are stored as [rows, k] and [rows, n]: A = x transposed.
+    let ([k, n], Some(&xk), Some(&dzn)) = (w.shape(), x.shape().last(), dz.shape().last()) else {
         return Ok(false);
     };
+    let rows = x.numel() / xk.max(1);
+    let d = MatmulDims::new(*k, *n, rows, true, false);
     let dev = x.device();
-    if d.m * d.n != w.numel() || !adam_applies(dev, &d) {
+    if xk != *k || dzn != *n || dz.numel() != rows * n || !adam_applies(dev, &d) {
         return Ok(false);
     }
     let slots = (&*a.m, &*a.v);
     matmul_adam(
         dev,
-        (x2.buffer(), dz2.buffer()),
+        (x.buffer(), dz.buffer()),
         &d,
         &a.step,
         (w.buffer(), slots),
