@@ -225,6 +225,13 @@ fn a_profiled_fit_writes_where_each_epochs_gpu_time_went() {
             gpu.len() == 2 && gpu.iter().all(|(_, ms)| *ms > 0.0),
             "{gpu:?}"
         );
+        // The GPU time between dispatches, per epoch (the Dense layers' staging copies and
+        // pass changes on CPU adapters).
+        let between = scalars(&train, "profile/between_passes_ms_per_submit");
+        assert!(
+            between.len() == 2 && between.iter().all(|(_, ms)| *ms >= 0.0),
+            "{between:?}"
+        );
         // The Adam update runs once per step: 4 steps per epoch.
         let adam: Vec<String> = train
             .iter()

@@ -10,7 +10,7 @@ use crate::batch::{PARAMS_SLOT, Taken};
 use crate::counters::AtomicCounters;
 use crate::lock::lock;
 use crate::pipelines::Pipeline;
-use crate::profile::Profiler;
+use crate::profile::{Between, Profiler};
 
 /// wgpu's limit on the queries of one query set: a profiled submit times its first 2,048
 /// dispatches.
@@ -108,6 +108,9 @@ impl Encoder {
             })
         });
         let mut names: Vec<&'static str> = Vec::new();
+        // What the encoder holds between one profiled dispatch and the next (its time is the
+        // gap between their passes' timestamps: profile.rs).
+        let (mut gaps, mut between) = (Vec::new(), Between::default());
         let mut commands = taken.commands.iter().peekable();
         while let Some(command) = commands.next() {
             match command {
@@ -124,6 +127,7 @@ impl Encoder {
                         });
                     if writes.is_some() || !timed {
                         names.push(pipeline.name);
+                        gaps.push(between.take());
                     }
                     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: None,
@@ -148,18 +152,27 @@ impl Encoder {
                     dst,
                     dst_offset,
                     size,
-                } => encoder.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *size),
+                } => {
+                    between.buffer_copies = true;
+                    encoder.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *size);
+                }
                 Command::CopyToTexture {
                     src,
                     src_offset,
                     texture,
                     texels,
-                } => crate::staging::encode_copy(&mut encoder, src, *src_offset, texture, *texels),
+                } => {
+                    between.staging_copies = true;
+                    crate::staging::encode_copy(&mut encoder, src, *src_offset, texture, *texels);
+                }
                 Command::Clear {
                     buffer,
                     offset,
                     size,
-                } => encoder.clear_buffer(buffer, *offset, Some(*size)),
+                } => {
+                    between.clears = true;
+                    encoder.clear_buffer(buffer, *offset, Some(*size));
+                }
             }
         }
         tail(&mut encoder);
@@ -172,7 +185,7 @@ impl Encoder {
         if let Some(started) = started {
             let ticks = resolved.and_then(|b| self.read_ticks(&b));
             self.profiler
-                .submit_ended(started, &names, ticks.as_deref());
+                .submit_ended(started, &names, &gaps, ticks.as_deref());
         }
     }
 

@@ -109,7 +109,9 @@ impl TensorBoard {
     }
 
     /// Profiles training and writes where each epoch's time went: `profile/<kernel>_ms` (that
-    /// kernel's GPU time in the epoch), `profile/gpu_ms_per_submit` and
+    /// kernel's GPU time in the epoch), `profile/between_<kind>_ms` (GPU time between
+    /// dispatches: staging copies, clears, pass changes; see kiln-device's `profile.rs`),
+    /// `profile/gpu_ms_per_submit`, `profile/between_passes_ms_per_submit` and
     /// `profile/host_between_submits_ms_per_submit`. Profiling times every dispatch and waits
     /// after every submit, so the epoch runs slower than unprofiled.
     pub fn profile(mut self, yes: bool) -> Self {
@@ -280,9 +282,19 @@ impl Callback for TensorBoard {
                 per(p.host_between_submits),
                 step,
             )?;
+            train.add_scalar(
+                "profile/between_passes_ms_per_submit",
+                per(p.between_total()),
+                step,
+            )?;
             for k in &p.kernels {
                 let ms = (k.total.as_secs_f64() * 1e3) as f32;
                 train.add_scalar(&format!("profile/{}_ms", k.name), ms, step)?;
+            }
+            for k in &p.between {
+                let ms = (k.total.as_secs_f64() * 1e3) as f32;
+                let kind = k.name.replace(' ', "_");
+                train.add_scalar(&format!("profile/between_{kind}_ms"), ms, step)?;
             }
         }
         if let (Some((classes, counts)), Some(val)) = (&logs.confusion, self.validation.as_mut()) {
