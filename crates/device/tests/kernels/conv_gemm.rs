@@ -19,7 +19,7 @@ fn cases() -> Vec<Conv2dDims> {
         for (kh, kw) in [(1, 1), (3, 3), (2, 3)] {
             for (sh, sw) in [(1, 1), (2, 2), (2, 1)] {
                 for padding in [Padding::Valid, Padding::Same] {
-                    for (c, f) in [(1, 4), (3, 12), (4, 4), (8, 12)] {
+                    for (c, f) in [(1, 4), (3, 12), (4, 4), (8, 12), (1, 32)] {
                         let d = Conv2dDims {
                             n: 2,
                             h,
