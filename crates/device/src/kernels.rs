@@ -7,8 +7,8 @@
 //!
 //! `ShaderFile::source` is the one place shader text is assembled: the constants prelude of
 //! `codes.rs`, the file, and the shared files it uses: `activation.wgsl` for the files whose
-//! kernels apply activations, `adam.wgsl` for those that make Adam updates (WGSL has no
-//! includes; module-scope order does not matter).
+//! kernels apply activations, `adam.wgsl` for those that make Adam updates, `matmul_tile.wgsl`
+//! for the two texture matmul files (WGSL has no includes; module-scope order does not matter).
 
 use strum::VariantArray;
 
@@ -21,6 +21,8 @@ pub enum ShaderFile {
     Matmul,
     /// `matmul_texture.wgsl` (needs subgroups)
     MatmulTexture,
+    /// `matmul_texture32.wgsl` (needs subgroups)
+    MatmulTexture32,
     /// `reduce.wgsl`
     Reduce,
     /// `softmax.wgsl`
@@ -72,6 +74,10 @@ const ACTIVATION: &str = shader!("activation.wgsl");
 /// `adam.wgsl`: `adam4`, Keras Adam on 4 elements, appended to the files that use it.
 const ADAM: &str = shader!("adam.wgsl");
 
+/// `matmul_tile.wgsl`: the texture matmul's tile machinery, appended to the two files whose
+/// entries differ only in the tile width they declare.
+const MATMUL_TILE: &str = shader!("matmul_tile.wgsl");
+
 impl ShaderFile {
     /// Every shader file.
     pub const ALL: &'static [ShaderFile] = ShaderFile::VARIANTS;
@@ -94,7 +100,12 @@ impl ShaderFile {
             F::MatmulTexture => (
                 "matmul_texture.wgsl",
                 shader!("matmul_texture.wgsl"),
-                &[ACTIVATION, ADAM],
+                &[MATMUL_TILE, ACTIVATION, ADAM],
+            ),
+            F::MatmulTexture32 => (
+                "matmul_texture32.wgsl",
+                shader!("matmul_texture32.wgsl"),
+                &[MATMUL_TILE, ACTIVATION, ADAM],
             ),
             F::Reduce => ("reduce.wgsl", shader!("reduce.wgsl"), &[]),
             F::Softmax => ("softmax.wgsl", shader!("softmax.wgsl"), &[]),
@@ -162,6 +173,10 @@ pub enum Kernel {
     MatmulTextureNt,
     MatmulTextureTt,
     MatmulTextureNarrow,
+    MatmulTextureNn32,
+    MatmulTextureTn32,
+    MatmulTextureNt32,
+    MatmulTextureTt32,
     Reduce,
     ReduceRows,
     Argmax,
@@ -229,9 +244,13 @@ pub struct KernelSpec {
     /// A kernel written for textures: its inputs are always 2-D f32 staging textures.
     pub texture_inputs: bool,
     /// Whether the launch may run the texture flavour of this storage-buffer kernel (inputs
-    /// copied to staging textures, `texture_flavor.rs`). False where the kernel reads a small
-    /// part of a large input, such as a batch gathered from a whole dataset: copying the
-    /// input would cost more than the kernel.
+    /// copied to staging textures, `texture_flavor.rs`). False where copying the inputs costs
+    /// more than texel fetches save: the kernel reads a small part of a large input (a batch
+    /// gathered from a whole dataset), or streams its inputs, reading each element once in
+    /// lane order (max-pooling, the activation and bias gradient, the pooling gradient's
+    /// scatter, the column matrix of a 1-channel image; measured on lavapipe, README: the
+    /// kernels as fast or faster from storage buffers, and the CNN step without 8 MB of
+    /// copies).
     pub stageable: bool,
 }
 
@@ -280,6 +299,10 @@ impl Kernel {
             MatmulTextureNt => (F::MatmulTexture, "matmul_texture_nt", (3, 1), T),
             MatmulTextureTt => (F::MatmulTexture, "matmul_texture_tt", (3, 1), T),
             MatmulTextureNarrow => (F::MatmulTexture, "matmul_texture_narrow", (3, 1), T),
+            MatmulTextureNn32 => (F::MatmulTexture32, "matmul_texture_nn32", (3, 1), T),
+            MatmulTextureTn32 => (F::MatmulTexture32, "matmul_texture_tn32", (3, 1), T),
+            MatmulTextureNt32 => (F::MatmulTexture32, "matmul_texture_nt32", (3, 1), T),
+            MatmulTextureTt32 => (F::MatmulTexture32, "matmul_texture_tt32", (3, 1), T),
             Reduce => (F::Reduce, "reduce", (1, 1), S),
             ReduceRows => (F::Reduce, "reduce_rows", (1, 1), S),
             Argmax => (F::Reduce, "argmax", (1, 1), S),
@@ -303,14 +326,14 @@ impl Kernel {
                 (2, 1),
                 T,
             ),
-            Im2col => (F::Im2col, "im2col", (1, 1), S),
+            Im2col => (F::Im2col, "im2col", (1, 1), U),
             Im2col4 => (F::Im2col, "im2col4", (1, 1), S),
             Col2im => (F::Im2col, "col2im", (1, 1), S),
             Col2im4 => (F::Im2col, "col2im4", (1, 1), S),
             MaxPool2d => (F::Pool2d, "max_pool2d", (1, 2), S),
-            MaxPool2d4 => (F::Pool2d, "max_pool2d4", (1, 2), S),
+            MaxPool2d4 => (F::Pool2d, "max_pool2d4", (1, 2), U),
             MaxPool2dBackward => (F::Pool2d, "max_pool2d_backward", (2, 1), S),
-            MaxPool2dBackwardScatter => (F::Pool2d, "max_pool2d_backward_scatter", (2, 1), S),
+            MaxPool2dBackwardScatter => (F::Pool2d, "max_pool2d_backward_scatter", (2, 1), U),
             AvgPool2d => (F::Pool2d, "avg_pool2d", (1, 1), S),
             AvgPool2dBackward => (F::Pool2d, "avg_pool2d_backward", (1, 1), S),
             StridedCopy => (F::Shape, "strided_copy", (1, 1), S),
@@ -334,7 +357,7 @@ impl Kernel {
             BnBackwardDx => (F::Batchnorm, "bn_backward_dx", (5, 1), S),
             BnMovingUpdate => (F::Batchnorm, "bn_moving_update", (1, 1), S),
             WarpAffine => (F::Image, "warp_affine", (2, 1), S),
-            ActBiasBackward4 => (F::BiasGrad, "act_bias_backward4", (2, 2), S),
+            ActBiasBackward4 => (F::BiasGrad, "act_bias_backward4", (2, 2), U),
             DenseBackward => (F::DenseBackward, "dense_backward", (4, 4), T),
         };
         spec(file, entry, io, form)

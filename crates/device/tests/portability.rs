@@ -6,7 +6,7 @@
 //!
 //! Targets are what wgpu 30 asks for on each backend: SPIR-V 1.3, MSL 2.4, HLSL shader model
 //! 6.0 (subgroup operations need 6.0), GLSL ES 3.10 (wgpu's GL compute baseline). Subgroups
-//! (`matmul_texture.wgsl` and `dense_backward.wgsl` only) are an optional feature kiln enables
+//! (`matmul_texture*.wgsl` and `dense_backward.wgsl` only) are an optional feature kiln enables
 //! where the adapter offers it; where it does not (wgpu's GL backend never does), the matmul
 //! launcher takes the register-tile design and a Dense layer's backward its separate kernels
 //! instead (chosen by `DeviceInfo::subgroups`).

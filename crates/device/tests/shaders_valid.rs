@@ -9,7 +9,7 @@ fn parse(file: ShaderFile) -> naga::Module {
         .unwrap_or_else(|e| panic!("{}: {}", file.file_name(), e.emit_to_string(&src)))
 }
 
-/// What wgpu validates against on an adapter with subgroups (`matmul_texture.wgsl` and
+/// What wgpu validates against on an adapter with subgroups (`matmul_texture*.wgsl` and
 /// `dense_backward.wgsl`, the CPU-adapter designs, need them; no other file may use them, which
 /// `only_the_cpu_adapter_designs_use_subgroups` checks).
 fn validator() -> naga::valid::Validator {
@@ -28,8 +28,11 @@ fn only_the_cpu_adapter_designs_use_subgroups() {
         let uses = file.source().contains("subgroup");
         assert_eq!(
             uses,
-            matches!(file, ShaderFile::MatmulTexture | ShaderFile::DenseBackward),
-            "{}: kernels outside matmul_texture.wgsl and dense_backward.wgsl must run without \
+            matches!(
+                file,
+                ShaderFile::MatmulTexture | ShaderFile::MatmulTexture32 | ShaderFile::DenseBackward
+            ),
+            "{}: kernels outside matmul_texture*.wgsl and dense_backward.wgsl must run without \
              subgroups",
             file.file_name()
         );

@@ -1,4 +1,5 @@
-//! Launcher for `shaders/matmul.wgsl` and `shaders/matmul_texture.wgsl`: batched
+//! Launcher for `shaders/matmul.wgsl` and `shaders/matmul_texture.wgsl` (`matmul_texture32.wgsl`
+//! for results of at most 32 columns): batched
 //! C = act(op(A) x op(B) + bias) with transpose flags, in one of four kernel designs. The rule
 //! (unless the device measures, `Device::choose`): on CPU adapters with subgroups, a row per
 //! invocation for results of at most 16 columns (narrow), else operands staged in textures when
@@ -60,6 +61,9 @@ impl MatmulDims {
     }
 }
 
+/// The widest result the texture design computes in 32-column blocks (`matmul_texture32.wgsl`).
+const BLOCK32: usize = 32;
+
 /// Kernel design.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MatmulVariant {
@@ -69,8 +73,9 @@ pub enum MatmulVariant {
     /// as the device's `TextureInputs` policy says.
     #[default]
     Auto,
-    /// `matmul_texture_*`: operands copied into textures, 32x64 block per subgroup. Needs
-    /// subgroups and contiguous dimensions that are multiples of 4 (see `texture_support`).
+    /// `matmul_texture_*`: operands copied into textures, 32x64 block per subgroup (32x32,
+    /// `matmul_texture32.wgsl`, for results of at most 32 columns). Needs subgroups and
+    /// contiguous dimensions that are multiples of 4 (see `texture_support`).
     Texture,
     /// `matmul_regtile`: 16x8 outputs per invocation, 8-invocation workgroups, inputs read
     /// from storage buffers.
@@ -254,6 +259,16 @@ pub fn matmul(
     let (kernel, groups) = match variant {
         MatmulVariant::RegisterTile => {
             (Kernel::MatmulRegtile, [d.n.div_ceil(64), d.m.div_ceil(16)])
+        }
+        // At most 32 columns: 32-column blocks, so no lane is left without a column.
+        MatmulVariant::Texture if d.n <= BLOCK32 => {
+            let kernel = match (d.trans_a, d.trans_b) {
+                (false, false) => Kernel::MatmulTextureNn32,
+                (true, false) => Kernel::MatmulTextureTn32,
+                (false, true) => Kernel::MatmulTextureNt32,
+                (true, true) => Kernel::MatmulTextureTt32,
+            };
+            (kernel, [d.n.div_ceil(BLOCK32), d.m.div_ceil(32)])
         }
         MatmulVariant::Texture => {
             let kernel = match (d.trans_a, d.trans_b) {

@@ -153,13 +153,19 @@ fn texture_design_matches_reference_in_every_layout() {
         return;
     };
     // Partial 32x64 blocks, a single texel, operands spanning several texture rows with a
-    // partial last row, and the dense-layer shapes.
+    // partial last row, the dense-layer shapes, and results of at most 32 columns (32x32
+    // blocks, matmul_texture32.wgsl: a 32-filter convolution's column product and its weight
+    // gradient) on either side of that width.
     for &(m, n, k) in &[
         (4, 4, 4),
         (36, 68, 20),
         (64, 260, 68),
         (32, 128, 784),
         (784, 128, 32),
+        (1000, 32, 12),
+        (12, 32, 1000),
+        (36, 20, 20),
+        (36, 36, 20),
     ] {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             check(
@@ -198,6 +204,26 @@ fn texture_design_matches_reference_in_every_layout() {
     d.a_batch_stride = 36 * 12;
     d.b_batch_stride = 0; // B shared by every batch
     check(&dev, &mut rng, MatmulVariant::Texture, d);
+}
+
+#[test]
+fn texture_design_takes_32_column_blocks_up_to_32_columns() {
+    let Some((dev, _)) = texture_device(17) else {
+        return;
+    };
+    for (n, want) in [(32, "matmul_texture_tn32"), (36, "matmul_texture_tn")] {
+        let d = MatmulDims::new(64, n, 8, true, false);
+        let (a, b, c) = (out(&dev, 64 * 8), out(&dev, 8 * n), out(&dev, 64 * n));
+        dev.start_profile();
+        mm(&dev, MatmulVariant::Texture, &a, &b, &c, &d).unwrap();
+        dev.synchronize().unwrap();
+        let p = dev.profile(true);
+        dev.stop_profile();
+        if p.timestamps {
+            let names: Vec<&str> = p.kernels.iter().map(|k| k.name).collect();
+            assert_eq!(names, [want], "{n} columns");
+        }
+    }
 }
 
 #[test]
@@ -344,10 +370,12 @@ fn fused_bias_and_activation_epilogue_in_every_design() {
         (Activation::Sigmoid, |x| 1.0 / (1.0 + (-x).exp())),
         (Activation::Tanh, f64::tanh),
     ];
-    // A partial block with N % 4 != 0 (scalar stores) and the dense forward shape (vec4 stores).
+    // A partial block with N % 4 != 0 (scalar stores), the dense forward shape (vec4 stores) and
+    // a convolution's column product (32x32 blocks).
     for d in [
         MatmulDims::new(37, 45, 20, false, true),
         MatmulDims::new(32, 128, 784, false, false),
+        MatmulDims::new(100, 32, 12, false, false),
     ] {
         let a = rng.vec(d.m * d.k, -1.0, 1.0);
         let b = rng.vec(d.k * d.n, -1.0, 1.0);
