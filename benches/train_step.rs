@@ -136,7 +136,7 @@ fn main() -> anyhow::Result<()> {
     results.push(format!("\"mlp_samples_per_s\":{mlp_rate:.1}"));
     results.push(format!("\"mlp_dispatches_per_step\":{mlp_dispatches:.0}"));
     let mut c = cnn(&dev)?;
-    let (_, cnn_rate, cnn_dispatches) = step_rate(&dev, &mut c, 20)?;
+    let (_, cnn_rate, cnn_dispatches) = step_rate(&dev, &mut c, 60)?;
     println!(
         "CNN training step (batch 32): {cnn_rate:.1} samples/s ({cnn_dispatches:.0} dispatches per step)"
     );
