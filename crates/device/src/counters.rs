@@ -21,6 +21,9 @@ pub struct Counters {
     pub uploads: u64,
     /// Bytes those uploads carried.
     pub upload_bytes: u64,
+    /// Copies of kernel inputs into staging textures (CPU adapters; an input already staged
+    /// and unchanged is not copied again).
+    pub staging_copies: u64,
 }
 
 impl Counters {
@@ -34,6 +37,7 @@ impl Counters {
             pipelines: self.pipelines - earlier.pipelines,
             uploads: self.uploads - earlier.uploads,
             upload_bytes: self.upload_bytes - earlier.upload_bytes,
+            staging_copies: self.staging_copies - earlier.staging_copies,
         }
     }
 }
@@ -47,6 +51,7 @@ pub(crate) struct AtomicCounters {
     pub pipelines: AtomicU64,
     pub uploads: AtomicU64,
     pub upload_bytes: AtomicU64,
+    pub staging_copies: AtomicU64,
 }
 
 impl AtomicCounters {
@@ -63,6 +68,7 @@ impl AtomicCounters {
             pipelines: self.pipelines.load(Ordering::Relaxed),
             uploads: self.uploads.load(Ordering::Relaxed),
             upload_bytes: self.upload_bytes.load(Ordering::Relaxed),
+            staging_copies: self.staging_copies.load(Ordering::Relaxed),
         }
     }
 }

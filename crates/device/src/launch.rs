@@ -141,12 +141,24 @@ impl Device {
         let flavour = textures && !spec.texture_inputs;
         let pipeline = self.inner.pipelines.get(l.kernel, flavour)?;
         let mut bindings = Vec::with_capacity(l.buffers.len());
+        if textures {
+            self.inner.staging.begin_launch();
+        }
         for (i, b) in l.buffers.iter().enumerate() {
             bindings.push(if textures && i < inputs {
-                Bind::Texture(self.stage(i, b, l.words(i)))
+                Bind::Texture(self.stage(b, l.words(i)))
             } else {
                 Bind::Buffer(b.range())
             });
+        }
+        // The outputs' earlier staged copies are stale from here on (after this launch's own
+        // inputs were staged: an input staged from an output's range is copied before the
+        // dispatch writes it).
+        for out in &l.buffers[inputs..] {
+            let start = out.offset();
+            self.inner
+                .staging
+                .written(out.raw(), start, start + out.bound_bytes());
         }
         AtomicCounters::bump(&self.inner.counters.dispatches);
         let full = self
@@ -283,13 +295,14 @@ impl Device {
     }
 
     /// Records a copy of the first `words` words of `src` (rounded up to whole texels, which
-    /// stays inside the buffer's 16-byte-multiple allocation) into the staging texture of
-    /// `slot`, and returns the view to bind.
-    fn stage(&self, slot: usize, src: &GpuBuffer, words: usize) -> wgpu::TextureView {
-        let texture = self.inner.staging.texture(slot, words);
-        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+    /// stays inside the buffer's 16-byte-multiple allocation) into a staging texture, unless
+    /// one already holds them unchanged, and returns the view to bind.
+    fn stage(&self, src: &GpuBuffer, words: usize) -> wgpu::TextureView {
         let texels = words.div_ceil(4) as u32;
-        if texels > 0 {
+        let (texture, copy) = self.inner.staging.texture(src.raw(), src.offset(), texels);
+        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+        if copy && texels > 0 {
+            AtomicCounters::bump(&self.inner.counters.staging_copies);
             self.record(Command::CopyToTexture {
                 src: src.raw().clone(),
                 src_offset: src.offset(),

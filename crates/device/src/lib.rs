@@ -70,6 +70,7 @@ pub mod profile;
 mod readback;
 pub mod reference;
 pub mod rng;
+mod stage_cache;
 mod staging;
 mod submit;
 pub mod testing;

@@ -68,6 +68,9 @@ impl Device {
                 })
             }
         };
+        // Handed out again (contents undefined, about to be written by an upload or a kernel):
+        // no staging texture holds what it had.
+        inner.staging.written(&raw, 0, u64::MAX);
         Ok(GpuBuffer::pooled(raw, bytes, class, inner.pool.clone()))
     }
 

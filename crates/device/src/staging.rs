@@ -5,22 +5,21 @@
 //! 4t..4t+3), because llvmpipe fetches texels as gathers but loads per-lane storage addresses
 //! one lane at a time (see `matmul_texture.wgsl`'s header). The copy is recorded in the pending
 //! batch like a dispatch, so it lands in order: after the dispatches recorded before it, before
-//! the ones after it. One texture per slot (a kernel's first, second, ... texture input) is kept
-//! and grown on demand. Reusing it for the next kernel is safe without a quarantine (unlike
-//! buffers): the copy that overwrites it is an encoder command ordered after the dispatch that
-//! read it, and wgpu places the barrier between them.
+//! the ones after it. The textures are kept with what each holds (`stage_cache.rs`): an input
+//! staged again before anything wrote to it is bound where it already is, without a copy.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::counters::AtomicCounters;
 use crate::lock::lock;
+use crate::stage_cache::StageCache;
 
 /// Texels per texture row.
 pub(crate) const WIDTH: u32 = 256;
 /// Bytes per texture row (a multiple of wgpu's 256-byte copy row alignment).
 const ROW_BYTES: u32 = WIDTH * 16;
 
-/// Staging textures kept per device; a kernel binds at most this many texture inputs.
+/// A kernel binds at most this many texture inputs.
 pub(crate) const SLOTS: usize = 4;
 
 /// Texture rows needed for `words` words.
@@ -33,7 +32,7 @@ pub(crate) struct Staging {
     counters: Arc<AtomicCounters>,
     /// The adapter's largest 2-D texture side: a texture's height limit.
     max_rows: u32,
-    textures: Mutex<[Option<wgpu::Texture>; SLOTS]>,
+    textures: Mutex<StageCache<wgpu::Texture, wgpu::Buffer>>,
     readback: Mutex<Option<wgpu::Buffer>>,
 }
 
@@ -59,34 +58,43 @@ impl Staging {
         rows_for(words) <= self.max_rows as usize
     }
 
-    /// The texture of `slot` (below `SLOTS`), grown to hold `words` words (checked by the
-    /// caller with `fits`).
-    pub fn texture(&self, slot: usize, words: usize) -> wgpu::Texture {
-        let rows = rows_for(words).max(1) as u32;
-        let mut slots = lock(&self.textures);
-        match &slots[slot] {
-            Some(t) if t.height() >= rows => t.clone(),
-            _ => {
-                // Grow to a power of two so a run of growing shapes reallocates rarely.
-                let t = self.device.create_texture(&wgpu::TextureDescriptor {
-                    label: Some("kiln staging texture"),
-                    size: wgpu::Extent3d {
-                        width: WIDTH,
-                        height: rows.next_power_of_two().min(self.max_rows).max(rows),
-                        depth_or_array_layers: 1,
-                    },
-                    mip_level_count: 1,
-                    sample_count: 1,
-                    dimension: wgpu::TextureDimension::D2,
-                    format: wgpu::TextureFormat::Rgba32Float,
-                    usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-                    view_formats: &[],
-                });
-                AtomicCounters::bump(&self.counters.buffer_allocations);
-                slots[slot] = Some(t.clone());
-                t
-            }
-        }
+    /// A launch starts staging its inputs: no texture is bound to two of them.
+    pub fn begin_launch(&self) {
+        lock(&self.textures).begin_launch();
+    }
+
+    /// The texture to bind for `texels` texels of `src` from byte `offset` (checked by the
+    /// caller with `fits`), and whether the copy into it must be recorded first (false: it
+    /// already holds them, see `stage_cache.rs`).
+    pub fn texture(&self, src: &wgpu::Buffer, offset: u64, texels: u32) -> (wgpu::Texture, bool) {
+        let rows = (texels.div_ceil(WIDTH)).max(1);
+        let range = (offset, offset + u64::from(texels) * 16);
+        lock(&self.textures).pick(src, range, rows, |rows| {
+            // Grown to a power of two so a run of growing shapes reallocates rarely.
+            let height = rows.next_power_of_two().min(self.max_rows).max(rows);
+            let t = self.device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("kiln staging texture"),
+                size: wgpu::Extent3d {
+                    width: WIDTH,
+                    height,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::Rgba32Float,
+                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+                view_formats: &[],
+            });
+            AtomicCounters::bump(&self.counters.buffer_allocations);
+            (t, height)
+        })
+    }
+
+    /// A command recorded now writes bytes `start..end` of `buffer` (a dispatch's output, a
+    /// copy, a clear, or a buffer handed out again by the pool).
+    pub fn written(&self, buffer: &wgpu::Buffer, start: u64, end: u64) {
+        lock(&self.textures).written(buffer, start, end);
     }
 
     /// The readback buffer, locked until the returned slot is dropped.

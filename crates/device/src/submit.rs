@@ -9,8 +9,26 @@ use crate::error::{DeviceError, Result};
 use crate::lock::lock;
 
 impl Device {
-    /// Records a copy or clear; past `AUTO_SUBMIT` commands the batch is submitted early.
+    /// Records a copy or clear; past `AUTO_SUBMIT` commands the batch is submitted early. A
+    /// buffer range it writes is no longer what any staging texture holds.
     pub(crate) fn record(&self, command: Command) {
+        match &command {
+            Command::Copy {
+                dst,
+                dst_offset,
+                size,
+                ..
+            } => self
+                .inner
+                .staging
+                .written(dst, *dst_offset, dst_offset + size),
+            Command::Clear {
+                buffer,
+                offset,
+                size,
+            } => self.inner.staging.written(buffer, *offset, offset + size),
+            Command::CopyToTexture { .. } | Command::Dispatch { .. } => {}
+        }
         if self.inner.batch.record(command) {
             self.submit();
         }

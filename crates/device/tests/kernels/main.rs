@@ -18,6 +18,7 @@ mod nn;
 mod optim;
 mod packed;
 mod reduce;
+mod staging;
 mod xent_mean;
 
 use kiln_device::ops::matmul::{MatmulDims, MatmulOptions, MatmulVariant, matmul};

@@ -130,7 +130,7 @@ fn matmul_rejects_buffers_too_small_for_the_shape() {
 
 /// The texture design, or `None` (with the reason printed) on adapters without subgroups,
 /// after checking that an explicit request there fails with that reason.
-fn texture_device(seed: u64) -> Option<(kiln_device::Device, kiln_device::testing::Rng)> {
+pub fn texture_device(seed: u64) -> Option<(kiln_device::Device, kiln_device::testing::Rng)> {
     let (dev, rng) = setup(seed)?;
     let d = MatmulDims::new(4, 4, 4, false, false);
     match texture_support(&dev, &d) {
