@@ -68,13 +68,13 @@ fn cnn(dev: &Device) -> anyhow::Result<Sequential> {
     Ok(m)
 }
 
-/// (seconds of the first step, samples/s of the next `steps` steps, dispatches per step) on one
-/// fixed batch.
+/// (seconds of the first step, samples/s of the next `steps` steps, dispatches and staging-texture
+/// copies per step) on one fixed batch.
 fn step_rate(
     dev: &Device,
     model: &mut Sequential,
     steps: usize,
-) -> anyhow::Result<(f64, f64, f64)> {
+) -> anyhow::Result<(f64, f64, f64, f64)> {
     let x = Tensor::from_f32(dev, &vec![0.5; 32 * 784], &[32, 28, 28])?;
     let y = Tensor::from_u32(dev, &(0..32).map(|i| i % 10).collect::<Vec<_>>(), &[32])?;
     // The loss alone is tracked (no metric kernels), as a custom loop might.
@@ -97,8 +97,14 @@ fn step_rate(
     }
     dev.synchronize()?; // the timed region ends with a GPU wait
     let rate = 32.0 * steps as f64 / t.elapsed().as_secs_f64();
-    let dispatches = dev.counters().since(&before).dispatches as f64 / steps as f64;
-    Ok((first, rate, dispatches))
+    let counted = dev.counters().since(&before);
+    let per_step = |n: u64| n as f64 / steps as f64;
+    Ok((
+        first,
+        rate,
+        per_step(counted.dispatches),
+        per_step(counted.staging_copies),
+    ))
 }
 
 /// `steps` more steps with the profiler on (one timed pass per dispatch and a wait per submit,
@@ -124,23 +130,27 @@ fn main() -> anyhow::Result<()> {
     let start = Instant::now();
     let mut m = mlp(&dev)?;
     let built = start.elapsed().as_secs_f64();
-    let (first, mlp_rate, mlp_dispatches) = step_rate(&dev, &mut m, 200)?;
+    let (first, mlp_rate, mlp_dispatches, mlp_copies) = step_rate(&dev, &mut m, 200)?;
     println!(
         "time to first step (model build {built:.2}s + first step with pipeline creation {first:.2}s): {:.2}s",
         built + first
     );
     results.push(format!("\"first_step_s\":{:.3}", built + first));
     println!(
-        "MLP training step (batch 32): {mlp_rate:.0} samples/s ({mlp_dispatches:.0} dispatches per step)"
+        "MLP training step (batch 32): {mlp_rate:.0} samples/s ({mlp_dispatches:.0} dispatches, \
+         {mlp_copies:.0} staging copies per step)"
     );
     results.push(format!("\"mlp_samples_per_s\":{mlp_rate:.1}"));
     results.push(format!("\"mlp_dispatches_per_step\":{mlp_dispatches:.0}"));
+    results.push(format!("\"mlp_staging_copies_per_step\":{mlp_copies:.0}"));
     let mut c = cnn(&dev)?;
-    let (_, cnn_rate, cnn_dispatches) = step_rate(&dev, &mut c, 60)?;
+    let (_, cnn_rate, cnn_dispatches, cnn_copies) = step_rate(&dev, &mut c, 60)?;
     println!(
-        "CNN training step (batch 32): {cnn_rate:.1} samples/s ({cnn_dispatches:.0} dispatches per step)"
+        "CNN training step (batch 32): {cnn_rate:.1} samples/s ({cnn_dispatches:.0} dispatches, \
+         {cnn_copies:.0} staging copies per step)"
     );
     results.push(format!("\"cnn_dispatches_per_step\":{cnn_dispatches:.0}"));
+    results.push(format!("\"cnn_staging_copies_per_step\":{cnn_copies:.0}"));
     results.push(format!("\"cnn_samples_per_s\":{cnn_rate:.2}"));
     for (name, model, steps) in [("mlp", &mut m, 50), ("cnn", &mut c, 5)] {
         let (p, profiled) = step_profile(&dev, model, steps)?;
