@@ -13,6 +13,7 @@ mod image;
 mod matmul;
 mod matmul_adam;
 mod matmul_narrow;
+mod matmul_texture;
 mod metrics;
 mod nn;
 mod optim;

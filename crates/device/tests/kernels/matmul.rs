@@ -1,5 +1,6 @@
-//! matmul.wgsl and matmul_texture.wgsl: every design, every transpose combination, batches,
-//! odd sizes, staging-texture reuse within one batch, and the autotuned choice between designs.
+//! matmul.wgsl and the texture design through the one launcher: every storage design, every
+//! transpose combination, batches, odd sizes, the fused epilogue in every design, and the
+//! autotuned choice between designs. The texture design's own cases are in matmul_texture.rs.
 
 use kiln_device::ops::matmul::{MatmulDims, MatmulOptions, MatmulVariant, matmul, texture_support};
 use kiln_device::reference;
@@ -8,7 +9,8 @@ use kiln_device::{Activation, Autotune, Device, DeviceOptions};
 
 use crate::{SIZES, mm, out, read, setup, up};
 
-fn check(
+/// C = op(A) op(B) with `variant` on seeded random operands, against the f64 reference.
+pub fn check(
     dev: &kiln_device::Device,
     rng: &mut kiln_device::testing::Rng,
     variant: MatmulVariant,
@@ -126,159 +128,6 @@ fn matmul_rejects_buffers_too_small_for_the_shape() {
         "{err}"
     );
     assert_eq!(dev.counters().dispatches, 0, "nothing may be dispatched");
-}
-
-/// The texture design, or `None` (with the reason printed) on adapters without subgroups,
-/// after checking that an explicit request there fails with that reason.
-pub fn texture_device(seed: u64) -> Option<(kiln_device::Device, kiln_device::testing::Rng)> {
-    let (dev, rng) = setup(seed)?;
-    let d = MatmulDims::new(4, 4, 4, false, false);
-    match texture_support(&dev, &d) {
-        None => Some((dev, rng)),
-        Some(why) => {
-            let a = dev.zeros(64).unwrap();
-            let err = mm(&dev, MatmulVariant::Texture, &a, &a, &out(&dev, 16), &d)
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(&why), "{err}");
-            eprintln!("texture matmul not available here: {why}");
-            None
-        }
-    }
-}
-
-#[test]
-fn texture_design_matches_reference_in_every_layout() {
-    let Some((dev, mut rng)) = texture_device(14) else {
-        return;
-    };
-    // Partial 32x64 blocks, a single texel, operands spanning several texture rows with a
-    // partial last row, the dense-layer shapes, and results of at most 32 columns (32x32
-    // blocks, matmul_texture32.wgsl: a 32-filter convolution's column product and its weight
-    // gradient) on either side of that width.
-    for &(m, n, k) in &[
-        (4, 4, 4),
-        (36, 68, 20),
-        (64, 260, 68),
-        (32, 128, 784),
-        (784, 128, 32),
-        (1000, 32, 12),
-        (12, 32, 1000),
-        (36, 20, 20),
-        (36, 36, 20),
-    ] {
-        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-            check(
-                &dev,
-                &mut rng,
-                MatmulVariant::Texture,
-                MatmulDims::new(m, n, k, ta, tb),
-            );
-        }
-    }
-    // Rows that are not a multiple of 4 are fine where M is not the contiguous dimension.
-    check(
-        &dev,
-        &mut rng,
-        MatmulVariant::Texture,
-        MatmulDims::new(37, 44, 20, false, false),
-    );
-    check(
-        &dev,
-        &mut rng,
-        MatmulVariant::Texture,
-        MatmulDims::new(37, 45, 20, false, true),
-    );
-    // The k-major entry (A transposed, B not) takes any K: four steps at a time, then the last
-    // K % 4 one by one.
-    for k in [1, 3, 7, 65] {
-        check(
-            &dev,
-            &mut rng,
-            MatmulVariant::Texture,
-            MatmulDims::new(36, 68, k, true, false),
-        );
-    }
-    let mut d = MatmulDims::new(36, 8, 12, true, false);
-    d.batch = 3;
-    d.a_batch_stride = 36 * 12;
-    d.b_batch_stride = 0; // B shared by every batch
-    check(&dev, &mut rng, MatmulVariant::Texture, d);
-}
-
-#[test]
-fn texture_design_takes_32_column_blocks_up_to_32_columns() {
-    let Some((dev, _)) = texture_device(17) else {
-        return;
-    };
-    for (n, want) in [(32, "matmul_texture_tn32"), (36, "matmul_texture_tn")] {
-        let d = MatmulDims::new(64, n, 8, true, false);
-        let (a, b, c) = (out(&dev, 64 * 8), out(&dev, 8 * n), out(&dev, 64 * n));
-        dev.start_profile();
-        mm(&dev, MatmulVariant::Texture, &a, &b, &c, &d).unwrap();
-        dev.synchronize().unwrap();
-        let p = dev.profile(true);
-        dev.stop_profile();
-        if p.timestamps {
-            let names: Vec<&str> = p.kernels.iter().map(|k| k.name).collect();
-            assert_eq!(names, [want], "{n} columns");
-        }
-    }
-}
-
-#[test]
-fn texture_design_refuses_unaligned_shapes_and_auto_falls_back() {
-    let Some((dev, mut rng)) = texture_device(15) else {
-        return;
-    };
-    let d = MatmulDims::new(8, 10, 12, false, false); // B rows of 10 words
-    let a = dev.zeros(4 * 96).unwrap();
-    let b = dev.zeros(4 * 120).unwrap();
-    let err = mm(&dev, MatmulVariant::Texture, &a, &b, &out(&dev, 80), &d)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("multiples of 4") && err.contains("10"),
-        "{err}"
-    );
-    check(&dev, &mut rng, MatmulVariant::Auto, d);
-}
-
-#[test]
-fn texture_products_recorded_back_to_back_each_see_their_own_operands() {
-    // The staging textures are reused (and regrown) between products in one batch; each copy
-    // must land after the previous product read the texture and before the next one does.
-    let Some((dev, mut rng)) = texture_device(16) else {
-        return;
-    };
-    let shapes = [(8, 8, 8), (64, 260, 1100), (12, 4, 8), (64, 260, 1100)];
-    let mut cases = Vec::new();
-    for &(m, n, k) in &shapes {
-        let d = MatmulDims::new(m, n, k, false, false);
-        let a = rng.vec(m * k, -1.0, 1.0);
-        let b = rng.vec(k * n, -1.0, 1.0);
-        let c = out(&dev, m * n);
-        mm(
-            &dev,
-            MatmulVariant::Texture,
-            &up(&dev, &a),
-            &up(&dev, &b),
-            &c,
-            &d,
-        )
-        .unwrap();
-        cases.push((d, a, b, c));
-    }
-    for (d, a, b, c) in &cases {
-        let tol = 1e-5 * (d.k as f64).sqrt();
-        assert_close(
-            &format!("{d:?}"),
-            &read(&dev, c),
-            &reference::matmul(a, b, d),
-            tol,
-            1e-4,
-        );
-    }
 }
 
 #[test]

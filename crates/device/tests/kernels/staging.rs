@@ -10,7 +10,7 @@ use kiln_device::reference;
 use kiln_device::testing::assert_close;
 use kiln_device::{Device, GpuBuffer};
 
-use crate::matmul::texture_device;
+use crate::matmul_texture::texture_device;
 use crate::{mm, out, read, up};
 
 /// C = A B (texture design) recorded now; returns C and the staging copies it recorded.
