@@ -242,7 +242,7 @@ mod tests {
         // two textures; in the next launch both hold it and one is bound without a copy.
         assert_eq!(c.pick(&1, (0, 64), 1, m.make()), (2, true));
         c.begin_launch();
-        assert_eq!(c.pick(&1, (0, 64), 1, m.make()).1, false);
+        assert!(!c.pick(&1, (0, 64), 1, m.make()).1);
     }
 
     #[test]
