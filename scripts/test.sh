@@ -41,7 +41,13 @@ export PS4='+ [$(date +%T)] '
 set -x
 # Style gates need rustup's rustfmt and clippy components (in rustup's default profile).
 if cargo fmt --version >/dev/null 2>&1; then cargo fmt --all -- --check; else echo "kiln: rustfmt missing (rustup component add rustfmt): format check skipped" >&2; fi
-if cargo clippy --version >/dev/null 2>&1; then cargo clippy --workspace --all-targets --release -- -D warnings && cargo clippy -p kiln-nn --all-targets --release --features mpi -- -D warnings && cargo clippy --release --features mpi --example fashion_mnist_distributed --test distributed -- -D warnings; else echo "kiln: clippy missing (rustup component add clippy): lint skipped" >&2; fi
+# One command per line: `set -e` ignores a failure anywhere but last in an `a && b` list, so a
+# chained lint error used to pass unnoticed.
+if cargo clippy --version >/dev/null 2>&1; then
+    cargo clippy --workspace --all-targets --release -- -D warnings
+    cargo clippy -p kiln-nn --all-targets --release --features mpi -- -D warnings
+    cargo clippy --release --features mpi --example fashion_mnist_distributed --test distributed -- -D warnings
+else echo "kiln: clippy missing (rustup component add clippy): lint skipped" >&2; fi
 # Examples double as acceptance tests: each exits non-zero below its target.
 KILN_TARGET_ACC=0.95 cargo run --release $MPI --example spirals
 cargo run --release $MPI --example custom_layer
