@@ -23,8 +23,9 @@
 // gradient 32x128 . (784x128)^T from 11 to 19-20). The k-major entry (tn) keeps one k per step.
 // C is stored as vec4s where N % 4 == 0 (B not transposed): a storage access is a per-lane loop
 // on llvmpipe, so one per 4 values instead of four matters when K is small.
-// The tile loops have constant trip counts; Mesa unrolls them, which turns the shuffle lane and
-// every array index into constants (the accumulators then live in registers, not memory).
+// The k-step loops have constant trip counts; Mesa unrolls them, which turns the shuffle lane and
+// every array index into constants. The store loops take a runtime bound instead, which keeps
+// them rolled (matmul_tile.wgsl says why).
 //
 // Stored layouts as in matmul.wgsl: A [M, K] (or [K, M] when transposed), B [K, N] (or [N, K]),
 // C [M, N]; batch b adds b * stride (in words, a multiple of 4) to an operand.
@@ -37,9 +38,11 @@
 // (see their comments).
 // Bindings (every entry): 0 params, 1 a (texture), 2 b (texture), 3 bias (texture, any one when
 // has_bias = 0), 4 c.
-// Epilogue (every entry): C = act(op(A) x op(B) + bias) with bias[N] added when has_bias = 1
-// and act one of activation.wgsl's codes (appended to this file): a Dense layer in one dispatch
-// instead of three (matmul, bias add, activation), so its output is written once.
+// Epilogue (every entry but the fused update): C = act(op(A) x op(B) + bias), with bias[N] and
+// act one of activation.wgsl's codes (appended to this file): a Dense layer in one dispatch
+// instead of three (matmul, bias add, activation), so its output is written once. The four
+// block entries take it as pipeline constants (EPI_ACT, EPI_BIAS: matmul_tile.wgsl), the narrow
+// one from the params (has_bias, act).
 
 // Vec4 columns per lane (matmul_tile.wgsl, appended): a 32-row x 64-column block per subgroup.
 const VECS: u32 = 2u;
@@ -47,37 +50,25 @@ const VECS: u32 = 2u;
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_nn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     var acc = product_k4(false, false, wid, lane);
-    if p.has_bias != 0u || p.act != ACT_LINEAR {
-        epilogue(&acc, wid, lane);
-    }
-    store_vec4(acc, wid, lane);
+    store_vec4(&acc, wid, lane);
 }
 
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     var acc = product(true, false, wid, lane);
-    if p.has_bias != 0u || p.act != ACT_LINEAR {
-        epilogue(&acc, wid, lane);
-    }
-    store_vec4(acc, wid, lane);
+    store_vec4(&acc, wid, lane);
 }
 
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_nt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     var acc = product_k4(false, true, wid, lane);
-    if p.has_bias != 0u || p.act != ACT_LINEAR {
-        epilogue(&acc, wid, lane);
-    }
-    store(acc, wid, lane);
+    store(&acc, wid, lane);
 }
 
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_tt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     var acc = product_k4(true, true, wid, lane);
-    if p.has_bias != 0u || p.act != ACT_LINEAR {
-        epilogue(&acc, wid, lane);
-    }
-    store(acc, wid, lane);
+    store(&acc, wid, lane);
 }
 
 // matmul_texture_tn_adam: a Dense kernel's gradient dW = x^T dz (the tn product, batch 1, N % 4
@@ -94,10 +85,11 @@ fn matmul_texture_tt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_in
 
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_tn_adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-    let acc = product(true, false, wid, lane);
+    var acc = product(true, false, wid, lane);
     let row0 = row0_of(wid);
     let col0 = col0_of(wid, lane);
-    for (var i = 0u; i < ROWS; i++) {
+    let rows = block_rows();
+    for (var i = 0u; i < rows; i++) {
         let r = row0 + i;
         for (var j = 0u; j < VECS; j++) {
             let col = col0 + 4u * j;

@@ -15,35 +15,23 @@ const VECS: u32 = 1u;
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_nn32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     var acc = product_k4(false, false, wid, lane);
-    if p.has_bias != 0u || p.act != ACT_LINEAR {
-        epilogue(&acc, wid, lane);
-    }
-    store_vec4(acc, wid, lane);
+    store_vec4(&acc, wid, lane);
 }
 
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_tn32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     var acc = product(true, false, wid, lane);
-    if p.has_bias != 0u || p.act != ACT_LINEAR {
-        epilogue(&acc, wid, lane);
-    }
-    store_vec4(acc, wid, lane);
+    store_vec4(&acc, wid, lane);
 }
 
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_nt32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     var acc = product_k4(false, true, wid, lane);
-    if p.has_bias != 0u || p.act != ACT_LINEAR {
-        epilogue(&acc, wid, lane);
-    }
-    store(acc, wid, lane);
+    store(&acc, wid, lane);
 }
 
 @compute @workgroup_size(8, 1, 1)
 fn matmul_texture_tt32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     var acc = product_k4(true, true, wid, lane);
-    if p.has_bias != 0u || p.act != ACT_LINEAR {
-        epilogue(&acc, wid, lane);
-    }
-    store(acc, wid, lane);
+    store(&acc, wid, lane);
 }

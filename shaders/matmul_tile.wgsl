@@ -9,7 +9,7 @@
 struct MatmulParams {
     m: u32, n: u32, k: u32, batch: u32,
     trans_a: u32, trans_b: u32, a_batch_stride: u32, b_batch_stride: u32,
-    c_batch_stride: u32, has_bias: u32, act: u32, _p2: u32,
+    c_batch_stride: u32, has_bias: u32, act: u32, tile_rows: u32,
     adam: AdamScalars,
 }
 
@@ -40,23 +40,34 @@ fn texel(t: u32) -> vec2<i32> {
     return vec2<i32>(i32(t % WIDTH), i32(t / WIDTH));
 }
 
-// The epilogue over the lane's whole tile, before any store: a bias texel per column vec4
-// (col a multiple of 4; a block past the last column reads the last texel and is not stored),
-// then the activation, in place. The entries call it only when there is an epilogue, so a plain
-// product's stores are the same code as without one (measured: a check per store cost the
-// small-K products of the training step up to a third of their speed on llvmpipe, and passing
-// the tile through a function by value about a fifth).
-fn epilogue(acc: ptr<function, Tile>, wid: vec3<u32>, lane: u32) {
-    let col0 = col0_of(wid, lane);
-    for (var j = 0u; j < VECS; j++) {
-        var b = vec4<f32>(0.0);
-        if p.has_bias != 0u {
-            b = textureLoad(bias_tex, texel(min(col0 + 4u * j, p.n - 1u) / 4u), 0);
-        }
-        for (var i = 0u; i < ROWS; i++) {
-            (*acc)[i][j] = activate4((*acc)[i][j] + b, p.act);
+// The epilogue, fixed per pipeline (crates/device/src/overrides.rs): C = act(op(A) x op(B) +
+// bias) with EPI_ACT an activation.wgsl code and EPI_BIAS 1 when there is a bias (the params'
+// `act` and `has_bias` are matmul.wgsl's). On llvmpipe every branch of an `if` or `switch` runs
+// under a lane mask whatever its condition, so with the activation read from the params every
+// product computed each activation (sigmoid and tanh included) for every value it stored, and
+// a plain product its skipped epilogue; a constant lets Mesa drop them.
+override EPI_ACT: u32 = 0u;
+override EPI_BIAS: u32 = 0u;
+
+// The epilogue's bias for the lane's columns: one texel per column vec4 (col a multiple of 4;
+// a block past the last column reads the last texel and is not stored); zeros without a bias.
+fn bias_cols(col0: u32) -> array<vec4<f32>, VECS> {
+    var b: array<vec4<f32>, VECS>;
+    if EPI_BIAS != 0u {
+        for (var j = 0u; j < VECS; j++) {
+            b[j] = textureLoad(bias_tex, texel(min(col0 + 4u * j, p.n - 1u) / 4u), 0);
         }
     }
+    return b;
+}
+
+// One vec4 of the tile as stored: with the epilogue when the pipeline has one, else as computed
+// (so a plain product keeps its bits, -0.0 included).
+fn finish(v: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+    if EPI_BIAS != 0u || EPI_ACT != ACT_LINEAR {
+        return activate4(v + b, EPI_ACT);
+    }
+    return v;
 }
 
 // A[row0 + 4 * lane + q][kk] for q = 0..3 (rows clamped to the matrix).
@@ -208,17 +219,33 @@ fn product_k4(trans_a: bool, trans_b: bool, wid: vec3<u32>, lane: u32) -> Tile {
     return acc;
 }
 
-fn store(acc: Tile, wid: vec3<u32>, lane: u32) {
+// The stores apply the epilogue as they go (`finish`). Their loops take their row count from
+// `tile_rows` (ROWS, set by the launcher): a runtime bound keeps Mesa from unrolling them, and a
+// storage store is a per-lane loop on llvmpipe, so 64 of them unrolled per lane, after an
+// unrolled epilogue over the whole tile, made an entry that ran slower than the same loops kept
+// rolled (measured 2026-12-07, the CNN's 6272x256 weight gradient, x^T dz with K = 32: 4.3-5.7
+// -> 3.6-4.1 ms). A bound Mesa can see is at most 32 (`min(ROWS, m - row0)`) was unrolled all
+// the same and measured no gain. The tile is then indexed at run time, so it is passed by
+// pointer: a by-value array indexed at run time was copied whole per access (naga; the fused
+// update took 46 ms instead of 11).
+fn block_rows() -> u32 {
+    return p.tile_rows;
+}
+
+fn store(acc: ptr<function, Tile>, wid: vec3<u32>, lane: u32) {
     let row0 = row0_of(wid);
     let col0 = col0_of(wid, lane);
     let c_base = wid.z * p.c_batch_stride;
-    for (var i = 0u; i < ROWS; i++) {
+    let bias = bias_cols(col0);
+    let rows = block_rows();
+    for (var i = 0u; i < rows; i++) {
         let r = row0 + i;
         for (var j = 0u; j < VECS; j++) {
+            let v = finish((*acc)[i][j], bias[j]);
             for (var q = 0u; q < 4u; q++) {
                 let col = col0 + 4u * j + q;
                 if r < p.m && col < p.n {
-                    c[c_base + r * p.n + col] = acc[i][j][q];
+                    c[c_base + r * p.n + col] = v[q];
                 }
             }
         }
@@ -226,16 +253,18 @@ fn store(acc: Tile, wid: vec3<u32>, lane: u32) {
 }
 
 // N % 4 == 0, so a vec4 of columns is either wholly inside C or wholly outside.
-fn store_vec4(acc: Tile, wid: vec3<u32>, lane: u32) {
+fn store_vec4(acc: ptr<function, Tile>, wid: vec3<u32>, lane: u32) {
     let row0 = row0_of(wid);
     let col0 = col0_of(wid, lane);
     let c_base = wid.z * p.c_batch_stride;
-    for (var i = 0u; i < ROWS; i++) {
+    let bias = bias_cols(col0);
+    let rows = block_rows();
+    for (var i = 0u; i < rows; i++) {
         let r = row0 + i;
         for (var j = 0u; j < VECS; j++) {
             let col = col0 + 4u * j;
             if r < p.m && col < p.n {
-                c4[(c_base + r * p.n + col) / 4u] = acc[i][j];
+                c4[(c_base + r * p.n + col) / 4u] = finish((*acc)[i][j], bias[j]);
             }
         }
     }

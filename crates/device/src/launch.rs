@@ -15,6 +15,7 @@ use crate::encode::{Bind, Command};
 use crate::error::{Result, launch_err};
 use crate::kernels::{Kernel, KernelSpec};
 use crate::options::{TEXTURE_MIN_WORDS, TextureInputs};
+use crate::overrides::Overrides;
 use crate::staging::SLOTS;
 
 /// How a storage kernel's read-only inputs are bound. (A kernel written for textures always
@@ -46,6 +47,8 @@ pub struct Launch<'a> {
     pub groups: [u32; 3],
     /// How read-only inputs are bound.
     pub path: InputPath,
+    /// The values of the kernel's pipeline-overridable constants (`overrides.rs`).
+    pub overrides: Overrides,
 }
 
 impl<'a> Launch<'a> {
@@ -64,12 +67,18 @@ impl<'a> Launch<'a> {
             input_words: &[],
             groups,
             path: InputPath::Auto,
+            overrides: Overrides::default(),
         }
     }
 
     /// The same launch with an explicit input path.
     pub fn path(self, path: InputPath) -> Self {
         Launch { path, ..self }
+    }
+
+    /// The same launch with the kernel specialized by `overrides`.
+    pub fn overrides(self, overrides: Overrides) -> Self {
+        Launch { overrides, ..self }
     }
 
     /// The same launch reading only `words[i]` words of input `i`.
@@ -139,7 +148,7 @@ impl Device {
         }
         // The pipeline first: if it fails to compile, no staging copy has been recorded.
         let flavour = textures && !spec.texture_inputs;
-        let pipeline = self.inner.pipelines.get(l.kernel, flavour)?;
+        let pipeline = self.inner.pipelines.get(l.kernel, flavour, l.overrides)?;
         let mut bindings = Vec::with_capacity(l.buffers.len());
         if textures {
             self.inner.staging.begin_launch();
@@ -321,7 +330,7 @@ impl Device {
     /// Creates the pipelines of `kernels` now, so a first training step does not pay for them.
     pub fn warm_up(&self, kernels: &[Kernel]) -> Result<()> {
         for &k in kernels {
-            self.inner.pipelines.get(k, false)?;
+            self.inner.pipelines.get(k, false, Overrides::default())?;
         }
         Ok(())
     }

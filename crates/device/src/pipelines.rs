@@ -14,6 +14,7 @@ use crate::disk_cache::DiskCache;
 use crate::error::{DeviceError, Result};
 use crate::kernels::{Kernel, ShaderFile};
 use crate::lock::lock;
+use crate::overrides::Overrides;
 use crate::texture_flavor::texture_flavor;
 
 /// A compiled kernel and the layout its bind groups are made with.
@@ -35,7 +36,8 @@ pub(crate) struct PipelineCache {
     /// Keyed by file and flavour (true: the texture flavour, see `texture_flavor.rs`).
     modules: Mutex<HashMap<(ShaderFile, bool), wgpu::ShaderModule>>,
     layouts: Mutex<HashMap<LayoutKey, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
-    pipelines: Mutex<HashMap<(Kernel, bool), Arc<Pipeline>>>,
+    /// Keyed by kernel, flavour and the values of its overrides (`overrides.rs`).
+    pipelines: Mutex<HashMap<(Kernel, bool, Overrides), Arc<Pipeline>>>,
     /// The pipeline cache kept on disk, where the backend has one.
     pub disk: Option<DiskCache>,
 }
@@ -85,12 +87,29 @@ impl PipelineCache {
     }
 
     /// The pipeline for `kernel`, created (and validated) on first use; `flavour` picks the
-    /// texture flavour of its file (inputs bound as textures).
-    pub fn get(&self, kernel: Kernel, flavour: bool) -> Result<Arc<Pipeline>> {
-        if let Some(p) = lock(&self.pipelines).get(&(kernel, flavour)) {
+    /// texture flavour of its file (inputs bound as textures), `overrides` the values of its
+    /// pipeline-overridable constants.
+    pub fn get(
+        &self,
+        kernel: Kernel,
+        flavour: bool,
+        overrides: Overrides,
+    ) -> Result<Arc<Pipeline>> {
+        if let Some(p) = lock(&self.pipelines).get(&(kernel, flavour, overrides)) {
             return Ok(p.clone());
         }
         let spec = kernel.spec();
+        if !overrides.fit(kernel) {
+            return Err(DeviceError::ShaderValidation {
+                kernel: spec.entry_point,
+                message: format!(
+                    "override values {:?} given, but the kernel names only {:?}",
+                    overrides.0,
+                    Overrides::names(kernel)
+                ),
+            });
+        }
+        let constants = overrides.constants(kernel);
         let textures = spec.texture_inputs || flavour;
         let cached = lock(&self.modules).get(&(spec.file, flavour)).cloned();
         // The source (and the flavour rewrite) only when the module is first made, and before
@@ -136,7 +155,10 @@ impl PipelineCache {
             layout: Some(&pl),
             module: &module,
             entry_point: Some(spec.entry_point),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                ..Default::default()
+            },
             cache: self.disk.as_ref().map(|d| &d.cache),
         });
         if let Some(err) = pollster::block_on(scope.pop()) {
@@ -156,7 +178,7 @@ impl PipelineCache {
             layout: bgl,
             name: spec.entry_point,
         });
-        lock(&self.pipelines).insert((kernel, flavour), p.clone());
+        lock(&self.pipelines).insert((kernel, flavour, overrides), p.clone());
         Ok(p)
     }
 

@@ -38,7 +38,17 @@ fn validate(name: &str, src: &str, caps: Capabilities) -> (naga::Module, ModuleI
     let info = v
         .validate(&module)
         .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
-    (module, info)
+    // Pipeline-overridable constants take their values at pipeline creation, where wgpu runs
+    // this same step with the launch's values (crates/device/src/overrides.rs); the backends
+    // take a module without overrides. Their defaults here; the GPU tests run the others.
+    let (module, info) = naga::back::pipeline_constants::process_overrides(
+        &module,
+        &info,
+        None,
+        &Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("{name}: overrides: {e}"));
+    (module.into_owned(), info.into_owned())
 }
 
 #[test]

@@ -16,6 +16,7 @@ use crate::kernels::Kernel;
 use crate::launch::{InputPath, Launch};
 use crate::ops::optim::AdamScalars;
 use crate::ops::{epilogue_code, exceeds_texture, fits_u32, need, no_subgroups};
+use crate::overrides::Overrides;
 
 /// The product to compute. Operands are stored row-major: A as [m, k] (or [k, m] when
 /// `trans_a`), B as [k, n] (or [n, k] when `trans_b`), C as [m, n]; batch `i` starts at
@@ -63,6 +64,11 @@ impl MatmulDims {
 
 /// The widest result the texture design computes in 32-column blocks (`matmul_texture32.wgsl`).
 const BLOCK32: usize = 32;
+
+/// Rows of C per workgroup in the texture design (`ROWS` in `matmul_tile.wgsl`), also passed
+/// as `tile_rows`: the shader's store loops take their bound from it at run time, which keeps
+/// Mesa from unrolling them (the shader says why).
+pub(crate) const TEXTURE_ROWS: usize = 32;
 
 /// Kernel design.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -118,7 +124,7 @@ pub(crate) struct MatmulParams {
     c_batch_stride: u32,
     has_bias: u32,
     act: u32,
-    _pad: u32,
+    tile_rows: u32,
     pub(crate) adam: AdamScalars,
 }
 
@@ -137,7 +143,7 @@ impl MatmulParams {
             c_batch_stride: (d.m * d.n) as u32,
             has_bias: u32::from(has_bias),
             act,
-            _pad: 0,
+            tile_rows: TEXTURE_ROWS as u32,
             adam: AdamScalars::default(),
         }
     }
@@ -268,7 +274,7 @@ pub fn matmul(
                 (false, true) => Kernel::MatmulTextureNt32,
                 (true, true) => Kernel::MatmulTextureTt32,
             };
-            (kernel, [d.n.div_ceil(BLOCK32), d.m.div_ceil(32)])
+            (kernel, [d.n.div_ceil(BLOCK32), d.m.div_ceil(TEXTURE_ROWS)])
         }
         MatmulVariant::Texture => {
             let kernel = match (d.trans_a, d.trans_b) {
@@ -277,7 +283,7 @@ pub fn matmul(
                 (false, true) => Kernel::MatmulTextureNt,
                 (true, true) => Kernel::MatmulTextureTt,
             };
-            (kernel, [d.n.div_ceil(64), d.m.div_ceil(32)])
+            (kernel, [d.n.div_ceil(64), d.m.div_ceil(TEXTURE_ROWS)])
         }
         MatmulVariant::Narrow => (Kernel::MatmulTextureNarrow, [1, d.m.div_ceil(8)]),
         _ => (Kernel::MatmulTiled, [d.n.div_ceil(64), d.m.div_ceil(64)]),
@@ -302,7 +308,15 @@ pub fn matmul(
         MatmulVariant::Auto => InputPath::Auto,
         _ => InputPath::Buffers,
     };
-    let launch = Launch::new(kernel, &p, &buffers, groups).path(path);
+    // The texture design's epilogue is fixed per pipeline (`overrides.rs`); the other designs
+    // read it from the params.
+    let overrides = match variant {
+        MatmulVariant::Texture => Overrides::epilogue(act, o.bias.is_some()),
+        _ => Overrides::default(),
+    };
+    let launch = Launch::new(kernel, &p, &buffers, groups)
+        .path(path)
+        .overrides(overrides);
     let textures = matches!(variant, MatmulVariant::Texture | MatmulVariant::Narrow);
     dev.launch(&launch.input_words(if textures { &words } else { &[] }))
 }

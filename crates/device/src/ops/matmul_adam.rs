@@ -14,7 +14,7 @@ use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::kernels::Kernel;
 use crate::launch::Launch;
-use crate::ops::matmul::{MatmulDims, MatmulParams, NARROW_MAX_N, texture_support};
+use crate::ops::matmul::{MatmulDims, MatmulParams, NARROW_MAX_N, TEXTURE_ROWS, texture_support};
 use crate::ops::optim::AdamStep;
 use crate::ops::{fits_u32, need};
 
@@ -80,7 +80,11 @@ pub fn matmul_adam(
     }
     let mut p = MatmulParams::new(d, false, 0);
     p.adam = s.scalars();
-    let groups = [d.n.div_ceil(64) as u32, d.m.div_ceil(32) as u32, 1];
+    let groups = [
+        d.n.div_ceil(64) as u32,
+        d.m.div_ceil(TEXTURE_ROWS) as u32,
+        1,
+    ];
     let max = dev.info().max_compute_workgroups_per_dimension;
     if groups.iter().any(|&g| g > max) {
         return Err(launch_err(

@@ -1,0 +1,82 @@
+//! Pipeline-overridable constants (WGSL `override`) that specialize a kernel per launch.
+//!
+//! On llvmpipe (Mesa 22.3) both sides of an `if` and every case of a `switch` run, under a lane
+//! mask, whether or not the condition is uniform: a product whose epilogue's activation were a
+//! runtime parameter would compute sigmoid and tanh for every value it stores, and a product
+//! without an epilogue would still run one under a false mask. A constant lets Mesa drop the
+//! branches not taken. So a kernel may name overrides (`Overrides::names`) and a launch gives
+//! their values (`Launch::overrides`); each distinct set of values is its own pipeline
+//! (`pipelines.rs`), made on first use. The texture matmul's epilogue is the user
+//! (`matmul_tile.wgsl`; README, "What was tried", for the measurement).
+
+use crate::kernels::Kernel;
+
+/// Most overrides a kernel names.
+pub const MAX_OVERRIDES: usize = 2;
+
+/// The values of a kernel's overrides, in the order of `Overrides::names`; unnamed slots stay 0.
+/// A fixed-size array, so a launch's pipeline lookup allocates nothing. The default is the
+/// shader's own defaults (every override there defaults to 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Overrides(pub [u32; MAX_OVERRIDES]);
+
+/// The texture matmul's epilogue (`matmul_tile.wgsl`): the activation code, then 1 with a bias.
+const EPILOGUE: &[&str] = &["EPI_ACT", "EPI_BIAS"];
+
+impl Overrides {
+    /// The texture matmul's epilogue: activation `act` (a code of `codes.rs`), a bias or not.
+    pub fn epilogue(act: u32, bias: bool) -> Self {
+        Overrides([act, u32::from(bias)])
+    }
+
+    /// The WGSL names of `kernel`'s overrides (none for most kernels).
+    pub fn names(kernel: Kernel) -> &'static [&'static str] {
+        use Kernel::*;
+        match kernel {
+            MatmulTextureNn | MatmulTextureTn | MatmulTextureNt | MatmulTextureTt
+            | MatmulTextureNn32 | MatmulTextureTn32 | MatmulTextureNt32 | MatmulTextureTt32 => {
+                EPILOGUE
+            }
+            _ => &[],
+        }
+    }
+
+    /// Whether `kernel` accepts these values: every nonzero slot is one it names.
+    pub fn fit(&self, kernel: Kernel) -> bool {
+        let named = Self::names(kernel).len();
+        self.0[named..].iter().all(|&v| v == 0)
+    }
+
+    /// The pipeline constants for `kernel`, as wgpu takes them.
+    pub(crate) fn constants(&self, kernel: Kernel) -> Vec<(&'static str, f64)> {
+        Self::names(kernel)
+            .iter()
+            .zip(self.0)
+            .map(|(&name, v)| (name, f64::from(v)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fit_the_array() {
+        for &k in Kernel::ALL {
+            assert!(Overrides::names(k).len() <= MAX_OVERRIDES, "{k:?}");
+        }
+    }
+
+    #[test]
+    fn values_only_where_named() {
+        let e = Overrides::epilogue(1, true);
+        assert!(e.fit(Kernel::MatmulTextureTn));
+        assert!(!e.fit(Kernel::AdamStep4));
+        assert!(Overrides::default().fit(Kernel::AdamStep4));
+        assert_eq!(
+            e.constants(Kernel::MatmulTextureNn32),
+            vec![("EPI_ACT", 1.0), ("EPI_BIAS", 1.0)]
+        );
+    }
+}
