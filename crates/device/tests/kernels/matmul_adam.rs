@@ -4,7 +4,7 @@
 //! decay, on views of packed buffers (as the optimizer's slots are); and the refusals.
 
 use kiln_device::ops::matmul::{MatmulDims, MatmulVariant};
-use kiln_device::ops::matmul_adam::{MAX_WEIGHTS, applies, matmul_adam, support};
+use kiln_device::ops::matmul_adam::{applies, matmul_adam, support};
 use kiln_device::ops::optim::{AdamVia, adam_step};
 
 use crate::{adam_at, mm, out, read, setup, up};
@@ -15,11 +15,15 @@ fn fused_update_is_the_product_then_adam_bit_for_bit() {
         return;
     };
     // (rows k, inputs m, units n): a whole block, partial blocks in both directions with a k
-    // tail of 1 and 3 steps, the MLP's first layer.
-    for (i, &(k, m, n)) in [(32, 64, 64), (5, 36, 20), (7, 100, 132), (32, 784, 128)]
-        .iter()
-        .enumerate()
-    {
+    // tail of 1 and 3 steps, the MLP's first layer, the CNN's Dense(256) (196 row blocks).
+    let shapes = [
+        (32, 64, 64),
+        (5, 36, 20),
+        (7, 100, 132),
+        (32, 784, 128),
+        (32, 6272, 256),
+    ];
+    for (i, &(k, m, n)) in shapes.iter().enumerate() {
         let d = MatmulDims::new(m, n, k, true, false);
         if let Some(why) = support(&dev, &d) {
             // Adapters without subgroups keep the two dispatches; the refusal says why.
@@ -88,14 +92,16 @@ fn fused_update_refuses_what_it_does_not_compute() {
     // A narrow weight (a classifier head) has dense_backward, not this design.
     let head = MatmulDims::new(128, 10, 32, true, false);
     assert!(!applies(&dev, &head));
-    let wide = MatmulDims::new(784, 128, 32, true, false);
-    assert_eq!(
-        applies(&dev, &wide),
-        dev.info().is_cpu() && support(&dev, &wide).is_none()
-    );
-    // Past MAX_WEIGHTS the separate update is faster (its doc has the figures).
-    let large = MatmulDims::new(5408, 256, 32, true, false);
-    assert!(5408 * 256 > MAX_WEIGHTS && !applies(&dev, &large));
+    // Whatever the weight's size (the CNN's Dense(256) kernel too: `applies` has the figures).
+    for wide in [
+        MatmulDims::new(784, 128, 32, true, false),
+        MatmulDims::new(6272, 256, 32, true, false),
+    ] {
+        assert_eq!(
+            applies(&dev, &wide),
+            dev.info().is_cpu() && support(&dev, &wide).is_none()
+        );
+    }
 }
 
 #[test]
