@@ -219,15 +219,14 @@ fn product_k4(trans_a: bool, trans_b: bool, wid: vec3<u32>, lane: u32) -> Tile {
     return acc;
 }
 
-// The stores apply the epilogue as they go (`finish`). Their loops take their row count from
-// `tile_rows` (ROWS, set by the launcher): a runtime bound keeps Mesa from unrolling them, and a
-// storage store is a per-lane loop on llvmpipe, so 64 of them unrolled per lane, after an
-// unrolled epilogue over the whole tile, made an entry that ran slower than the same loops kept
-// rolled (measured 2026-12-07, the CNN's 6272x256 weight gradient, x^T dz with K = 32: 4.3-5.7
-// -> 3.6-4.1 ms). A bound Mesa can see is at most 32 (`min(ROWS, m - row0)`) was unrolled all
-// the same and measured no gain. The tile is then indexed at run time, so it is passed by
-// pointer: a by-value array indexed at run time was copied whole per access (naga; the fused
-// update took 46 ms instead of 11).
+// The stores apply the epilogue as they go (`finish`). Their loops, and the fused update's, take
+// their row count from `tile_rows` (ROWS, set by the launcher), a bound Mesa cannot see, so it
+// keeps them rolled: a storage access is a per-lane loop on llvmpipe, and the fused update's 64
+// unrolled vec4 updates per lane (6 such loops each) ran slower than the rolled loop (measured
+// 2026-12-07 on the CNN's 6272x256 kernel: 10.6-10.8 against 7.7-8.4 ms; the plain stores even,
+// 3.3-3.6 against 3.1-3.6). A bound Mesa can see to be at most 32 (`min(ROWS, m)`) made that
+// update take 34 ms. The tile is then indexed at run time, so it is passed by pointer: a
+// by-value array indexed at run time was copied whole per access (naga; 46 ms).
 fn block_rows() -> u32 {
     return p.tile_rows;
 }
