@@ -41,23 +41,23 @@ fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
 // found by division once and then stepped: AVX2 has no vector integer division, so on llvmpipe
 // every `/` or `%` by a params value is a loop over the 8 lanes. Measured on the
 // fashion_mnist_cnn's 25,088 x 12 column matrix (lavapipe, 3 alternating pairs): 1.8-2.3 ms
-// with the divisions per tap, 1.06-1.15 ms stepped.
+// with the divisions per tap, 1.06-1.15 ms stepped; and with the divisions left in f32 where
+// the launcher allows (`udiv`, the prelude), 0.95-1.05 -> 0.71-0.75 ms.
 @compute @workgroup_size(64)
 fn im2col(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) lid: u32) {
     let t = linear_id(wid, nwg, lid);
     let per_row = p.k4 / 4u;
     if t >= p.n * p.oh * p.ow * per_row { return; }
-    let row = t / per_row;
-    let j = (t - row * per_row) * 4u;
-    let nh = row / p.ow;
-    let ox = row - nh * p.ow;
-    let n = nh / p.oh;
-    let oy = nh - n * p.oh;
+    let pos = split_nhwc(t, per_row, p.ow, p.oh);
+    let n = pos.x;
+    let oy = pos.y;
+    let ox = pos.z;
+    let j = pos.w * 4u;
     let taps = p.kh * p.kw * p.c;
-    let kc = j / p.c;
+    let kc = udiv(j, p.c);
     var ch = j - kc * p.c;
-    var ky = kc / p.kw;
+    var ky = udiv(kc, p.kw);
     var kx = kc - ky * p.kw;
     var v = vec4<f32>(0.0);
     for (var q = 0u; q < 4u; q++) {
@@ -122,14 +122,15 @@ fn im2col4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     let t = linear_id(wid, nwg, lid);
     let per_row = p.k4 / 4u;
     if t >= p.n * p.oh * p.ow * per_row { return; }
-    let row = t / per_row;
-    let j = (t % per_row) * 4u;
-    let ox = row % p.ow;
-    let oy = (row / p.ow) % p.oh;
-    let n = row / (p.ow * p.oh);
-    let ch = j % p.c;
-    let kx = (j / p.c) % p.kw;
-    let ky = j / (p.c * p.kw);
+    let pos = split_nhwc(t, per_row, p.ow, p.oh);
+    let n = pos.x;
+    let oy = pos.y;
+    let ox = pos.z;
+    let j = pos.w * 4u;
+    let kc = udiv(j, p.c);
+    let ch = j - kc * p.c;
+    let ky = udiv(kc, p.kw);
+    let kx = kc - ky * p.kw;
     let iy = i32(oy * p.sh + ky) - i32(p.pt);
     let ix = i32(ox * p.sw + kx) - i32(p.pl);
     var v = vec4<f32>(0.0);

@@ -3,7 +3,8 @@
 // Padding is the top/left pad (Keras 'same' split computed by the launcher); padded cells never
 // take part: max ignores them and average divides by the number of real cells, as TensorFlow does.
 // Launcher: crates/device/src/ops/pool2d.rs. One invocation per element of the tensor written,
-// 64 per workgroup, grid folded to 2-D past 65,535 workgroups.
+// 64 per workgroup, grid folded to 2-D past 65,535 workgroups. The max-pool forwards split their
+// index with `udiv` (the prelude: f32 division where the launcher sets SMALL_DIV).
 //   max_pool2d           0 params, 1 x, 2 y, 3 argmax (u32 flat index into x)
 //   max_pool2d4          the same for 4 channels per invocation, when c % 4 == 0: vec4 loads
 //                        and stores (a storage access is a per-lane loop on llvmpipe) and a
@@ -48,10 +49,11 @@ fn max_pool2d(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
               @builtin(local_invocation_index) lid: u32) {
     let i = linear_id(wid, nwg, lid);
     if i >= p.n * p.oh * p.ow * p.c { return; }
-    let ch = i % p.c;
-    let ox = (i / p.c) % p.ow;
-    let oy = (i / (p.c * p.ow)) % p.oh;
-    let n = i / (p.c * p.ow * p.oh);
+    let pos = split_nhwc(i, p.c, p.ow, p.oh);
+    let n = pos.x;
+    let oy = pos.y;
+    let ox = pos.z;
+    let ch = pos.w;
     let win = window(oy, ox);
     var best = -3.4028235e38;
     var best_i = 0xffffffffu;
@@ -79,10 +81,11 @@ fn max_pool2d4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     let i = linear_id(wid, nwg, lid);
     let c4 = p.c / 4u;
     if i >= p.n * p.oh * p.ow * c4 { return; }
-    let ch4 = i % c4;
-    let ox = (i / c4) % p.ow;
-    let oy = (i / (c4 * p.ow)) % p.oh;
-    let n = i / (c4 * p.ow * p.oh);
+    let pos = split_nhwc(i, c4, p.ow, p.oh);
+    let n = pos.x;
+    let oy = pos.y;
+    let ox = pos.z;
+    let ch4 = pos.w;
     let win = window(oy, ox);
     var best = vec4<f32>(-3.4028235e38);
     var best_i = vec4<u32>(0xffffffffu);

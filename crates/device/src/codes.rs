@@ -21,8 +21,9 @@ macro_rules! wgsl_codes {
             $(($family, &[$((stringify!($name), $value)),+])),+
         ];
 
-        /// The WGSL prelude: one `const NAME: u32 = valueu;` per code, `poison()`, and the
-        /// flush-to-zero helpers `ftz` / `ftz4`.
+        /// The WGSL prelude: one `const NAME: u32 = valueu;` per code, `poison()`, the
+        /// flush-to-zero helpers `ftz` / `ftz4`, and the index division `udiv` / `umod` /
+        /// `split_nhwc`.
         pub const PRELUDE: &str = concat!(
             "// Generated from crates/device/src/codes.rs; do not edit in a shader.\n",
             $($("const ", stringify!($name), ": u32 = ", stringify!($value), "u;\n",)+)+
@@ -35,6 +36,27 @@ macro_rules! wgsl_codes {
             "fn ftz(ftz_v: f32) -> f32 { return select(ftz_v, 0.0, abs(ftz_v) < FLT_MIN); }\n",
             "fn ftz4(ftz_v: vec4<f32>) -> vec4<f32> {\n",
             "    return select(ftz_v, vec4<f32>(0.0), abs(ftz_v) < vec4<f32>(FLT_MIN));\n",
+            "}\n",
+            "// Division and remainder of u32s, for index arithmetic by params values. AVX2 has no\n",
+            "// vector integer division, so on llvmpipe `/` and `%` are loops over the lanes, where\n",
+            "// f32 division is one instruction. A launcher whose dividends are all below 2^20 sets\n",
+            "// the pipeline constant SMALL_DIV (crates/device/src/overrides.rs); the quotient is then\n",
+            "// u32((a + 0.5) / b) in f32, exact: a + 0.5 and b (or any b > a) are exact in f32, the\n",
+            "// true quotient is at least 0.5 / b from an integer, and the division's error, 2.5 ulp\n",
+            "// at most (Vulkan's bound), stays below 0.32 / b there.\n",
+            "override SMALL_DIV: u32 = 0u;\n",
+            "fn udiv(udiv_a: u32, udiv_b: u32) -> u32 {\n",
+            "    if SMALL_DIV != 0u { return u32((f32(udiv_a) + 0.5) / f32(udiv_b)); }\n",
+            "    return udiv_a / udiv_b;\n",
+            "}\n",
+            "fn umod(umod_a: u32, umod_b: u32) -> u32 { return umod_a - udiv(umod_a, umod_b) * umod_b; }\n",
+            "// Flat index i = ((n * h + y) * w + x) * inner + r of an NHWC-like grid, split with\n",
+            "// `udiv` as (n, y, x, r).\n",
+            "fn split_nhwc(sp_i: u32, sp_inner: u32, sp_w: u32, sp_h: u32) -> vec4<u32> {\n",
+            "    let sp_px = udiv(sp_i, sp_inner);\n",
+            "    let sp_row = udiv(sp_px, sp_w);\n",
+            "    let sp_n = udiv(sp_row, sp_h);\n",
+            "    return vec4<u32>(sp_n, sp_row - sp_n * sp_h, sp_px - sp_row * sp_w, sp_i - sp_px * sp_inner);\n",
             "}\n",
         );
     };

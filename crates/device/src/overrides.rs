@@ -6,8 +6,10 @@
 //! without an epilogue would still run one under a false mask. A constant lets Mesa drop the
 //! branches not taken. So a kernel may name overrides (`Overrides::names`) and a launch gives
 //! their values (`Launch::overrides`); each distinct set of values is its own pipeline
-//! (`pipelines.rs`), made on first use. The texture matmul's epilogue is the user
-//! (`matmul_tile.wgsl`; README, "What was tried", for the measurement).
+//! (`pipelines.rs`), made on first use. The users: the texture matmul's epilogue
+//! (`matmul_tile.wgsl`), and the index division of im2col and max-pooling (`udiv` in the WGSL
+//! prelude, `codes.rs`), which may take f32 division where every dividend is small; README,
+//! "What was tried", has the measurements.
 
 use crate::kernels::Kernel;
 
@@ -23,10 +25,22 @@ pub struct Overrides(pub [u32; MAX_OVERRIDES]);
 /// The texture matmul's epilogue (`matmul_tile.wgsl`): the activation code, then 1 with a bias.
 const EPILOGUE: &[&str] = &["EPI_ACT", "EPI_BIAS"];
 
+/// The prelude's `udiv`: 1 where every dividend is below `SMALL_DIVIDENDS`.
+const SMALL_DIV: &[&str] = &["SMALL_DIV"];
+
+/// Below this, `udiv` may divide in f32 and still be exact (the prelude has the bound).
+pub const SMALL_DIVIDENDS: usize = 1 << 20;
+
 impl Overrides {
     /// The texture matmul's epilogue: activation `act` (a code of `codes.rs`), a bias or not.
     pub fn epilogue(act: u32, bias: bool) -> Self {
         Overrides([act, u32::from(bias)])
+    }
+
+    /// The prelude's index division for a dispatch whose dividends are all below `max_dividend`:
+    /// f32 division when that is below `SMALL_DIVIDENDS`, integer division otherwise.
+    pub fn small_div(max_dividend: usize) -> Self {
+        Overrides([u32::from(max_dividend <= SMALL_DIVIDENDS), 0])
     }
 
     /// The WGSL names of `kernel`'s overrides (none for most kernels).
@@ -37,6 +51,7 @@ impl Overrides {
             | MatmulTextureNn32 | MatmulTextureTn32 | MatmulTextureNt32 | MatmulTextureTt32 => {
                 EPILOGUE
             }
+            Im2col | Im2col4 | MaxPool2d | MaxPool2d4 => SMALL_DIV,
             _ => &[],
         }
     }
@@ -65,6 +80,38 @@ mod tests {
     fn names_fit_the_array() {
         for &k in Kernel::ALL {
             assert!(Overrides::names(k).len() <= MAX_OVERRIDES, "{k:?}");
+        }
+    }
+
+    #[test]
+    fn small_dividends_only_below_the_bound() {
+        assert_eq!(Overrides::small_div(SMALL_DIVIDENDS), Overrides([1, 0]));
+        assert_eq!(Overrides::small_div(SMALL_DIVIDENDS + 1), Overrides([0, 0]));
+        assert!(Overrides::small_div(10).fit(Kernel::Im2col));
+        assert!(!Overrides::small_div(10).fit(Kernel::AdamStep4));
+    }
+
+    /// The prelude's f32 quotient, u32((a + 0.5) / b), against integer division for every
+    /// dividend below the bound and divisors of every size (f32 division correctly rounded,
+    /// as on llvmpipe; the prelude's bound leaves room for Vulkan's 2.5 ulp).
+    #[test]
+    fn the_f32_quotient_is_exact_below_the_bound() {
+        let divisors = (1..=64u32).chain([
+            3 * 5 * 7,
+            255,
+            1000,
+            4095,
+            65_537,
+            999_983,
+            (1 << 20) - 1,
+            1 << 20,
+            u32::MAX,
+        ]);
+        for b in divisors {
+            for a in 0..SMALL_DIVIDENDS as u32 {
+                let q = ((a as f32 + 0.5) / b as f32) as u32;
+                assert_eq!(q, a / b, "{a} / {b}");
+            }
         }
     }
 

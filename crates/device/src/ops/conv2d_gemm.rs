@@ -12,10 +12,12 @@ use crate::context::Device;
 use crate::error::Result;
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
+use crate::launch::Launch;
 use crate::ops::conv2d_dims::{Conv2dDims, params};
 use crate::ops::fits_u32;
 use crate::ops::matmul::{MatmulDims, MatmulOptions, matmul, texture_support};
 use crate::ops::reduce::{AxisView, ReduceOp, reduce};
+use crate::overrides::Overrides;
 
 /// The largest column matrix the path builds (bytes): a bigger one (large images, big batches)
 /// takes the direct kernels rather than a scratch buffer of that size.
@@ -62,7 +64,12 @@ fn column_matrix(dev: &Device, x: &GpuBuffer, d: &Conv2dDims) -> Result<(GpuBuff
     } else {
         Kernel::Im2col
     };
-    dev.dispatch(kernel, &p, &[x, &col], grid_1d(m * k4 / 4))?;
+    // Every index it divides is below its invocation count (`udiv`, the WGSL prelude).
+    let invocations = m * k4 / 4;
+    let buffers = [x, &col];
+    let launch = Launch::new(kernel, &p, &buffers, grid_1d(invocations))
+        .overrides(Overrides::small_div(invocations));
+    dev.launch(&launch)?;
     Ok((col, m, k4))
 }
 

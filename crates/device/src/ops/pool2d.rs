@@ -6,8 +6,10 @@ use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
+use crate::launch::Launch;
 use crate::ops::window::{Padding, output_hw};
 use crate::ops::{fits_u32, need};
+use crate::overrides::Overrides;
 
 /// Geometry of a pooling window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,11 +105,17 @@ pub fn max_pool2d(
     need("max_pool2d", "x", x, input)?;
     need("max_pool2d", "y", y, out)?;
     need("max_pool2d", "argmax", argmax, out)?;
-    if d.c % 4 == 0 {
-        // 4 channels per invocation (see pool2d.wgsl).
-        return dev.dispatch(Kernel::MaxPool2d4, &p, &[x, y, argmax], grid_1d(out / 4));
-    }
-    dev.dispatch(Kernel::MaxPool2d, &p, &[x, y, argmax], grid_1d(out))
+    // 4 channels per invocation where they divide (see pool2d.wgsl). Every index the kernel
+    // divides is below its invocation count (`udiv`, the WGSL prelude).
+    let (kernel, invocations) = if d.c % 4 == 0 {
+        (Kernel::MaxPool2d4, out / 4)
+    } else {
+        (Kernel::MaxPool2d, out)
+    };
+    let buffers = [x, y, argmax];
+    let launch = Launch::new(kernel, &p, &buffers, grid_1d(invocations))
+        .overrides(Overrides::small_div(invocations));
+    dev.launch(&launch)
 }
 
 /// dx[i] = sum of dy over the windows whose maximum was input element i (a scatter when the

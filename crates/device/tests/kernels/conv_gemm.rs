@@ -169,3 +169,38 @@ fn the_matmul_path_refuses_filters_that_are_not_a_multiple_of_4() {
         "{err}"
     );
 }
+
+/// im2col splits its index with the prelude's `udiv`, in f32 when every dividend is below 2^20
+/// (`Overrides::small_div`): column matrices just under and just past that many invocations
+/// (3 per row with C = 1, 9 with C = 4 and a 3x3 kernel), forward against the reference.
+#[test]
+fn column_matrices_on_both_sides_of_the_f32_division_bound() {
+    let Some((dev, mut rng)) = setup(47) else {
+        return;
+    };
+    for (c, h) in [(1, 591), (1, 592), (4, 341), (4, 342)] {
+        let d = Conv2dDims {
+            n: 1,
+            h,
+            w: h,
+            c,
+            f: 4,
+            kh: 3,
+            kw: 3,
+            sh: 1,
+            sw: 1,
+            padding: Padding::Same,
+        };
+        let x = rng.vec(h * h * c, -1.0, 1.0);
+        let w = rng.vec(9 * c * 4, -1.0, 1.0);
+        let y = out(&dev, h * h * 4);
+        let o = ConvOptions {
+            bias: None,
+            act: Act::Linear,
+            via: ConvVia::Gemm,
+        };
+        conv2d(&dev, &up(&dev, &x), &up(&dev, &w), &y, &d, &o).unwrap();
+        let want = reference::conv2d(&x, &w, None, &d);
+        assert_close(&format!("{d:?}"), &read(&dev, &y), &want, 1e-5, 1e-4);
+    }
+}

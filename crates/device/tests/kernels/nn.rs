@@ -161,6 +161,37 @@ fn pooling_matches_reference_and_ignores_padding() {
     }
 }
 
+/// The max-pool forwards split their index with the prelude's `udiv`, in f32 when every
+/// dividend is below 2^20 (`Overrides::small_div`): a grid of exactly 2^20 invocations (the
+/// largest f32 case, dividends up to 2^20 - 1) and one just past it (integer division).
+#[test]
+fn max_pool_on_both_sides_of_the_f32_division_bound() {
+    let Some((dev, mut rng)) = setup(38) else {
+        return;
+    };
+    // 2x2 windows at stride 1 over 4 channels: (h - 1)^2 invocations of the 4-channel kernel.
+    for h in [1025, 1026] {
+        let d = Pool2dDims {
+            n: 1,
+            h,
+            w: h,
+            c: 4,
+            ph: 2,
+            pw: 2,
+            sh: 1,
+            sw: 1,
+            padding: Padding::Valid,
+        };
+        let x = rng.vec(h * h * 4, -1.0, 1.0);
+        let outs = (h - 1) * (h - 1) * 4;
+        let (y, arg) = (out(&dev, outs), out(&dev, outs));
+        max_pool2d(&dev, &up(&dev, &x), &y, &arg, &d).unwrap();
+        let (want_y, want_arg) = reference::max_pool2d(&x, &d);
+        assert_close(&format!("max {d:?}"), &read(&dev, &y), &want_y, 0.0, 0.0);
+        assert_eq!(dev.read_u32(&arg).unwrap(), want_arg, "argmax {d:?}");
+    }
+}
+
 #[test]
 fn an_output_bound_twice_is_rejected_naming_both_bindings() {
     let Some((dev, _)) = setup(37) else { return };
