@@ -14,6 +14,7 @@ use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::kernels::Kernel;
 use crate::launch::{InputPath, Launch};
+use crate::ops::matmul_empty::empty_inner;
 use crate::ops::optim::AdamScalars;
 use crate::ops::{epilogue_code, exceeds_texture, fits_u32, need, no_subgroups};
 use crate::overrides::Overrides;
@@ -246,8 +247,7 @@ pub fn matmul(
         return Ok(());
     }
     if d.k == 0 {
-        // An empty inner dimension: C is all zeros.
-        return dev.clear(c);
+        return empty_inner(dev, c, (d.batch * d.m, d.n), o.bias, o.act);
     }
     let p = MatmulParams::new(d, o.bias.is_some(), act);
     let variant = match o.variant {

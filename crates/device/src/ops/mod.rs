@@ -16,6 +16,7 @@ pub mod fill;
 pub mod image;
 pub mod matmul;
 pub mod matmul_adam;
+mod matmul_empty;
 pub mod metrics;
 pub mod optim;
 pub mod pool2d;

@@ -107,6 +107,29 @@ fn matmul_training_shapes_and_a_zero_inner_dimension() {
     )
     .unwrap();
     assert_eq!(read(&dev, &c), vec![0.0; 6]);
+    // With an epilogue: act(0 + bias) in every row (sigmoid(0) = 0.5 without a bias).
+    let bias = dev.upload(&[1.0f32, -2.0, 0.5]).unwrap();
+    let e = dev.zeros(4).unwrap();
+    for (with_bias, act, want) in [
+        (true, Activation::Linear, [1.0, -2.0, 0.5]),
+        (true, Activation::Relu, [1.0, 0.0, 0.5]),
+        (false, Activation::Sigmoid, [0.5, 0.5, 0.5]),
+    ] {
+        let o = MatmulOptions {
+            bias: with_bias.then_some(&bias),
+            act,
+            variant: MatmulVariant::Auto,
+        };
+        matmul(&dev, &e, &e, &c, &d, &o).unwrap();
+        let want: Vec<f64> = want.iter().chain(&want).copied().collect();
+        assert_close(
+            &format!("k = 0, {act:?}"),
+            &read(&dev, &c),
+            &want,
+            1e-6,
+            1e-6,
+        );
+    }
 }
 
 #[test]
