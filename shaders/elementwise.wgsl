@@ -13,7 +13,15 @@
 // Op codes: the activations `ACT_*` (computed by activation.wgsl's `activate`) and `UNARY_*`
 // for the other unary functions; `BINARY_*` for the binary ones. They are constants of the
 // prelude generated from crates/device/src/codes.rs, so Rust and WGSL cannot disagree; a code a
-// switch does not list returns NaN (`poison()`).
+// switch does not list returns NaN (`poison()`). The unary entries take their op code as a
+// pipeline constant (UNARY_OP; crates/device/src/overrides.rs), not from the params: llvmpipe
+// runs every case of a switch under a lane mask, so a runtime code computed every function
+// (exp, log, pow, sigmoid, tanh, ...) for every element (measured 2026-12-07 on 4M values:
+// relu 17.6-20.5 -> 5.3-8.0 ms, its gradient 16.9-18.5 -> 8.0-10.0 ms). The binary entries
+// keep theirs in the params: their few cases are cheap next to the broadcast index arithmetic,
+// and a constant measured no gain (a broadcast bias add 105-123 ms either way).
+
+override UNARY_OP: u32 = 0u;
 
 fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
     return (wid.y * nwg.x + wid.x) * 64u + lid;
@@ -57,7 +65,7 @@ fn unary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
          @builtin(local_invocation_index) lid: u32) {
     let i = linear_id(wid, nwg, lid);
     if i >= up.n { return; }
-    u_y[i] = unary_fn(up.op, u_x[i], up.alpha, up.beta);
+    u_y[i] = unary_fn(UNARY_OP, u_x[i], up.alpha, up.beta);
 }
 
 // unary4: the same over vec4s, for n % 4 == 0 (up.n then counts vec4s): one load and one store
@@ -73,7 +81,7 @@ fn unary4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     let x = u4_x[i];
     var y: vec4<f32>;
     for (var q = 0u; q < 4u; q++) {
-        y[q] = unary_fn(up.op, x[q], up.alpha, up.beta);
+        y[q] = unary_fn(UNARY_OP, x[q], up.alpha, up.beta);
     }
     u4_y[i] = y;
 }
@@ -108,7 +116,7 @@ fn unary_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
                   @builtin(local_invocation_index) lid: u32) {
     let i = linear_id(wid, nwg, lid);
     if i >= ubp.n { return; }
-    ub_dx[i] = ub_dy[i] * unary_grad(ubp.op, ub_x[i], ub_y[i], ubp.alpha, ubp.beta);
+    ub_dx[i] = ub_dy[i] * unary_grad(UNARY_OP, ub_x[i], ub_y[i], ubp.alpha, ubp.beta);
 }
 
 // unary_backward4: the same over vec4s, for n % 4 == 0 (ubp.n then counts vec4s).
@@ -126,7 +134,7 @@ fn unary_backward4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
     let y = ub4_y[i];
     var d: vec4<f32>;
     for (var q = 0u; q < 4u; q++) {
-        d[q] = unary_grad(ubp.op, x[q], y[q], ubp.alpha, ubp.beta);
+        d[q] = unary_grad(UNARY_OP, x[q], y[q], ubp.alpha, ubp.beta);
     }
     ub4_dx[i] = ub4_dy[i] * d;
 }

@@ -7,7 +7,7 @@
 //! branches not taken. So a kernel may name overrides (`Overrides::names`) and a launch gives
 //! their values (`Launch::overrides`); each distinct set of values is its own pipeline
 //! (`pipelines.rs`), made on first use. The users: the texture matmul's epilogue
-//! (`matmul_tile.wgsl`), and the index division of im2col and max-pooling (`udiv` in the WGSL
+//! (`matmul_tile.wgsl`), the unary elementwise kernels' op codes, and the index division of im2col and max-pooling (`udiv` in the WGSL
 //! prelude, `codes.rs`), which may take f32 division where every dividend is small; README,
 //! "What was tried", has the measurements.
 
@@ -24,6 +24,9 @@ pub struct Overrides(pub [u32; MAX_OVERRIDES]);
 
 /// The texture matmul's epilogue (`matmul_tile.wgsl`): the activation code, then 1 with a bias.
 const EPILOGUE: &[&str] = &["EPI_ACT", "EPI_BIAS"];
+
+/// The unary elementwise kernels' op code (`elementwise.wgsl`).
+const UNARY_OP: &[&str] = &["UNARY_OP"];
 
 /// The prelude's `udiv`: 1 where every dividend is below `SMALL_DIVIDENDS`.
 const SMALL_DIV: &[&str] = &["SMALL_DIV"];
@@ -43,6 +46,11 @@ impl Overrides {
         Overrides([u32::from(max_dividend <= SMALL_DIVIDENDS), 0])
     }
 
+    /// A unary elementwise kernel's op code (`codes.rs`: `ACT_*` or `UNARY_*`).
+    pub fn op(code: u32) -> Self {
+        Overrides([code, 0])
+    }
+
     /// The WGSL names of `kernel`'s overrides (none for most kernels).
     pub fn names(kernel: Kernel) -> &'static [&'static str] {
         use Kernel::*;
@@ -52,6 +60,7 @@ impl Overrides {
                 EPILOGUE
             }
             Im2col | Im2col4 | MaxPool2d | MaxPool2d4 => SMALL_DIV,
+            Unary | Unary4 | UnaryBackward | UnaryBackward4 => UNARY_OP,
             _ => &[],
         }
     }

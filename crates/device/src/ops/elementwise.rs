@@ -8,7 +8,9 @@ use crate::context::Device;
 use crate::error::{Result, launch_err};
 use crate::grid::grid_1d;
 use crate::kernels::Kernel;
+use crate::launch::Launch;
 use crate::ops::{MAX_RANK, fits_u32, need, pack8};
+use crate::overrides::Overrides;
 
 /// Pointwise unary functions. The WGSL codes are `codes::ACT_*` for activations and
 /// `codes::UNARY_*` for the rest, written once in `codes.rs`.
@@ -112,7 +114,8 @@ pub fn unary(dev: &Device, op: UnaryOp, x: &GpuBuffer, y: &GpuBuffer, n: usize) 
     need("unary", "y", y, n)?;
     fits_u32("unary", n)?;
     let (kernel, p, groups) = unary_launch("unary", op, n, Kernel::Unary, Kernel::Unary4)?;
-    dev.dispatch(kernel, &p, &[x, y], groups)
+    let buffers = [x, y];
+    dev.launch(&Launch::new(kernel, &p, &buffers, groups).overrides(Overrides::op(p.op)))
 }
 
 /// The scalar kernel, or its vec4 twin when n % 4 == 0 (one storage access per 4 elements; on
@@ -163,7 +166,8 @@ pub fn unary_backward(
         Kernel::UnaryBackward,
         Kernel::UnaryBackward4,
     )?;
-    dev.dispatch(kernel, &p, &[x, y, dy, dx], groups)
+    let buffers = [x, y, dy, dx];
+    dev.launch(&Launch::new(kernel, &p, &buffers, groups).overrides(Overrides::op(p.op)))
 }
 
 /// Broadcast layout of a binary op: output shape and each operand's strides along it.
