@@ -327,7 +327,8 @@ impl Device {
         self.inner.staging.fits(words)
     }
 
-    /// Creates the pipelines of `kernels` now, so a first training step does not pay for them.
+    /// Creates the pipelines of `kernels` now, so a first training step does not pay for them
+    /// (with their overrides' defaults: a launch with other values makes its own on first use).
     pub fn warm_up(&self, kernels: &[Kernel]) -> Result<()> {
         for &k in kernels {
             self.inner.pipelines.get(k, false, Overrides::default())?;
