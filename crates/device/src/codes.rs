@@ -22,7 +22,7 @@ macro_rules! wgsl_codes {
         ];
 
         /// The WGSL prelude: one `const NAME: u32 = valueu;` per code, `poison()`, the
-        /// flush-to-zero helpers `ftz` / `ftz4`, and the index division `udiv` / `umod` /
+        /// flush-to-zero helpers `ftz` / `ftz4`, and the index division `udiv` /
         /// `split_nhwc`.
         pub const PRELUDE: &str = concat!(
             "// Generated from crates/device/src/codes.rs; do not edit in a shader.\n",
@@ -37,7 +37,7 @@ macro_rules! wgsl_codes {
             "fn ftz4(ftz_v: vec4<f32>) -> vec4<f32> {\n",
             "    return select(ftz_v, vec4<f32>(0.0), abs(ftz_v) < vec4<f32>(FLT_MIN));\n",
             "}\n",
-            "// Division and remainder of u32s, for index arithmetic by params values. AVX2 has no\n",
+            "// Division of u32s, for index arithmetic by params values. AVX2 has no\n",
             "// vector integer division, so on llvmpipe `/` and `%` are loops over the lanes, where\n",
             "// f32 division is one instruction. A launcher whose dividends are all below 2^20 sets\n",
             "// the pipeline constant SMALL_DIV (crates/device/src/overrides.rs); the quotient is then\n",
@@ -49,7 +49,6 @@ macro_rules! wgsl_codes {
             "    if SMALL_DIV != 0u { return u32((f32(udiv_a) + 0.5) / f32(udiv_b)); }\n",
             "    return udiv_a / udiv_b;\n",
             "}\n",
-            "fn umod(umod_a: u32, umod_b: u32) -> u32 { return umod_a - udiv(umod_a, umod_b) * umod_b; }\n",
             "// Flat index i = ((n * h + y) * w + x) * inner + r of an NHWC-like grid, split with\n",
             "// `udiv` as (n, y, x, r).\n",
             "fn split_nhwc(sp_i: u32, sp_inner: u32, sp_w: u32, sp_h: u32) -> vec4<u32> {\n",
