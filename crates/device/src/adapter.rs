@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{DeviceError, Result};
 use crate::info::DeviceInfo;
-use crate::options::DeviceOptions;
+use crate::options::{DeviceOptions, WideStorage};
 
 /// An opened adapter: the raw device and queue, what they are, and where errors wgpu reports
 /// outside an error scope land.
@@ -146,6 +146,12 @@ pub(crate) fn open(options: &DeviceOptions) -> Result<Opened> {
     if subgroups {
         features |= wgpu::Features::SUBGROUP;
     }
+    // For the wide-storage kernels (shaders/wide.wgsl), unless the options turn them off.
+    let int64 =
+        offered.contains(wgpu::Features::SHADER_INT64) && options.wide_storage == WideStorage::Auto;
+    if int64 {
+        features |= wgpu::Features::SHADER_INT64;
+    }
     // For the profiler's pass timestamps (profile.rs); unused unless profiling.
     if offered.contains(wgpu::Features::TIMESTAMP_QUERY) {
         features |= wgpu::Features::TIMESTAMP_QUERY;
@@ -189,6 +195,7 @@ pub(crate) fn open(options: &DeviceOptions) -> Result<Opened> {
         subgroups,
         timestamp_queries: offered.contains(wgpu::Features::TIMESTAMP_QUERY),
         shader_f16: offered.contains(wgpu::Features::SHADER_F16),
+        shader_int64: int64,
         pipeline_cache: offered.contains(wgpu::Features::PIPELINE_CACHE),
     };
     Ok(Opened {

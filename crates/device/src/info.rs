@@ -37,6 +37,10 @@ pub struct DeviceInfo {
     /// The adapter offers 16-bit floats in shaders (`wgpu::Features::SHADER_F16`; kiln's
     /// kernels are f32 and do not need it).
     pub shader_f16: bool,
+    /// 64-bit integers in shaders are enabled (`wgpu::Features::SHADER_INT64`, unless
+    /// `DeviceOptions::wide_storage` turned them off): the kernels of `shaders/wide.wgsl`'s files,
+    /// which move f32s through storage as 64-bit words, can run.
+    pub shader_int64: bool,
     /// The backend can cache compiled pipelines on disk (`wgpu::Features::PIPELINE_CACHE`).
     pub pipeline_cache: bool,
 }
@@ -48,11 +52,12 @@ impl DeviceInfo {
     }
 
     /// The optional features kiln looks at, each with whether this adapter has it.
-    pub fn features(&self) -> [(&'static str, bool); 4] {
+    pub fn features(&self) -> [(&'static str, bool); 5] {
         [
             ("subgroups (texture matmul)", self.subgroups),
             ("timestamp queries", self.timestamp_queries),
             ("shader f16", self.shader_f16),
+            ("shader int64 (wide storage words)", self.shader_int64),
             ("pipeline cache", self.pipeline_cache),
         ]
     }

@@ -8,7 +8,8 @@
 //! `ShaderFile::source` is the one place shader text is assembled: the constants prelude of
 //! `codes.rs`, the file, and the shared files it uses: `activation.wgsl` for the files whose
 //! kernels apply activations, `adam.wgsl` for those that make Adam updates, `matmul_tile.wgsl`
-//! for the two texture matmul files (WGSL has no includes; module-scope order does not matter).
+//! for the texture matmul files, `wide.wgsl` for those that move f32s as 64-bit words (WGSL has
+//! no includes; module-scope order does not matter).
 
 use strum::VariantArray;
 
@@ -23,6 +24,8 @@ pub enum ShaderFile {
     MatmulTexture,
     /// `matmul_texture32.wgsl` (needs subgroups)
     MatmulTexture32,
+    /// `matmul_texture_wide.wgsl` (needs subgroups and 64-bit integers)
+    MatmulTextureWide,
     /// `reduce.wgsl`
     Reduce,
     /// `softmax.wgsl`
@@ -74,9 +77,13 @@ const ACTIVATION: &str = shader!("activation.wgsl");
 /// `adam.wgsl`: `adam4`, Keras Adam on 4 elements, appended to the files that use it.
 const ADAM: &str = shader!("adam.wgsl");
 
-/// `matmul_tile.wgsl`: the texture matmul's tile machinery, appended to the two files whose
-/// entries differ only in the tile width they declare.
+/// `matmul_tile.wgsl`: the texture matmul's tile machinery, appended to the files whose entries
+/// differ only in the tile width they declare or in how they store.
 const MATMUL_TILE: &str = shader!("matmul_tile.wgsl");
+
+/// `wide.wgsl`: f32s packed into 64-bit words for storage accesses, appended to the files whose
+/// kernels move their values that way (`ShaderFile::needs_int64`).
+const WIDE: &str = shader!("wide.wgsl");
 
 impl ShaderFile {
     /// Every shader file.
@@ -107,6 +114,11 @@ impl ShaderFile {
                 shader!("matmul_texture32.wgsl"),
                 &[MATMUL_TILE, ACTIVATION, ADAM],
             ),
+            F::MatmulTextureWide => (
+                "matmul_texture_wide.wgsl",
+                shader!("matmul_texture_wide.wgsl"),
+                &[MATMUL_TILE, ACTIVATION, ADAM, WIDE],
+            ),
             F::Reduce => ("reduce.wgsl", shader!("reduce.wgsl"), &[]),
             F::Softmax => ("softmax.wgsl", shader!("softmax.wgsl"), &[]),
             F::Conv2d => ("conv2d.wgsl", shader!("conv2d.wgsl"), &[ACTIVATION]),
@@ -134,13 +146,20 @@ impl ShaderFile {
         }
     }
 
+    /// Whether the file's kernels need 64-bit integers in shaders (`DeviceInfo::shader_int64`):
+    /// a module that names u64 does not validate on a device without them, so the launchers
+    /// choose these files' kernels only where the device has them.
+    pub fn needs_int64(self) -> bool {
+        self.parts().2.contains(&WIDE)
+    }
+
     /// The file as written (no prelude): what its header documents.
     pub fn text(self) -> &'static str {
         self.parts().1
     }
 
     /// The WGSL module as compiled: the `codes.rs` prelude, the file, and the shared files its
-    /// kernels use (`activation.wgsl`, `adam.wgsl`).
+    /// kernels use (`activation.wgsl`, `adam.wgsl`, `matmul_tile.wgsl`, `wide.wgsl`).
     pub fn source(self) -> String {
         let (_, text, shared) = self.parts();
         let mut s = String::with_capacity(crate::codes::PRELUDE.len() + text.len() + 4096);
@@ -170,6 +189,7 @@ pub enum Kernel {
     MatmulTextureNn,
     MatmulTextureTn,
     MatmulTextureTnAdam,
+    MatmulTextureTnAdamWide,
     MatmulTextureNt,
     MatmulTextureTt,
     MatmulTextureNarrow,
@@ -296,6 +316,12 @@ impl Kernel {
             MatmulTextureNn => (F::MatmulTexture, "matmul_texture_nn", (3, 1), T),
             MatmulTextureTn => (F::MatmulTexture, "matmul_texture_tn", (3, 1), T),
             MatmulTextureTnAdam => (F::MatmulTexture, "matmul_texture_tn_adam", (2, 3), T),
+            MatmulTextureTnAdamWide => (
+                F::MatmulTextureWide,
+                "matmul_texture_tn_adam_wide",
+                (2, 3),
+                T,
+            ),
             MatmulTextureNt => (F::MatmulTexture, "matmul_texture_nt", (3, 1), T),
             MatmulTextureTt => (F::MatmulTexture, "matmul_texture_tt", (3, 1), T),
             MatmulTextureNarrow => (F::MatmulTexture, "matmul_texture_narrow", (3, 1), T),

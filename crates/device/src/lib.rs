@@ -88,7 +88,7 @@ pub use error::{DeviceError, Result};
 pub use info::DeviceInfo;
 pub use kernels::{Kernel, KernelSpec, ShaderFile};
 pub use launch::{InputPath, Launch};
-pub use options::{DeviceOptions, TEXTURE_MIN_WORDS, TextureInputs};
+pub use options::{DeviceOptions, TEXTURE_MIN_WORDS, TextureInputs, WideStorage};
 pub use overrides::{MAX_OVERRIDES, Overrides};
 pub use packed::Packed;
 pub use profile::{KernelTime, Profile};

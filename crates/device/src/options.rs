@@ -20,6 +20,8 @@ pub struct DeviceOptions {
     pub backend: Option<wgpu::Backends>,
     /// When kernels read their inputs from staging textures (see `texture_flavor.rs`).
     pub texture_inputs: TextureInputs,
+    /// Whether kernels may move f32s through storage as 64-bit words (see `WideStorage`).
+    pub wide_storage: WideStorage,
     /// When launchers measure their designs (see `tuner.rs`).
     pub autotune: Autotune,
     /// File that keeps autotune choices across processes.
@@ -44,12 +46,25 @@ pub enum TextureInputs {
     Never,
 }
 
+/// Whether kiln enables 64-bit integers in shaders where the adapter offers them, so that the
+/// kernels of `shaders/wide.wgsl`'s files can move f32s through storage as 64-bit words (half
+/// the per-lane storage steps on llvmpipe). `KILN_WIDE_STORAGE=auto|never`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WideStorage {
+    /// Wherever the adapter offers them (`DeviceInfo::shader_int64` says whether it did).
+    #[default]
+    Auto,
+    /// Never: the feature stays off and every launcher takes its f32 kernel (tests use it to
+    /// run those on an adapter that has the feature).
+    Never,
+}
+
 /// Input size (words, all inputs together) from which `TextureInputs::Auto` stages textures.
 pub const TEXTURE_MIN_WORDS: usize = 4096;
 
 impl DeviceOptions {
     /// Reads `KILN_ADAPTER`, `KILN_ADAPTER_INDEX`, `KILN_BACKEND`, `KILN_TEXTURE_INPUTS`,
-    /// `KILN_AUTOTUNE`, `KILN_AUTOTUNE_CACHE` (a file, or `off`) and `KILN_PIPELINE_CACHE` (a
+    /// `KILN_WIDE_STORAGE`, `KILN_AUTOTUNE`, `KILN_AUTOTUNE_CACHE` (a file, or `off`) and `KILN_PIPELINE_CACHE` (a
     /// directory, or `off`).
     pub fn from_env() -> Result<Self> {
         let var = |name| std::env::var(name).ok().filter(|s: &String| !s.is_empty());
@@ -61,6 +76,10 @@ impl DeviceOptions {
             1 => TextureInputs::Always,
             2 => TextureInputs::Never,
             _ => TextureInputs::Auto,
+        };
+        let wide_storage = match var("KILN_WIDE_STORAGE") {
+            Some(v) => parse_wide_storage(&v)?,
+            None => WideStorage::Auto,
         };
         let autotune = match auto_always_never("KILN_AUTOTUNE")? {
             1 => Autotune::Always,
@@ -80,6 +99,7 @@ impl DeviceOptions {
             adapter_index,
             backend,
             texture_inputs,
+            wide_storage,
             autotune,
             autotune_cache: var("KILN_AUTOTUNE_CACHE").and_then(path_unless_off),
             pipeline_cache: match var("KILN_PIPELINE_CACHE") {
@@ -113,6 +133,18 @@ fn auto_always_never(var: &'static str) -> Result<u8> {
     }
 }
 
+fn parse_wide_storage(v: &str) -> Result<WideStorage> {
+    match v.to_ascii_lowercase().as_str() {
+        "auto" => Ok(WideStorage::Auto),
+        "never" => Ok(WideStorage::Never),
+        _ => Err(DeviceError::BadEnv {
+            var: "KILN_WIDE_STORAGE",
+            value: v.to_string(),
+            expected: "one of auto, never",
+        }),
+    }
+}
+
 pub(crate) fn parse_backend(v: &str) -> Result<wgpu::Backends> {
     match v.to_ascii_lowercase().as_str() {
         "vulkan" => Ok(wgpu::Backends::VULKAN),
@@ -136,6 +168,17 @@ mod tests {
         let e = parse_backend("cuda").unwrap_err().to_string();
         assert!(e.contains("KILN_BACKEND") && e.contains("vulkan"), "{e}");
         assert_eq!(parse_backend("Vulkan").unwrap(), wgpu::Backends::VULKAN);
+    }
+
+    #[test]
+    fn wide_storage_takes_auto_or_never() {
+        assert_eq!(parse_wide_storage("NEVER").unwrap(), WideStorage::Never);
+        assert_eq!(parse_wide_storage("auto").unwrap(), WideStorage::Auto);
+        let e = parse_wide_storage("always").unwrap_err().to_string();
+        assert!(
+            e.contains("KILN_WIDE_STORAGE") && e.contains("never"),
+            "{e}"
+        );
     }
 
     #[test]

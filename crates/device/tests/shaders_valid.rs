@@ -9,14 +9,17 @@ fn parse(file: ShaderFile) -> naga::Module {
         .unwrap_or_else(|e| panic!("{}: {}", file.file_name(), e.emit_to_string(&src)))
 }
 
-/// What wgpu validates against on an adapter with subgroups (`matmul_texture*.wgsl` and
+/// What wgpu validates `file` against on an adapter with subgroups (`matmul_texture*.wgsl` and
 /// `dense_backward.wgsl`, the CPU-adapter designs, need them; no other file may use them, which
-/// `only_the_cpu_adapter_designs_use_subgroups` checks).
-fn validator() -> naga::valid::Validator {
-    let mut v = naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::SUBGROUP,
-    );
+/// `only_the_cpu_adapter_designs_use_subgroups` checks), with 64-bit integers only for the files
+/// that append `wide.wgsl` (`ShaderFile::needs_int64`): the others must validate on a device
+/// without them.
+fn validator(file: ShaderFile) -> naga::valid::Validator {
+    let mut caps = naga::valid::Capabilities::SUBGROUP;
+    if file.needs_int64() {
+        caps |= naga::valid::Capabilities::SHADER_INT64;
+    }
+    let mut v = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps);
     v.subgroup_stages(naga::valid::ShaderStages::COMPUTE)
         .subgroup_operations(naga::valid::SubgroupOperationSet::all());
     v
@@ -30,7 +33,10 @@ fn only_the_cpu_adapter_designs_use_subgroups() {
             uses,
             matches!(
                 file,
-                ShaderFile::MatmulTexture | ShaderFile::MatmulTexture32 | ShaderFile::DenseBackward
+                ShaderFile::MatmulTexture
+                    | ShaderFile::MatmulTexture32
+                    | ShaderFile::MatmulTextureWide
+                    | ShaderFile::DenseBackward
             ),
             "{}: kernels outside matmul_texture*.wgsl and dense_backward.wgsl must run without \
              subgroups",
@@ -40,10 +46,24 @@ fn only_the_cpu_adapter_designs_use_subgroups() {
 }
 
 #[test]
+fn only_the_wide_files_name_64_bit_integers() {
+    for &file in ShaderFile::ALL {
+        let uses = ["u64", "i64"].iter().any(|t| file.source().contains(t));
+        assert_eq!(
+            uses,
+            file.needs_int64(),
+            "{}: 64-bit integers belong in the files that append wide.wgsl (a module that names \
+             them does not validate on a device without them)",
+            file.file_name()
+        );
+    }
+}
+
+#[test]
 fn every_shader_parses_and_validates() {
     for &file in ShaderFile::ALL {
         let module = parse(file);
-        validator().validate(&module).unwrap_or_else(|e| {
+        validator(file).validate(&module).unwrap_or_else(|e| {
             panic!("{}: {}", file.file_name(), e.emit_to_string(&file.source()))
         });
     }
@@ -67,7 +87,9 @@ fn every_kernel_entry_point_exists_with_its_bindings() {
             });
         assert_eq!(ep.stage, naga::ShaderStage::Compute, "{kernel:?}");
         // Collect the bindings the entry point's function and its callees touch.
-        let info = validator().validate(&module).expect("validated above");
+        let info = validator(spec.file)
+            .validate(&module)
+            .expect("validated above");
         let idx = module
             .entry_points
             .iter()
@@ -154,7 +176,7 @@ fn every_texture_flavour_validates_with_texture_inputs() {
         flavoured += 1;
         let module = naga::front::wgsl::parse_str(&src)
             .unwrap_or_else(|e| panic!("{} flavour: {}", file.file_name(), e.emit_to_string(&src)));
-        validator()
+        validator(file)
             .validate(&module)
             .unwrap_or_else(|e| panic!("{} flavour: {}", file.file_name(), e.emit_to_string(&src)));
         for (_, var) in module.global_variables.iter() {

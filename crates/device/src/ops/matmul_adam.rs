@@ -7,7 +7,9 @@
 //!
 //! The product is `matmul_texture_tn`'s and the update `adam_step4`'s code (`adam.wgsl`), so
 //! the weight and moments come out bit for bit as from `matmul` then `adam_step` (a test pins
-//! it).
+//! it). Where the device has 64-bit integers and N is a multiple of 8, the launch takes
+//! `matmul_texture_tn_adam_wide` (`matmul_texture_wide.wgsl`): the same code, the weight and
+//! moments moved as 64-bit words, half the per-lane storage steps on llvmpipe.
 
 use crate::buffer::GpuBuffer;
 use crate::context::Device;
@@ -49,6 +51,16 @@ pub fn applies(dev: &Device, d: &MatmulDims) -> bool {
     dev.info().is_cpu() && d.n > NARROW_MAX_N && support(dev, d).is_none()
 }
 
+/// The entry for weight gradient `d`: the wide one where the device has 64-bit integers and a
+/// lane's 8 columns (a multiple of 8 from the first) are wholly inside the weight or outside.
+pub fn kernel(dev: &Device, d: &MatmulDims) -> Kernel {
+    if dev.info().shader_int64 && d.n % 8 == 0 {
+        Kernel::MatmulTextureTnAdamWide
+    } else {
+        Kernel::MatmulTextureTnAdam
+    }
+}
+
 /// One Adam step `s` of weight `w` [m, n] (with moments `mom` = (m, v), same shape) from the
 /// gradient x^T dz, where `d` is that product: x is [k, m] (k rows of a batch), dz [k, n].
 /// The weight and moments are updated in place; nothing else is written.
@@ -88,6 +100,6 @@ pub fn matmul_adam(
         ));
     }
     let buffers = [x, dz, w, mom.0, mom.1];
-    let launch = Launch::new(Kernel::MatmulTextureTnAdam, &p, &buffers, groups);
+    let launch = Launch::new(kernel(dev, d), &p, &buffers, groups);
     dev.launch(&launch.input_words(&[x_words, dz_words]))
 }
