@@ -74,8 +74,8 @@ fn finish(v: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
 fn a_rows(trans: bool, kk: u32, row0: u32, lane: u32, base: u32) -> vec4<f32> {
     if trans {
         // Stored [K, M]: one texel holds the 4 rows.
-        let m4 = p.m / 4u;
-        return textureLoad(a_tex, texel(base + kk * m4 + min(row0 / 4u + lane, m4 - 1u)), 0);
+        let row_texels = p.m / 4u;
+        return textureLoad(a_tex, texel(base + kk * row_texels + min(row0 / 4u + lane, row_texels - 1u)), 0);
     }
     // Stored [M, K]: component kk % 4 of one texel per row.
     let k4 = p.k / 4u;

@@ -51,6 +51,13 @@ impl DeviceInfo {
         self.device_type == wgpu::DeviceType::Cpu
     }
 
+    /// Whether storage kernels run their wide flavour (`wide_flavor.rs`: vec4 storage arrays
+    /// moved as 64-bit words): on CPU adapters with 64-bit shader integers, where a storage
+    /// access is a per-lane loop per component. A GPU loads a vec4 in one instruction already.
+    pub fn wide_storage(&self) -> bool {
+        self.is_cpu() && self.shader_int64
+    }
+
     /// The optional features kiln looks at, each with whether this adapter has it.
     pub fn features(&self) -> [(&'static str, bool); 5] {
         [

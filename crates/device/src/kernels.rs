@@ -153,6 +153,15 @@ impl ShaderFile {
         self.parts().2.contains(&WIDE)
     }
 
+    /// The file's wide flavour (`wide_flavor.rs`) of `src`, the module as assembled (or its
+    /// texture flavour), or why it has none.
+    pub fn wide_flavour_of(self, src: &str) -> std::result::Result<String, String> {
+        if self.needs_int64() {
+            return Err("its kernels move 64-bit words already".into());
+        }
+        crate::wide_flavor::wide_flavor(src, WIDE)
+    }
+
     /// The file as written (no prelude): what its header documents.
     pub fn text(self) -> &'static str {
         self.parts().1

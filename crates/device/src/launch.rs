@@ -16,6 +16,7 @@ use crate::error::{Result, launch_err};
 use crate::kernels::{Kernel, KernelSpec};
 use crate::options::{TEXTURE_MIN_WORDS, TextureInputs};
 use crate::overrides::Overrides;
+use crate::pipelines::Flavour;
 use crate::staging::SLOTS;
 
 /// How a storage kernel's read-only inputs are bound. (A kernel written for textures always
@@ -147,7 +148,10 @@ impl Device {
             return Ok(());
         }
         // The pipeline first: if it fails to compile, no staging copy has been recorded.
-        let flavour = textures && !spec.texture_inputs;
+        let flavour = Flavour {
+            textures: textures && !spec.texture_inputs,
+            wide: self.info().wide_storage(),
+        };
         let pipeline = self.inner.pipelines.get(l.kernel, flavour, l.overrides)?;
         let mut bindings = Vec::with_capacity(l.buffers.len());
         if textures {
@@ -331,7 +335,11 @@ impl Device {
     /// (with their overrides' defaults: a launch with other values makes its own on first use).
     pub fn warm_up(&self, kernels: &[Kernel]) -> Result<()> {
         for &k in kernels {
-            self.inner.pipelines.get(k, false, Overrides::default())?;
+            let flavour = Flavour {
+                textures: false,
+                wide: self.info().wide_storage(),
+            };
+            self.inner.pipelines.get(k, flavour, Overrides::default())?;
         }
         Ok(())
     }

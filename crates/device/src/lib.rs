@@ -78,6 +78,7 @@ pub mod testing;
 pub mod texture_flavor;
 mod tuner;
 mod wait;
+pub mod wide_flavor;
 
 pub use activation::{Activation, UnknownActivation};
 pub use batch::PARAMS_SLOT;

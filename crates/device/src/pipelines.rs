@@ -1,5 +1,8 @@
 //! The pipeline cache, owned here with its locks: shader modules (one per WGSL file and flavour)
-//! and compute pipelines (one per `Kernel` and flavour) are created on first use and kept.
+//! and compute pipelines (one per `Kernel`, flavour and override values) are created on first
+//! use and kept. A flavour is the texture rewrite (`texture_flavor.rs`), the wide one
+//! (`wide_flavor.rs`), both, or neither; a file without a wide flavour runs its plain module
+//! where the wide one was asked for.
 //! Creation runs inside a wgpu validation error scope, so a bad shader becomes
 //! `DeviceError::ShaderValidation` instead of a panic. Bind-group layouts are explicit (uniform
 //! with dynamic offset, then read-only storage or textures, then read-write storage) and shared
@@ -17,6 +20,15 @@ use crate::lock::lock;
 use crate::overrides::Overrides;
 use crate::texture_flavor::texture_flavor;
 
+/// Which rewrites of its file a kernel runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) struct Flavour {
+    /// Storage inputs read from staging textures (`texture_flavor.rs`).
+    pub textures: bool,
+    /// Vec4 storage arrays moved as 64-bit words (`wide_flavor.rs`), where the file has it.
+    pub wide: bool,
+}
+
 /// A compiled kernel and the layout its bind groups are made with.
 pub(crate) struct Pipeline {
     pub pipeline: wgpu::ComputePipeline,
@@ -33,13 +45,30 @@ pub(crate) struct PipelineCache {
     counters: Arc<AtomicCounters>,
     /// Modules skip naga's bounds-check clamping (see `context.rs`).
     unchecked: bool,
-    /// Keyed by file and flavour (true: the texture flavour, see `texture_flavor.rs`).
-    modules: Mutex<HashMap<(ShaderFile, bool), wgpu::ShaderModule>>,
+    /// Keyed by file and flavour.
+    modules: Mutex<HashMap<(ShaderFile, Flavour), wgpu::ShaderModule>>,
     layouts: Mutex<HashMap<LayoutKey, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
     /// Keyed by kernel, flavour and the values of its overrides (`overrides.rs`).
-    pipelines: Mutex<HashMap<(Kernel, bool, Overrides), Arc<Pipeline>>>,
+    pipelines: Mutex<HashMap<(Kernel, Flavour, Overrides), Arc<Pipeline>>>,
+    /// Whether each file (plain, or its texture flavour) has a wide flavour, once asked.
+    wide_files: Mutex<HashMap<(ShaderFile, bool), bool>>,
     /// The pipeline cache kept on disk, where the backend has one.
     pub disk: Option<DiskCache>,
+}
+
+/// The WGSL of `file` in `flavour`: the texture rewrite first (it turns read-only inputs into
+/// textures), then the wide one over the storage arrays left.
+fn flavoured_source(file: ShaderFile, flavour: Flavour) -> std::result::Result<String, String> {
+    let mut src = file.source();
+    if flavour.textures {
+        src = texture_flavor(&src).map_err(|e| format!("no texture flavour: {e}"))?;
+    }
+    if flavour.wide {
+        src = file
+            .wide_flavour_of(&src)
+            .map_err(|e| format!("no wide flavour: {e}"))?;
+    }
+    Ok(src)
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -82,23 +111,33 @@ impl PipelineCache {
             modules: Mutex::new(HashMap::new()),
             layouts: Mutex::new(HashMap::new()),
             pipelines: Mutex::new(HashMap::new()),
+            wide_files: Mutex::new(HashMap::new()),
             disk,
         }
     }
 
     /// The pipeline for `kernel`, created (and validated) on first use; `flavour` picks the
-    /// texture flavour of its file (inputs bound as textures), `overrides` the values of its
-    /// pipeline-overridable constants.
+    /// rewrites of its file (`textures`: inputs bound as textures), `overrides` the values of
+    /// its pipeline-overridable constants.
     pub fn get(
         &self,
         kernel: Kernel,
-        flavour: bool,
+        flavour: Flavour,
         overrides: Overrides,
     ) -> Result<Arc<Pipeline>> {
         if let Some(p) = lock(&self.pipelines).get(&(kernel, flavour, overrides)) {
             return Ok(p.clone());
         }
         let spec = kernel.spec();
+        if flavour.wide && !self.has_wide(spec.file, flavour.textures) {
+            let plain = Flavour {
+                wide: false,
+                ..flavour
+            };
+            let p = self.get(kernel, plain, overrides)?;
+            lock(&self.pipelines).insert((kernel, flavour, overrides), p.clone());
+            return Ok(p);
+        }
         if !overrides.fit(kernel) {
             return Err(DeviceError::ShaderValidation {
                 kernel: spec.entry_point,
@@ -110,19 +149,18 @@ impl PipelineCache {
             });
         }
         let constants = overrides.constants(kernel);
-        let textures = spec.texture_inputs || flavour;
+        let textures = spec.texture_inputs || flavour.textures;
         let cached = lock(&self.modules).get(&(spec.file, flavour)).cloned();
-        // The source (and the flavour rewrite) only when the module is first made, and before
+        // The source (and the flavour rewrites) only when the module is first made, and before
         // the error scope opens, so a file without a flavour cannot leave the scope pushed.
-        let source = match (&cached, flavour) {
-            (Some(_), _) => None,
-            (None, true) => Some(texture_flavor(&spec.file.source()).map_err(|message| {
+        let source = match cached {
+            Some(_) => None,
+            None => Some(flavoured_source(spec.file, flavour).map_err(|message| {
                 DeviceError::ShaderValidation {
                     kernel: spec.entry_point,
-                    message: format!("no texture flavour: {message}"),
+                    message,
                 }
             })?),
-            (None, false) => Some(spec.file.source()),
         };
         let dev = &self.device;
         let scope = dev.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -180,6 +218,20 @@ impl PipelineCache {
         });
         lock(&self.pipelines).insert((kernel, flavour, overrides), p.clone());
         Ok(p)
+    }
+
+    /// Whether `file` has a wide flavour, over its texture flavour where `textures` (the
+    /// rewrite is tried once per file and kept).
+    fn has_wide(&self, file: ShaderFile, textures: bool) -> bool {
+        *lock(&self.wide_files)
+            .entry((file, textures))
+            .or_insert_with(|| {
+                let wide = Flavour {
+                    textures,
+                    wide: true,
+                };
+                flavoured_source(file, wide).is_ok()
+            })
     }
 
     /// The bind-group and pipeline layouts of one binding signature.

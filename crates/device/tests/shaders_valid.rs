@@ -293,3 +293,70 @@ fn every_switch_over_a_code_family_lists_all_of_it_and_poisons_the_rest() {
     // ones: a parser that found none would pass vacuously.
     assert!(checked >= 15, "only {checked} switches over codes found");
 }
+
+/// Every file with vec4 storage arrays has a wide flavour (`wide_flavor.rs`) that validates with
+/// 64-bit integers and leaves no vec4 storage array, and so has its texture flavour where that
+/// keeps one (a file whose only vec4 arrays are inputs has none over its texture flavour); the
+/// files that move 64-bit words themselves have none.
+#[test]
+fn every_wide_flavour_validates_with_int64() {
+    use kiln_device::texture_flavor::texture_flavor;
+    let mut int64 = naga::valid::Capabilities::SUBGROUP;
+    int64 |= naga::valid::Capabilities::SHADER_INT64;
+    let mut flavoured = Vec::new();
+    for &file in ShaderFile::ALL {
+        let mut sources = vec![("plain", file.source())];
+        if let Ok(t) = texture_flavor(&file.source()) {
+            sources.push(("texture", t));
+        }
+        for (over, src) in sources {
+            let name = format!("{} ({over}, wide)", file.file_name());
+            let vec4_arrays = src.lines().any(|l| {
+                l.trim_start().starts_with("@group(0)")
+                    && l.contains("var<storage")
+                    && l.contains("array<vec4<")
+            });
+            let wide = match file.wide_flavour_of(&src) {
+                Ok(w) => w,
+                Err(why) => {
+                    assert!(
+                        !vec4_arrays || file.needs_int64(),
+                        "{name}: vec4 storage arrays but no wide flavour: {why}"
+                    );
+                    continue;
+                }
+            };
+            flavoured.push(name.clone());
+            let module = naga::front::wgsl::parse_str(&wide)
+                .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&wide)));
+            let mut v = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), int64);
+            v.subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+                .subgroup_operations(naga::valid::SubgroupOperationSet::all());
+            v.validate(&module)
+                .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&wide)));
+            for (_, var) in module.global_variables.iter() {
+                if let naga::AddressSpace::Storage { .. } = var.space {
+                    let ty = &module.types[var.ty].inner;
+                    if let naga::TypeInner::Array { base, .. } = ty {
+                        assert!(
+                            !matches!(
+                                module.types[*base].inner,
+                                naga::TypeInner::Vector {
+                                    size: naga::VectorSize::Quad,
+                                    ..
+                                }
+                            ),
+                            "{name}: {:?} is still a vec4 storage array",
+                            var.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        flavoured.len() >= 12,
+        "only {} wide flavours: {flavoured:?}",
+        flavoured.len()
+    );
+}

@@ -20,6 +20,7 @@ mod optim;
 mod packed;
 mod reduce;
 mod staging;
+mod wide;
 mod xent_mean;
 
 use kiln_device::ops::matmul::{MatmulDims, MatmulOptions, MatmulVariant, matmul};
