@@ -28,17 +28,35 @@ pub(crate) struct Taken<C> {
     pub arena: Vec<u8>,
 }
 
+/// A point in the pending batch (`Device::mark`): what was recorded before it, and which
+/// batch it was (a submit starts the next one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchMark {
+    drains: u64,
+    commands: usize,
+    arena: usize,
+}
+
+struct State<C> {
+    taken: Taken<C>,
+    /// Submits so far.
+    drains: u64,
+}
+
 /// Commands recorded since the last submit, and their params.
 pub(crate) struct Batch<C> {
-    state: Mutex<Taken<C>>,
+    state: Mutex<State<C>>,
 }
 
 impl<C> Default for Batch<C> {
     fn default() -> Self {
         Batch {
-            state: Mutex::new(Taken {
-                commands: Vec::new(),
-                arena: Vec::new(),
+            state: Mutex::new(State {
+                taken: Taken {
+                    commands: Vec::new(),
+                    arena: Vec::new(),
+                },
+                drains: 0,
             }),
         }
     }
@@ -47,7 +65,7 @@ impl<C> Default for Batch<C> {
 impl<C> Batch<C> {
     /// Appends a command; true when the batch is now full (the caller should submit).
     pub fn record(&self, command: C) -> bool {
-        let mut s = lock(&self.state);
+        let s = &mut lock(&self.state).taken;
         s.commands.push(command);
         s.commands.len() >= AUTO_SUBMIT
     }
@@ -56,7 +74,7 @@ impl<C> Batch<C> {
     /// get the next arena slot, whose byte offset `make` turns into the command. True when the
     /// batch is now full.
     pub fn record_dispatch(&self, params: &[u8], make: impl FnOnce(u32) -> C) -> bool {
-        let mut s = lock(&self.state);
+        let s = &mut lock(&self.state).taken;
         let offset = s.arena.len();
         s.arena.extend_from_slice(params);
         s.arena.resize(offset + PARAMS_SLOT as usize, 0);
@@ -69,17 +87,42 @@ impl<C> Batch<C> {
     /// the commands and sealing the pool's quarantine (which `submit` does first).
     pub fn drain<R>(&self, submit: impl FnOnce(Taken<C>) -> R) -> R {
         let mut s = lock(&self.state);
+        s.drains += 1;
         let taken = Taken {
-            commands: std::mem::take(&mut s.commands),
-            arena: std::mem::take(&mut s.arena),
+            commands: std::mem::take(&mut s.taken.commands),
+            arena: std::mem::take(&mut s.taken.arena),
         };
         submit(taken)
+    }
+
+    /// Where the batch stands now.
+    pub fn mark(&self) -> BatchMark {
+        let s = lock(&self.state);
+        BatchMark {
+            drains: s.drains,
+            commands: s.taken.commands.len(),
+            arena: s.taken.arena.len(),
+        }
+    }
+
+    /// Drops every command (and its params) recorded since `mark`, and runs `dropped` still
+    /// holding the lock, so nothing is recorded in between; false, dropping nothing, when the
+    /// batch was submitted since (the commands before and after the mark have run or will).
+    pub fn rollback(&self, mark: BatchMark, dropped: impl FnOnce()) -> bool {
+        let mut s = lock(&self.state);
+        if s.drains != mark.drains {
+            return false;
+        }
+        s.taken.commands.truncate(mark.commands);
+        s.taken.arena.truncate(mark.arena);
+        dropped();
+        true
     }
 
     /// Commands recorded and not yet submitted.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        lock(&self.state).commands.len()
+        lock(&self.state).taken.commands.len()
     }
 }
 
@@ -103,6 +146,28 @@ mod tests {
         assert_eq!(&taken.arena[..4], &[1, 2, 3, 0]);
         assert_eq!(&taken.arena[256..272], &[9; 16]);
         assert_eq!(batch.len(), 0, "a drain leaves the batch empty");
+    }
+
+    #[test]
+    fn a_rollback_drops_what_came_after_the_mark_until_a_submit() {
+        let batch = Batch::<u32>::default();
+        batch.record_dispatch(&[1], |_| 1);
+        let mark = batch.mark();
+        batch.record_dispatch(&[2], |_| 2);
+        batch.record(3);
+        let mut called = false;
+        assert!(batch.rollback(mark, || called = true));
+        assert!(called);
+        let taken = batch.drain(|t| t);
+        assert_eq!(taken.commands, vec![1]);
+        assert_eq!(taken.arena.len(), PARAMS_SLOT as usize);
+        // A submit since the mark: its commands ran, so nothing is dropped.
+        let mark = batch.mark();
+        batch.record(4);
+        batch.drain(|_| ());
+        batch.record(5);
+        assert!(!batch.rollback(mark, || panic!("nothing to drop")));
+        assert_eq!(batch.len(), 1);
     }
 
     #[test]

@@ -81,7 +81,7 @@ mod wait;
 pub mod wide_flavor;
 
 pub use activation::{Activation, UnknownActivation};
-pub use batch::PARAMS_SLOT;
+pub use batch::{BatchMark, PARAMS_SLOT};
 pub use buffer::GpuBuffer;
 pub use context::Device;
 pub use counters::Counters;

@@ -177,6 +177,13 @@ impl<T: Clone, B: Clone + PartialEq> StageCache<T, B> {
         }
     }
 
+    /// Every texture forgets what it holds (`Device::rollback` dropped copies into them).
+    pub fn forget_all(&mut self) {
+        for e in &mut self.entries {
+            e.held = None;
+        }
+    }
+
     /// Textures kept.
     #[cfg(test)]
     pub fn len(&self) -> usize {
@@ -231,6 +238,19 @@ mod tests {
         // Forgotten: copied again, into the texture that held it (now holding nothing).
         assert_eq!(c.pick(&1, (64, 128), 1, m.make()), (1, true));
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn forgetting_all_copies_each_range_again_into_the_kept_textures() {
+        let (mut c, mut m) = (StageCache::<u32, u8>::default(), Maker(0));
+        c.begin_launch();
+        assert_eq!(c.pick(&1, (0, 64), 1, m.make()), (1, true));
+        assert_eq!(c.pick(&2, (0, 64), 1, m.make()), (2, true));
+        c.forget_all();
+        c.begin_launch();
+        assert!(c.pick(&1, (0, 64), 1, m.make()).1, "copied again");
+        assert!(c.pick(&2, (0, 64), 1, m.make()).1, "copied again");
+        assert_eq!(c.len(), 2, "no texture made");
     }
 
     #[test]

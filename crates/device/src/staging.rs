@@ -97,6 +97,11 @@ impl Staging {
         lock(&self.textures).written(buffer, start, end);
     }
 
+    /// Forgets what every texture holds (the copies into them were dropped unrun).
+    pub fn forget_all(&self) {
+        lock(&self.textures).forget_all();
+    }
+
     /// The readback buffer, locked until the returned slot is dropped.
     pub fn readback(&self) -> ReadbackSlot<'_> {
         ReadbackSlot {

@@ -3,6 +3,7 @@
 //! sealed buffers returned to the free lists. One training step is one submit, whatever the
 //! number of kernels.
 
+use crate::batch::BatchMark;
 use crate::context::Device;
 use crate::encode::Command;
 use crate::error::{DeviceError, Result};
@@ -48,6 +49,25 @@ impl Device {
             inner.encoder.submit(taken, tail);
             inner.pool.release(sealed);
         });
+    }
+
+    /// Where the pending batch stands now, for `rollback`.
+    pub fn mark(&self) -> BatchMark {
+        self.inner.batch.mark()
+    }
+
+    /// Drops every command recorded since `mark` (from any thread), so that work which failed
+    /// halfway (a training step whose later launch was refused) leaves no half of itself to
+    /// run: weights, optimizer slots and metrics stay as they were. Staging textures forget
+    /// what they hold (their copies may be among the dropped commands). False, dropping
+    /// nothing, when a submit happened since the mark (a readback, or a batch past
+    /// `AUTO_SUBMIT` commands): those commands have run. A buffer made since the mark and
+    /// initialised by a recorded command (`zeros`, `write`) must not outlive the rollback;
+    /// the caller makes such state before taking the mark.
+    pub fn rollback(&self, mark: BatchMark) -> bool {
+        self.inner
+            .batch
+            .rollback(mark, || self.inner.staging.forget_all())
     }
 
     /// Takes the error wgpu reported outside an error scope since the last check, if any.

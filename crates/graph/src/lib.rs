@@ -45,4 +45,6 @@ pub use kiln_device::ops::pool2d::Pool2dDims;
 pub use kiln_device::ops::reduce::ReduceOp;
 pub use kiln_device::ops::softmax::{XentHits, XentTrack};
 pub use kiln_device::rng::Rng;
-pub use kiln_device::{Activation, Device, DeviceError, DeviceOptions, UnknownActivation};
+pub use kiln_device::{
+    Activation, BatchMark, Device, DeviceError, DeviceOptions, UnknownActivation,
+};

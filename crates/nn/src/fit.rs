@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use kiln_graph::Tensor;
+use kiln_graph::{BatchMark, Device, Tensor};
 
 use crate::array::Array;
 use crate::callbacks::TrainInfo;
@@ -24,6 +24,20 @@ use crate::progress::Progress;
 use crate::resident::DeviceDataset;
 use crate::trackers::Trackers;
 
+/// `e`, after dropping what a failed step recorded since `mark`; when part of it was submitted
+/// already (a readback in the step, or a batch past the device's command limit), the error says
+/// that the weights may hold part of the step.
+pub(crate) fn abandon_step(device: &Device, mark: BatchMark, e: NnError) -> NnError {
+    if device.rollback(mark) {
+        return e;
+    }
+    NnError::Config(format!(
+        "{e} (the failed training step could not be undone: part of it had already run, so \
+         the weights and optimizer state may hold part of its update; reload the last \
+         checkpoint before training on)"
+    ))
+}
+
 pub(crate) fn not_compiled() -> NnError {
     NnError::Config(
         "the model is not compiled: call compile(optimizer, loss, metrics) first".into(),
@@ -32,14 +46,26 @@ pub(crate) fn not_compiled() -> NnError {
 
 impl Model {
     /// One training step on a batch (one tensor per input and per output): forward, loss,
-    /// backward, optimizer, tracker updates, one submit. Nothing is read back.
+    /// backward, optimizer, tracker updates, one submit. Nothing is read back. A step that
+    /// fails partway (a launch refused after others were recorded: a Dense kernel may already
+    /// have taken its Adam update in its gradient's dispatch) is dropped whole
+    /// (`Device::rollback`), with the optimizer's step count, so the model stays as it was.
     pub fn train_step(&mut self, xs: &[Tensor], ys: &[Tensor], trackers: &Trackers) -> Result<()> {
         let mut compiled = self.compiled.take().ok_or_else(not_compiled)?;
-        let result = (|| -> Result<()> {
-            // Packed weights take one optimizer dispatch (`packing.rs`); models that cannot be
-            // packed (a custom layer hiding its weights, too large for one binding) take one
-            // per weight.
-            let packed = self.try_packed_weights()?;
+        // What a step makes on first use (the packed weights, the optimizer's slots) is made
+        // before the mark and kept: recorded commands initialise those buffers.
+        let prepared = self.try_packed_weights().and_then(|packed| {
+            let params = match packed {
+                Some(_) => Vec::new(),
+                None => self.trainable_weights(),
+            };
+            let opt = &mut compiled.optimizer;
+            opt.prepare(self.device(), packed.as_deref(), &params)?;
+            Ok(packed)
+        });
+        let mark = self.device().mark();
+        let iterations = compiled.optimizer.iterations;
+        let result = prepared.and_then(|packed| {
             let preds = self.call_many(xs, true)?;
             let n = xs[0].shape()[0] as f32;
             let track = Some((trackers, n));
@@ -57,7 +83,11 @@ impl Model {
                 }
             }
             trackers.update(&loss, &losses, ys, &preds, n, fused)
-        })();
+        });
+        let result = result.map_err(|e| {
+            compiled.optimizer.iterations = iterations;
+            abandon_step(self.device(), mark, e)
+        });
         self.compiled = Some(compiled);
         // The step's graph is dropped above, so its buffers rejoin the pool at this submit.
         self.device().submit();

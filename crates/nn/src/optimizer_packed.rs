@@ -107,7 +107,7 @@ impl Optimizer {
 
     /// Packs the slots like `weights` (unless already so), carrying over existing values (from
     /// earlier per-weight steps or a loaded checkpoint); each weight's slots become views.
-    fn pack_slots(&mut self, device: &Device, weights: &PackedWeights) -> Result<()> {
+    pub(crate) fn pack_slots(&mut self, device: &Device, weights: &PackedWeights) -> Result<()> {
         let names = weights.names();
         if self.packed_slots.as_ref().is_some_and(|(n, packs)| {
             n == names && packs.iter().all(|p| p.part_words() == weights.part_words())

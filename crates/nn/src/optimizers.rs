@@ -189,16 +189,39 @@ impl Optimizer {
                 )));
             }
             let n = p.numel();
-            if !self.slots.contains_key(name) {
-                let slots = (0..self.slot_count())
-                    .map(|_| device.zeros((n * 4) as u64).map(Arc::new))
-                    .collect::<std::result::Result<Vec<_>, _>>()?;
-                self.slots.insert(name.clone(), slots);
-            }
+            self.make_slots(device, name, n)?;
             let s: Vec<&GpuBuffer> = self.slots[name].iter().map(|b| &**b).collect();
             self.update(device, lr, g.buffer(), p.buffer(), &s, n)?;
         }
         Ok(())
+    }
+
+    /// Zeroed slots for parameter `name` of `n` words, unless it has them.
+    fn make_slots(&mut self, device: &Device, name: &str, n: usize) -> Result<()> {
+        if !self.slots.contains_key(name) {
+            let slots = (0..self.slot_count())
+                .map(|_| device.zeros((n * 4) as u64).map(Arc::new))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            self.slots.insert(name.to_string(), slots);
+        }
+        Ok(())
+    }
+
+    /// Makes the state a step over `packed` weights (or else over `params`, one kernel each)
+    /// makes on first use: the slots, zeroed or carried over by recorded commands. A training
+    /// step calls it before its `Device::mark`, so a rolled-back step keeps that state.
+    pub(crate) fn prepare(
+        &mut self,
+        device: &Device,
+        packed: Option<&PackedWeights>,
+        params: &[(String, Tensor)],
+    ) -> Result<()> {
+        match packed {
+            Some(w) => self.pack_slots(device, w),
+            None => params
+                .iter()
+                .try_for_each(|(name, p)| self.make_slots(device, name, p.numel())),
+        }
     }
 
     /// Records the rule's in-place kernel over `n` words of g, p and the slots `s`.

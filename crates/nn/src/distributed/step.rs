@@ -10,7 +10,7 @@ use kiln_graph::Tensor;
 use crate::array::Array;
 use crate::distributed::DataParallel;
 use crate::error::{NnError, Result};
-use crate::fit::not_compiled;
+use crate::fit::{abandon_step, not_compiled};
 use crate::logs::Logs;
 use crate::losses::compiled_loss;
 use crate::model::Model;
@@ -38,7 +38,14 @@ impl Model {
             )
         })?;
         let mut compiled = self.compiled.take().ok_or_else(not_compiled)?;
-        let result = (|| -> Result<()> {
+        // As `train_step`: first-use state before the mark, a failed step dropped (up to the
+        // readback, which runs the forward and backward; after it only the update is left).
+        let prepared = compiled
+            .optimizer
+            .prepare(self.device(), Some(&weights), &[]);
+        let mark = self.device().mark();
+        let iterations = compiled.optimizer.iterations;
+        let result = prepared.and_then(|()| {
             let mut local = 0;
             if let Some((xs, ys)) = batch {
                 local = xs[0].shape()[0];
@@ -66,7 +73,11 @@ impl Model {
             strategy.reduce_gradients(&mut g, local, global)?;
             self.device().write(weights.grads().whole(), &g)?;
             compiled.optimizer.step_packed(self.device(), &weights, &[])
-        })();
+        });
+        let result = result.map_err(|e| {
+            compiled.optimizer.iterations = iterations;
+            abandon_step(self.device(), mark, e)
+        });
         self.compiled = Some(compiled);
         self.device().submit();
         result
