@@ -336,11 +336,15 @@ impl Model {
                     logs.confusion = v.confusion;
                 }
             }
-            let lr = self
-                .compiled
-                .as_ref()
-                .map_or(0.0, |c| c.optimizer.current_learning_rate());
-            logs.set("learning_rate", lr);
+            // As Keras: the rate is in the logs (and the History) only where a learning-rate
+            // callback puts it there.
+            if callbacks.iter().any(|c| c.logs_learning_rate()) {
+                let lr = self
+                    .compiled
+                    .as_ref()
+                    .map_or(0.0, |c| c.optimizer.current_learning_rate());
+                logs.set("learning_rate", lr);
+            }
             progress.finish(
                 done,
                 &logs,

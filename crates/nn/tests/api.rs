@@ -105,13 +105,8 @@ fn fit_learns_and_history_has_keras_keys_and_validation_freq() {
     assert_eq!(h.epochs, (0..6).collect::<Vec<_>>());
     assert_eq!(
         h.keys(),
-        vec![
-            "loss",
-            "accuracy",
-            "val_loss",
-            "val_accuracy",
-            "learning_rate"
-        ]
+        vec!["loss", "accuracy", "val_loss", "val_accuracy"],
+        "Keras's History: no learning rate without a learning-rate callback"
     );
     assert_eq!(
         h.get("val_loss").len(),

@@ -7,7 +7,8 @@ mod common;
 use common::with_architecture;
 use kiln_device::testing::test_device;
 use kiln_nn::callbacks::{
-    CsvLogger, EarlyStopping, Mode, ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN,
+    CsvLogger, EarlyStopping, LearningRateScheduler, Mode, ModelCheckpoint, ReduceLROnPlateau,
+    TerminateOnNaN,
 };
 use kiln_nn::prelude::*;
 
@@ -326,6 +327,43 @@ fn early_stopping_and_reduce_lr_on_scripted_logs() {
     );
 }
 
+/// Keras's History carries "learning_rate" only when a learning-rate callback puts it in the
+/// logs, with the rate the epoch trained at (before that callback's own cut); checked against
+/// Keras 3.15: `['accuracy', 'loss']` for a plain fit, `['accuracy', 'learning_rate', 'loss']`
+/// with `ReduceLROnPlateau`.
+#[test]
+fn the_history_has_a_learning_rate_only_with_a_learning_rate_callback() {
+    let Some(dev) = test_device() else { return };
+    let (x, y) = data(64, 6);
+    let mut m = model(&dev, 6);
+    let h = m.fit(&x, &y, quiet(2)).unwrap();
+    assert!(
+        !h.keys().contains(&"learning_rate".to_string()),
+        "{:?}",
+        h.keys()
+    );
+    // A constant rate (the model's own decays with the steps).
+    let lr0 = 0.01;
+    let constant = |m: &mut Sequential| m.optimizer_mut().unwrap().set_learning_rate(lr0);
+    let mut m = model(&dev, 6);
+    constant(&mut m);
+    // No epoch improves on the first by 1e9: the rate is cut at the end of epochs 2 and 3, and
+    // the History shows each epoch's rate before its cut.
+    let cut = ReduceLROnPlateau::new("loss")
+        .patience(1)
+        .factor(0.5)
+        .min_delta(1e9);
+    let h = m.fit(&x, &y, quiet(3).callback(cut)).unwrap();
+    assert_eq!(h.get("learning_rate"), vec![lr0, lr0, lr0 / 2.0]);
+    let now = m.compiled().unwrap().optimizer.current_learning_rate();
+    assert_eq!(now, lr0 / 4.0);
+    let mut m = model(&dev, 6);
+    constant(&mut m);
+    let halve = LearningRateScheduler::new(|epoch, lr| if epoch == 0 { lr } else { lr / 2.0 });
+    let h = m.fit(&x, &y, quiet(2).callback(halve)).unwrap();
+    assert_eq!(h.get("learning_rate"), vec![lr0, lr0 / 2.0]);
+}
+
 #[test]
 fn model_checkpoint_csv_logger_and_terminate_on_nan_in_a_fit() {
     let Some(dev) = test_device() else { return };
@@ -361,10 +399,7 @@ fn model_checkpoint_csv_logger_and_terminate_on_nan_in_a_fit() {
     assert_eq!(files, want);
     let text = std::fs::read_to_string(&csv).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(
-        lines[0],
-        "epoch,accuracy,learning_rate,loss,val_accuracy,val_loss"
-    );
+    assert_eq!(lines[0], "epoch,accuracy,loss,val_accuracy,val_loss");
     assert_eq!(lines.len(), 4);
     assert!(lines[3].starts_with("2,"));
 

@@ -96,6 +96,10 @@ impl Callback for ReduceLROnPlateau {
         }
         Ok(false)
     }
+
+    fn logs_learning_rate(&self) -> bool {
+        true
+    }
 }
 
 /// Keras's `LearningRateScheduler`: before each epoch, lr = schedule(epoch, current lr).
@@ -119,5 +123,9 @@ impl Callback for LearningRateScheduler {
             opt.set_learning_rate(lr);
         }
         Ok(())
+    }
+
+    fn logs_learning_rate(&self) -> bool {
+        true
     }
 }

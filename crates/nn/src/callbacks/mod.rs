@@ -87,6 +87,14 @@ pub trait Callback {
         false
     }
 
+    /// Whether the epoch's logs (and so the `History`) carry "learning_rate", the rate the epoch
+    /// trained at: Keras's `ReduceLROnPlateau` and `LearningRateScheduler` put it there; without
+    /// such a callback Keras's `History` has no learning rate (its TensorBoard callback reads
+    /// the optimizer's for `epoch_learning_rate` itself, as kiln's does).
+    fn logs_learning_rate(&self) -> bool {
+        false
+    }
+
     /// Whether only rank 0 of a data-parallel fit runs it (callbacks that write files or
     /// print). The others see the same, all-reduced logs, so callbacks that decide (early
     /// stopping, learning-rate changes) run on every rank and decide alike.

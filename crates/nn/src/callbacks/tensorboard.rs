@@ -262,6 +262,9 @@ impl Callback for TensorBoard {
         let seconds = self.epoch_start.map_or(0.0, |t| t.elapsed().as_secs_f32());
         let train = self.train.as_mut().expect("created in on_train_begin");
         for (k, v) in &logs.values {
+            if k == "learning_rate" {
+                continue; // written below, as Keras writes it
+            }
             match k.strip_prefix("val_") {
                 Some(stripped) => {
                     if let Some(val) = self.validation.as_mut() {
@@ -270,6 +273,12 @@ impl Callback for TensorBoard {
                 }
                 None => train.add_scalar(&format!("epoch_{k}"), *v, step)?,
             }
+        }
+        // Keras's TensorBoard callback logs the optimizer's rate as it stands at its own
+        // epoch end (after a ReduceLROnPlateau listed before it), whatever the logs hold.
+        if let Some(c) = model.compiled() {
+            let lr = c.optimizer.current_learning_rate();
+            train.add_scalar("epoch_learning_rate", lr, step)?;
         }
         train.add_scalar("epoch_time", seconds, step)?;
         if self.profile {
