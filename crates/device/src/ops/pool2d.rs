@@ -132,14 +132,15 @@ pub fn max_pool2d_backward(
     need("max_pool2d_backward", "argmax", argmax, out)?;
     need("max_pool2d_backward", "dx", dx, input)?;
     if d.sh >= d.ph && d.sw >= d.pw {
-        // Windows do not overlap: scatter each window's gradient to its argmax.
+        // Windows do not overlap: scatter each window's gradient to its argmax (4 channels
+        // per invocation where they divide, see pool2d.wgsl).
         dev.clear(dx)?;
-        return dev.dispatch(
-            Kernel::MaxPool2dBackwardScatter,
-            &p,
-            &[dy, argmax, dx],
-            grid_1d(out),
-        );
+        let (kernel, invocations) = if d.c % 4 == 0 {
+            (Kernel::MaxPool2dBackwardScatter4, out / 4)
+        } else {
+            (Kernel::MaxPool2dBackwardScatter, out)
+        };
+        return dev.dispatch(kernel, &p, &[dy, argmax, dx], grid_1d(invocations));
     }
     dev.dispatch(
         Kernel::MaxPool2dBackward,

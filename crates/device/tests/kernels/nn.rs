@@ -219,17 +219,18 @@ fn an_output_bound_twice_is_rejected_naming_both_bindings() {
 #[test]
 fn max_pool_backward_overwrites_stale_gradients_in_both_designs() {
     // Stride 3 over 2x2 windows leaves gaps (scatter design), stride 1 over 2x2 overlaps
-    // (gather design); either way every dx element is written, whatever the buffer held.
+    // (gather design); either way every dx element is written, whatever the buffer held. 2
+    // channels, and 4 (the scatter's vec4 entry).
     use kiln_device::ops::pool2d::max_pool2d_backward;
     let Some((dev, mut rng)) = setup(37) else {
         return;
     };
-    for s in [3, 1] {
+    for (s, c) in [(3, 2), (1, 2), (3, 4), (2, 4)] {
         let d = Pool2dDims {
             n: 1,
             h: 7,
             w: 7,
-            c: 2,
+            c,
             ph: 2,
             pw: 2,
             sh: s,
@@ -237,17 +238,19 @@ fn max_pool_backward_overwrites_stale_gradients_in_both_designs() {
             padding: Padding::Valid,
         };
         let (oh, ow, _, _) = d.output().unwrap();
-        let x = rng.vec(98, -1.0, 1.0);
-        let (y, arg) = (out(&dev, oh * ow * 2), out(&dev, oh * ow * 2));
+        let (len, pooled) = (49 * c, oh * ow * c);
+        let x = rng.vec(len, -1.0, 1.0);
+        let (y, arg) = (out(&dev, pooled), out(&dev, pooled));
         max_pool2d(&dev, &up(&dev, &x), &y, &arg, &d).unwrap();
-        let dy = rng.vec(oh * ow * 2, -1.0, 1.0);
-        let dx = up(&dev, &[7.0; 98]);
+        let dy = rng.vec(pooled, -1.0, 1.0);
+        let dx = up(&dev, &vec![7.0; len]);
         max_pool2d_backward(&dev, &up(&dev, &dy), &arg, &dx, &d).unwrap();
-        let mut want = vec![0.0; 98];
+        let mut want = vec![0.0; len];
         for (o, &a) in dev.read_u32(&arg).unwrap().iter().enumerate() {
             want[a as usize] += dy[o];
         }
-        assert_close(&format!("stride {s}"), &read(&dev, &dx), &want, 1e-6, 1e-6);
+        let what = format!("stride {s}, {c} channels");
+        assert_close(&what, &read(&dev, &dx), &want, 1e-6, 1e-6);
     }
 }
 
