@@ -19,20 +19,25 @@ use kiln_device::texture_flavor::texture_flavor;
 use naga::back::{glsl, hlsl, msl, spv};
 use naga::valid::{Capabilities, ModuleInfo, ShaderStages, SubgroupOperationSet, Validator};
 
-/// Every module kiln may create: (name, WGSL source, whether it needs 64-bit integers).
+/// Every module kiln may create: (name, WGSL source, whether it needs 64-bit integers). The
+/// wide flavours (`wide_flavor.rs`, over the plain file and over its texture flavour) run on
+/// CPU adapters with 64-bit integers: lavapipe through SPIR-V, WARP through HLSL.
 fn modules() -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
     for &file in ShaderFile::ALL {
         let src = file.source();
         let int64 = file.needs_int64();
+        let mut plain = vec![(String::new(), src.clone())];
         if let Ok(flavour) = texture_flavor(&src) {
-            out.push((
-                format!("{} (texture flavour)", file.file_name()),
-                flavour,
-                int64,
-            ));
+            plain.push((" (texture flavour)".to_string(), flavour));
         }
-        out.push((file.file_name().to_string(), src, int64));
+        for (what, text) in plain {
+            if let Ok(wide) = file.wide_flavour_of(&text) {
+                let name = format!("{}{what} (wide flavour)", file.file_name());
+                out.push((name, wide, true));
+            }
+            out.push((format!("{}{what}", file.file_name()), text, int64));
+        }
     }
     out
 }
