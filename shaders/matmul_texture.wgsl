@@ -21,8 +21,9 @@
 // consecutive k values: those entries take k in steps of 4 and fetch each texel once, not four
 // times for one component each (measured: 1024^3 from 33 to 38-41 GFLOP/s, the dense input
 // gradient 32x128 . (784x128)^T from 11 to 19-20). The k-major entry (tn) keeps one k per step.
-// C is stored as vec4s where N % 4 == 0 (B not transposed): a storage access is a per-lane loop
-// on llvmpipe, so one per 4 values instead of four matters when K is small.
+// C is stored as vec4s where N % 4 == 0 (B not transposed, and matmul_texture_nt4): a storage
+// access is a per-lane loop on llvmpipe, so one per 4 values instead of four matters when K is
+// small.
 // The k-step loops have constant trip counts; Mesa unrolls them, which turns the shuffle lane and
 // every array index into constants. The store loops take a runtime bound instead, which keeps
 // them rolled (matmul_tile.wgsl says why).
@@ -63,6 +64,17 @@ fn matmul_texture_tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_in
 fn matmul_texture_nt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     var acc = product_k4(false, true, wid, lane);
     store(&acc, wid, lane);
+}
+
+// The nt product storing C as vec4s, for N % 4 == 0 (the launcher's choice; any N is K-major
+// here, so the plain entry stores scalars). With 64-bit storage words (the wide flavour) a vec4
+// store is 2 per-lane steps where 4 scalar stores are 4 loops of 1: the CNN's 32x6272 input
+// gradient (K = 256) 2.2 -> 1.85 ms (first quartiles of 38, alternating builds, 2026-12-08).
+// Without them the two measured alike (986-1,248 against 1,172-1,250 us, README).
+@compute @workgroup_size(8, 1, 1)
+fn matmul_texture_nt4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    var acc = product_k4(false, true, wid, lane);
+    store_vec4(&acc, wid, lane);
 }
 
 @compute @workgroup_size(8, 1, 1)

@@ -55,10 +55,9 @@ impl Overrides {
     pub fn names(kernel: Kernel) -> &'static [&'static str] {
         use Kernel::*;
         match kernel {
-            MatmulTextureNn | MatmulTextureTn | MatmulTextureNt | MatmulTextureTt
-            | MatmulTextureNn32 | MatmulTextureTn32 | MatmulTextureNt32 | MatmulTextureTt32 => {
-                EPILOGUE
-            }
+            MatmulTextureNn | MatmulTextureTn | MatmulTextureNt | MatmulTextureNt4
+            | MatmulTextureTt | MatmulTextureNn32 | MatmulTextureTn32 | MatmulTextureNt32
+            | MatmulTextureTt32 => EPILOGUE,
             Im2col | Im2col4 | MaxPool2d | MaxPool2d4 => SMALL_DIV,
             Unary | Unary4 | UnaryBackward | UnaryBackward4 => UNARY_OP,
             _ => &[],

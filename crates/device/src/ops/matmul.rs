@@ -280,6 +280,8 @@ pub fn matmul(
             let kernel = match (d.trans_a, d.trans_b) {
                 (false, false) => Kernel::MatmulTextureNn,
                 (true, false) => Kernel::MatmulTextureTn,
+                // C's rows then split into vec4s (matmul_texture.wgsl).
+                (false, true) if d.n % 4 == 0 => Kernel::MatmulTextureNt4,
                 (false, true) => Kernel::MatmulTextureNt,
                 (true, true) => Kernel::MatmulTextureTt,
             };

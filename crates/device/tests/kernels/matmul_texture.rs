@@ -70,6 +70,13 @@ fn texture_design_matches_reference_in_every_layout() {
         MatmulVariant::Texture,
         MatmulDims::new(37, 45, 20, false, true),
     );
+    // The same rows through the nt entry that stores vec4s (N % 4 == 0).
+    check(
+        &dev,
+        &mut rng,
+        MatmulVariant::Texture,
+        MatmulDims::new(37, 44, 20, false, true),
+    );
     // The k-major entry (A transposed, B not) takes any K: four steps at a time, then the last
     // K % 4 one by one.
     for k in [1, 3, 7, 65] {
