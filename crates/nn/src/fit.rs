@@ -4,11 +4,9 @@
 //! (gradients written into the packed gradient buffer, `packing.rs`), one optimizer update for
 //! all weights and the metric updates, and submits once. Metrics
 //! accumulate on the GPU and are read back only at log points: the progress display (a few
-//! times a second), callback batch intervals, and epoch ends.
+//! times a second), callback batch intervals, and epoch ends. One step is `train_step.rs`.
 
 use std::time::Instant;
-
-use kiln_graph::{BatchMark, Device, Tensor};
 
 use crate::array::Array;
 use crate::callbacks::TrainInfo;
@@ -18,25 +16,9 @@ use crate::fit_config::FitConfig;
 use crate::fit_data::{IntoArrays, check_data, split};
 use crate::fit_feed::{ArrayFeed, Batch, DatasetFeed, Feed, upload};
 use crate::logs::{History, Logs};
-use crate::losses::compiled_loss;
 use crate::model::Model;
 use crate::progress::Progress;
 use crate::resident::DeviceDataset;
-use crate::trackers::Trackers;
-
-/// `e`, after dropping what a failed step recorded since `mark`; when part of it was submitted
-/// already (a readback in the step, or a batch past the device's command limit), the error says
-/// that the weights may hold part of the step.
-pub(crate) fn abandon_step(device: &Device, mark: BatchMark, e: NnError) -> NnError {
-    if device.rollback(mark) {
-        return e;
-    }
-    NnError::Config(format!(
-        "{e} (the failed training step could not be undone: part of it had already run, so \
-         the weights and optimizer state may hold part of its update; reload the last \
-         checkpoint before training on)"
-    ))
-}
 
 pub(crate) fn not_compiled() -> NnError {
     NnError::Config(
@@ -45,55 +27,6 @@ pub(crate) fn not_compiled() -> NnError {
 }
 
 impl Model {
-    /// One training step on a batch (one tensor per input and per output): forward, loss,
-    /// backward, optimizer, tracker updates, one submit. Nothing is read back. A step that
-    /// fails partway (a launch refused after others were recorded: a Dense kernel may already
-    /// have taken its Adam update in its gradient's dispatch) is dropped whole
-    /// (`Device::rollback`), with the optimizer's step count, so the model stays as it was.
-    pub fn train_step(&mut self, xs: &[Tensor], ys: &[Tensor], trackers: &Trackers) -> Result<()> {
-        let mut compiled = self.compiled.take().ok_or_else(not_compiled)?;
-        // What a step makes on first use (the packed weights, the optimizer's slots) is made
-        // before the mark and kept: recorded commands initialise those buffers.
-        let prepared = self.try_packed_weights().and_then(|packed| {
-            let params = match packed {
-                Some(_) => Vec::new(),
-                None => self.trainable_weights(),
-            };
-            let opt = &mut compiled.optimizer;
-            opt.prepare(self.device(), packed.as_deref(), &params)?;
-            Ok(packed)
-        });
-        let mark = self.device().mark();
-        let iterations = compiled.optimizer.iterations;
-        let result = prepared.and_then(|packed| {
-            let preds = self.call_many(xs, true)?;
-            let n = xs[0].shape()[0] as f32;
-            let track = Some((trackers, n));
-            let (loss, losses, fused) = compiled_loss(&compiled.outputs, &preds, ys, track)?;
-            let opt = &mut compiled.optimizer;
-            match packed {
-                Some(w) => {
-                    // With Adam, a Dense kernel may take its update in its gradient's dispatch.
-                    let grads = loss.backward_into(opt.step_targets(self.device(), &w)?)?;
-                    opt.apply_packed(self.device(), &grads, &w)?
-                }
-                None => {
-                    let params = self.trainable_weights();
-                    opt.apply_gradients(self.device(), &loss.backward()?, &params)?
-                }
-            }
-            trackers.update(&loss, &losses, ys, &preds, n, fused)
-        });
-        let result = result.map_err(|e| {
-            compiled.optimizer.iterations = iterations;
-            abandon_step(self.device(), mark, e)
-        });
-        self.compiled = Some(compiled);
-        // The step's graph is dropped above, so its buffers rejoin the pool at this submit.
-        self.device().submit();
-        result
-    }
-
     /// Keras's `fit`: trains on `x` / `y` (an `&Array` each, or one per input and output) and
     /// returns the per-epoch history.
     pub fn fit<'a>(

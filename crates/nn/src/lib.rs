@@ -57,6 +57,7 @@ pub mod schedules;
 mod sequential;
 mod summary_table;
 mod trackers;
+mod train_step;
 
 pub use array::{Array, Data};
 pub use checkpoint::{LayerFactory, WeightDtype, load_model, load_model_with};

@@ -10,11 +10,12 @@ use kiln_graph::Tensor;
 use crate::array::Array;
 use crate::distributed::DataParallel;
 use crate::error::{NnError, Result};
-use crate::fit::{abandon_step, not_compiled};
+use crate::fit::not_compiled;
 use crate::logs::Logs;
 use crate::losses::compiled_loss;
 use crate::model::Model;
 use crate::trackers::Trackers;
+use crate::train_step::undoable;
 
 impl Model {
     /// One data-parallel training step (`all_reduce_gradients` and apply): `batch` is this
@@ -38,45 +39,42 @@ impl Model {
             )
         })?;
         let mut compiled = self.compiled.take().ok_or_else(not_compiled)?;
-        // As `train_step`: first-use state before the mark, a failed step dropped (up to the
-        // readback, which runs the forward and backward; after it only the update is left).
+        // As `train_step`: first-use state first, then a step dropped whole if it fails (up to
+        // the readback, which runs the forward and backward; after it only the update is left).
         let prepared = compiled
             .optimizer
             .prepare(self.device(), Some(&weights), &[]);
-        let mark = self.device().mark();
-        let iterations = compiled.optimizer.iterations;
         let result = prepared.and_then(|()| {
-            let mut local = 0;
-            if let Some((xs, ys)) = batch {
-                local = xs[0].shape()[0];
-                let preds = self.call_many(xs, true)?;
-                let track = Some((trackers, local as f32));
-                let (loss, losses, fused) = compiled_loss(&compiled.outputs, &preds, ys, track)?;
-                let grads = loss.backward_into(weights.grad_targets())?;
-                if !weights.complete(&grads) {
-                    return Err(NnError::Config(
-                        "data-parallel training needs a gradient for every trainable weight \
-                         (freeze the weights the loss does not use)"
-                            .into(),
-                    ));
+            undoable(self.device(), &mut compiled, |compiled| {
+                let mut local = 0;
+                if let Some((xs, ys)) = batch {
+                    local = xs[0].shape()[0];
+                    let preds = self.call_many(xs, true)?;
+                    let track = Some((trackers, local as f32));
+                    let (loss, losses, fused) =
+                        compiled_loss(&compiled.outputs, &preds, ys, track)?;
+                    let grads = loss.backward_into(weights.grad_targets())?;
+                    if !weights.complete(&grads) {
+                        return Err(NnError::Config(
+                            "data-parallel training needs a gradient for every trainable weight \
+                             (freeze the weights the loss does not use)"
+                                .into(),
+                        ));
+                    }
+                    trackers.update(&loss, &losses, ys, &preds, local as f32, fused)?;
                 }
-                trackers.update(&loss, &losses, ys, &preds, local as f32, fused)?;
-            }
-            // The one wait of the step: MPI reduces host memory.
-            let t = Instant::now();
-            let mut g = if batch.is_some() {
-                self.device().read_f32(weights.grads().whole())?
-            } else {
-                vec![0.0; weights.grads().whole().words()]
-            };
-            strategy.add_readback(t.elapsed());
-            strategy.reduce_gradients(&mut g, local, global)?;
-            self.device().write(weights.grads().whole(), &g)?;
-            compiled.optimizer.step_packed(self.device(), &weights, &[])
-        });
-        let result = result.map_err(|e| {
-            compiled.optimizer.iterations = iterations;
-            abandon_step(self.device(), mark, e)
+                // The one wait of the step: MPI reduces host memory.
+                let t = Instant::now();
+                let mut g = if batch.is_some() {
+                    self.device().read_f32(weights.grads().whole())?
+                } else {
+                    vec![0.0; weights.grads().whole().words()]
+                };
+                strategy.add_readback(t.elapsed());
+                strategy.reduce_gradients(&mut g, local, global)?;
+                self.device().write(weights.grads().whole(), &g)?;
+                compiled.optimizer.step_packed(self.device(), &weights, &[])
+            })
         });
         self.compiled = Some(compiled);
         self.device().submit();
