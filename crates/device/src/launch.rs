@@ -334,11 +334,11 @@ impl Device {
     /// Creates the pipelines of `kernels` now, so a first training step does not pay for them
     /// (with their overrides' defaults: a launch with other values makes its own on first use).
     pub fn warm_up(&self, kernels: &[Kernel]) -> Result<()> {
+        let flavour = Flavour {
+            textures: false,
+            wide: self.info().wide_storage(),
+        };
         for &k in kernels {
-            let flavour = Flavour {
-                textures: false,
-                wide: self.info().wide_storage(),
-            };
             self.inner.pipelines.get(k, flavour, Overrides::default())?;
         }
         Ok(())

@@ -64,8 +64,8 @@ pub const TEXTURE_MIN_WORDS: usize = 4096;
 
 impl DeviceOptions {
     /// Reads `KILN_ADAPTER`, `KILN_ADAPTER_INDEX`, `KILN_BACKEND`, `KILN_TEXTURE_INPUTS`,
-    /// `KILN_WIDE_STORAGE`, `KILN_AUTOTUNE`, `KILN_AUTOTUNE_CACHE` (a file, or `off`) and `KILN_PIPELINE_CACHE` (a
-    /// directory, or `off`).
+    /// `KILN_WIDE_STORAGE`, `KILN_AUTOTUNE`, `KILN_AUTOTUNE_CACHE` (a file, or `off`) and
+    /// `KILN_PIPELINE_CACHE` (a directory, or `off`).
     pub fn from_env() -> Result<Self> {
         let var = |name| std::env::var(name).ok().filter(|s: &String| !s.is_empty());
         let backend = match var("KILN_BACKEND") {

@@ -7,9 +7,9 @@
 //! branches not taken. So a kernel may name overrides (`Overrides::names`) and a launch gives
 //! their values (`Launch::overrides`); each distinct set of values is its own pipeline
 //! (`pipelines.rs`), made on first use. The users: the texture matmul's epilogue
-//! (`matmul_tile.wgsl`), the unary elementwise kernels' op codes, and the index division of im2col and max-pooling (`udiv` in the WGSL
-//! prelude, `codes.rs`), which may take f32 division where every dividend is small; README,
-//! "What was tried", has the measurements.
+//! (`matmul_tile.wgsl`), the unary elementwise kernels' op codes, and the index division of
+//! im2col and max-pooling (`udiv` in the WGSL prelude, `codes.rs`), which may take f32 division
+//! where every dividend is small; README, "What was tried", has the measurements.
 
 use crate::kernels::Kernel;
 

@@ -51,10 +51,11 @@ pub fn applies(dev: &Device, d: &MatmulDims) -> bool {
     dev.info().is_cpu() && d.n > NARROW_MAX_N && support(dev, d).is_none()
 }
 
-/// The entry for weight gradient `d`: the wide one where the device has 64-bit integers and a
-/// lane's 8 columns (a multiple of 8 from the first) are wholly inside the weight or outside.
+/// The entry for weight gradient `d`: the wide one where the device moves storage as 64-bit
+/// words (`DeviceInfo::wide_storage`, the predicate the wide flavours follow) and a lane's 8
+/// columns (a multiple of 8 from the first) are wholly inside the weight or outside.
 pub fn kernel(dev: &Device, d: &MatmulDims) -> Kernel {
-    if dev.info().shader_int64 && d.n % 8 == 0 {
+    if dev.info().wide_storage() && d.n % 8 == 0 {
         Kernel::MatmulTextureTnAdamWide
     } else {
         Kernel::MatmulTextureTnAdam

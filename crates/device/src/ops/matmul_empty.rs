@@ -20,9 +20,8 @@ pub(crate) fn empty_inner(
     bias: Option<&GpuBuffer>,
     act: Activation,
 ) -> Result<()> {
-    dev.clear(c)?;
     if bias.is_none() && act == Activation::Linear {
-        return Ok(());
+        return dev.clear(c);
     }
     let words = rows * n;
     let zeros = dev.zeros((words * 4) as u64)?;

@@ -22,10 +22,9 @@ fn fused_update_is_the_product_then_adam_bit_for_bit() {
         ..DeviceOptions::from_env().unwrap()
     })
     .unwrap();
-    assert!(!narrow.info().shader_int64);
-    let wide = dev.info().shader_int64;
+    assert!(!narrow.info().wide_storage());
     for dev in [&dev, &narrow] {
-        fused_matches_two_dispatches(dev, &mut rng, wide && dev.info().shader_int64);
+        fused_matches_two_dispatches(dev, &mut rng, dev.info().wide_storage());
     }
 }
 
