@@ -1,6 +1,6 @@
 // activation.wgsl — the elementwise activations, shared by the unary kernels (elementwise.wgsl)
 // and the epilogues of matmul.wgsl, matmul_texture.wgsl, conv2d.wgsl and conv2d_texture.wgsl
-// (kernels.rs appends this file to their source; WGSL has no includes). Codes: the `ACT_*`
+// (shader_files.rs appends this file to their source; WGSL has no includes). Codes: the `ACT_*`
 // constants of the prelude generated from crates/device/src/codes.rs (`Activation::code`); an
 // unknown code gives NaN. Epilogues apply it to whole vec4 accumulators, once, with the linear
 // case skipped by a uniform branch: a call per stored scalar inside an unrolled store loop

@@ -1,7 +1,7 @@
 // adam.wgsl — Keras Adam's update of 4 elements (and of 1), appended to optim.wgsl (adam_step4),
 // matmul_texture.wgsl (matmul_texture_tn_adam) and dense_backward.wgsl (its in-place mode), the
 // last two updating weights where their gradients are made, so that all compute the same bits
-// from the same gradient (crates/device/src/kernels.rs).
+// from the same gradient (crates/device/src/shader_files.rs).
 //
 // Keras Adam: p -= lr wd p (decoupled weight decay, AdamW, first); m += (g - m)(1 - b1);
 // v += (g^2 - v)(1 - b2); p -= lr_t m / (sqrt(v) + eps), where the host computes the bias

@@ -1,6 +1,6 @@
 // matmul_texture_wide.wgsl — matmul_texture_tn_adam (matmul_texture.wgsl) with its weight and
 // moments read and written as 64-bit words (wide.wgsl, appended with matmul_tile.wgsl,
-// activation.wgsl and adam.wgsl; crates/device/src/kernels.rs). A separate file because a module
+// activation.wgsl and adam.wgsl; crates/device/src/shader_files.rs). A separate file because a module
 // that names u64 does not validate on a device without 64-bit integers, where the other entries
 // must still run.
 //

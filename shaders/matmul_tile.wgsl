@@ -1,5 +1,5 @@
 // matmul_tile.wgsl — the texture matmul's machinery, appended to matmul_texture.wgsl and
-// matmul_texture32.wgsl (kernels.rs; WGSL has no includes): the params, the bindings, a lane's
+// matmul_texture32.wgsl (shader_files.rs; WGSL has no includes): the params, the bindings, a lane's
 // tile of C in registers, the operand fetches, the k steps, the epilogue and the stores. The
 // design and its measurements are in matmul_texture.wgsl's header. Each file that appends this
 // one declares `VECS`, the vec4 columns a lane keeps: 2 there (a 32-row x 64-column block per

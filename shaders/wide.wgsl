@@ -1,5 +1,5 @@
 // wide.wgsl — f32 (and u32) values moved through storage as 64-bit words, appended to the files
-// whose kernels do (crates/device/src/kernels.rs) and to every file's wide flavour
+// whose kernels do (crates/device/src/shader_files.rs) and to every file's wide flavour
 // (crates/device/src/wide_flavor.rs, which rewrites vec4 storage arrays as vec2<u64>). On
 // llvmpipe (Mesa 22.3) a storage load or store is a loop over the SIMD lanes with a bounds check
 // and a branch per component, whatever the component's width; a u64 component carries two f32s,

@@ -71,6 +71,7 @@ pub mod profile;
 mod readback;
 pub mod reference;
 pub mod rng;
+mod shader_files;
 mod stage_cache;
 mod staging;
 mod submit;
